@@ -14,10 +14,6 @@ namespace LlavaMod.Data.Text;
 /// </summary>
 public sealed class QwenTokenizer
 {
-    /// <summary>The Split pre-tokenizer pattern of Qwen's tokenizer.json.</summary>
-    public const string PreTokenizerPattern =
-        @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
-
     public const string EndOfTextToken = "<|endoftext|>";
 
     readonly BpeTokenizer _bpe;
@@ -53,7 +49,7 @@ public sealed class QwenTokenizer
             {
                 Merges = definition.Merges,
                 ByteLevel = true,
-                PreTokenizer = new RegexPreTokenizer(new Regex(PreTokenizerPattern, RegexOptions.Compiled), special),
+                PreTokenizer = new RegexPreTokenizer(QwenPreTokenizerPattern.Regex, special),
                 Normalizer = NfcNormalizer.Instance,
                 SpecialTokens = special,
             });

@@ -36,7 +36,7 @@ public sealed class QwenTokenizerReferenceTests(TokenizerFixture fx) : IClassFix
         {
             var ids = fx.Ours.Encode(line);
             string decoded = fx.Ours.Decode(ids);
-            Assert.Equal(line.Normalize(NormalizationForm.FormC), decoded);
+            Assert.Equal(line.Contains("|>\u0338") ? line : line.Normalize(NormalizationForm.FormC), decoded);   // added tokens are cut out before NFC
             if (!line.Contains("<|") && !line.Contains("<t"))   // the reference skips special tokens when decoding
                 Assert.Equal(fx.Reference.Decode(ids.Select(i => (uint)i).ToArray()), decoded);
         }

@@ -47,6 +47,10 @@ internal static class TokenizerCorpus
         "\u0001\u0007\u001b[0m control chars",
         "surrogates 𝔘𝔫𝔦𝔠𝔬𝔡𝔢 𝟙𝟚𝟛 math letters",
         "'s 't 're 've 'm 'll 'd 'S 'T 'RE",
+        "astral letters: 𠮷野家で食べた, a𝔘b, 𐍈 gothic, 😀abc, x😀y",
+        "astral digits: 𝟙𝟚𝟛 12𝟙3 𝟙abc a𝟙",
+        " 😀\n🙂\r\n 👍🏽x 𠀀𪛟",
+        "he'ſ she'K", 
     ];
 
     static readonly string[] Fragments =
@@ -61,7 +65,7 @@ internal static class TokenizerCorpus
         "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<image>",
         "e\u0301", "n\u0303", "A\u030A", "\u212B", "\u1100\u1161", "\uFB01", "\u00e9",
         "Ünïcödé", "naïve", "façade", "straße", "İstanbul", "ß",
-        "—", "…", "«", "»", "¿", "¡", "§", "©",
+        "𠮷", "𝟘", "𝒜", "😀", "—", "…", "«", "»", "¿", "¡", "§", "©",
     ];
 
     static readonly string[] Gaps = [" ", " ", " ", " ", "  ", "\t", "\n", "\r\n", "", "\u00a0", " \n", "\n\n", "   ", "\u3000"];
