@@ -3,7 +3,7 @@ using LlavaMod.Data.Text;
 
 namespace LlavaMod.Data.Tests.Text;
 
-public sealed class TokenBudgetTests
+public sealed class TokenBudgetTests(TokenizerFixture fx) : IClassFixture<TokenizerFixture>
 {
     const int Img = ChatTemplate.ImagePlaceholderId;
 
@@ -67,8 +67,7 @@ public sealed class TokenBudgetTests
     [Fact]
     public void Real_conversation_truncates_inside_the_answer()
     {
-        var tokenizer = QwenTokenizer.Load(QwenTokenizer.BundledPath);
-        var template = ChatTemplate.Create(ChatTemplateKind.Qwen, tokenizer);
+        var template = ChatTemplate.Create(ChatTemplateKind.Qwen, fx.Ours);
         var full = template.Tokenize([new("user", "<image>\nDescribe."), new("assistant", "A long answer with many words in it.")]);
         int firstLabel = Array.IndexOf(full.LabelMask, (byte)1);
         var t = TokenBudget.Apply(full, firstLabel + 2, OverLengthPolicy.Truncate);
