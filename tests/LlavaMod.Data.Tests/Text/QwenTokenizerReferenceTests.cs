@@ -30,6 +30,16 @@ public sealed class QwenTokenizerReferenceTests(TokenizerFixture fx) : IClassFix
     }
 
     [Fact]
+    public void Parallel_encoding_gives_the_sequential_ids()
+    {
+        var lines = TokenizerCorpus.Lines(generated: 300, seed: 5);
+        var sequential = lines.Select(l => fx.Ours.Encode(l).ToArray()).ToArray();
+        var parallel = new int[lines.Count][];
+        Parallel.For(0, lines.Count, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i => parallel[i] = fx.Ours.Encode(lines[i]).ToArray());
+        for (int i = 0; i < lines.Count; i++) Assert.Equal(sequential[i], parallel[i]);
+    }
+
+    [Fact]
     public void Decode_equals_hugging_face_and_round_trips_nfc_text()
     {
         foreach (string line in TokenizerCorpus.Lines(generated: 100, seed: 11))
