@@ -23,6 +23,20 @@ public sealed class QwenTokenizerReferenceTests(TokenizerFixture fx) : IClassFix
     }
 
     [Fact]
+    public void Random_code_point_lines_equal_hugging_face()
+    {
+        var mismatches = new List<string>();
+        foreach (string line in TokenizerCorpus.FuzzLines())
+        {
+            int[] expected = fx.ReferenceIds(line);
+            int[] actual = fx.Ours.Encode(line).ToArray();
+            if (!expected.SequenceEqual(actual))
+                mismatches.Add($"{Escape(line)}\n  hf:   [{string.Join(",", expected)}]\n  ours: [{string.Join(",", actual)}]");
+        }
+        Assert.True(mismatches.Count == 0, $"{mismatches.Count} lines differ:\n" + string.Join("\n", mismatches.Take(5)));
+    }
+
+    [Fact]
     public void Whole_corpus_as_one_text_equals_hugging_face()
     {
         string text = string.Join("\n", TokenizerCorpus.Lines(generated: 200, seed: 7));

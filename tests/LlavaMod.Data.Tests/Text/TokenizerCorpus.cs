@@ -89,4 +89,38 @@ internal static class TokenizerCorpus
         }
         return lines;
     }
+
+    // Code point ranges for the fuzz lines: scripts, marks, digits of every kind, odd whitespace.
+    static readonly (int From, int To)[] Blocks =
+    [
+        (0x20, 0x7E), (0x20, 0x7E), (0x20, 0x7E), (0x09, 0x0D), (0xA0, 0xFF), (0x0300, 0x036F), (0x0370, 0x03FF),
+        (0x0400, 0x04FF), (0x0590, 0x05FF), (0x0600, 0x06FF), (0x0900, 0x097F), (0x0E00, 0x0E7F), (0x1100, 0x11FF),
+        (0x2000, 0x206F), (0x2150, 0x218F), (0x2460, 0x24FF), (0x3000, 0x303F), (0x3040, 0x30FF), (0x4E00, 0x9FFF),
+        (0xAC00, 0xD7A3), (0xFF00, 0xFFEF), (0x1D400, 0x1D7FF), (0x1F300, 0x1FAFF), (0x20000, 0x2A6DF), (0x10330, 0x1034F),
+    ];
+
+    static readonly string[] Inserts = ["\u0085", "\u2028", "\u2029", "\u000b", "\u000c", "\r\n", "<|endoftext|>", "<|im_end|>", "<|", "|>", "'s", "'LL", "\u200d", "\ufe0f"];
+
+    /// <summary>Random code point strings from <see cref="Blocks"/> (no NUL, no lone surrogates).</summary>
+    public static IReadOnlyList<string> FuzzLines(int count = 300, int seed = 4242)
+    {
+        var random = new Random(seed);
+        var lines = new List<string>(count);
+        for (int i = 0; i < count; i++)
+        {
+            var sb = new StringBuilder();
+            int length = 1 + random.Next(40);
+            var (from, to) = Blocks[random.Next(Blocks.Length)];
+            for (int k = 0; k < length; k++)
+            {
+                if (random.Next(6) == 0) (from, to) = Blocks[random.Next(Blocks.Length)];
+                if (random.Next(15) == 0) { sb.Append(Inserts[random.Next(Inserts.Length)]); continue; }
+                int cp = random.Next(from, to + 1);
+                if (cp is >= 0xD800 and <= 0xDFFF) continue;
+                sb.Append(char.ConvertFromUtf32(cp));
+            }
+            lines.Add(sb.ToString());
+        }
+        return lines;
+    }
 }
