@@ -4,9 +4,9 @@ namespace LlavaMod.Data.Demo;
 
 /// <summary>
 /// The words of the demo corpus: colours (with their RGB fill), shapes, grid positions, answer
-/// words, and the co-occurrence bias of the training split. The demo's hallucination scorer
-/// (CHAIR-style) finds object mentions with <see cref="FindObjectMentions"/>, so that generator and
-/// scorer share one word list.
+/// words, and the co-occurrence bias of the training split. The CHAIR-style scorer builds its object
+/// vocabulary from <see cref="ColorSynonyms"/> × <see cref="ShapeSynonyms"/> (every "colour shape"
+/// phrase is an object), so generator and scorer share one word list.
 /// </summary>
 public static partial class DemoVocabulary
 {
@@ -24,8 +24,16 @@ public static partial class DemoVocabulary
     /// <summary>Shape names, in a fixed order.</summary>
     public static IReadOnlyList<string> Shapes { get; } = ["circle", "square", "triangle", "star", "cross", "diamond"];
 
-    /// <summary>Words a text may use for a shape (plural forms), mapped to the canonical shape name.</summary>
-    public static IReadOnlyDictionary<string, string> ShapeSynonyms { get; } = BuildShapeSynonyms();
+    /// <summary>
+    /// Canonical colour → other words for it. The corpus uses one word per colour, so the lists are
+    /// empty; they exist in the shape a CHAIR-style scorer takes (it adds plurals itself).
+    /// </summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> ColorSynonyms { get; } =
+        Colors.ToDictionary(c => c.Name, _ => (IReadOnlyList<string>)[]);
+
+    /// <summary>Canonical shape → other words for it (empty: see <see cref="ColorSynonyms"/>).</summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<string>> ShapeSynonyms { get; } =
+        Shapes.ToDictionary(s => s, _ => (IReadOnlyList<string>)[]);
 
     /// <summary>Row and column names of the 3×3 grid.</summary>
     public static IReadOnlyList<string> RowNames { get; } = ["top", "middle", "bottom"];
@@ -63,36 +71,11 @@ public static partial class DemoVocabulary
         throw new ArgumentException($"unknown demo colour '{color}'", nameof(color));
     }
 
-    /// <summary>
-    /// The objects a text names, as (colour, shape) in order of appearance: a colour word directly
-    /// followed by a shape word or synonym, case-insensitive ("a Red circle", "two blue squares").
-    /// </summary>
-    public static IReadOnlyList<ObjectKind> FindObjectMentions(string text)
-    {
-        var found = new List<ObjectKind>();
-        var words = WordPattern().Matches(text.ToLowerInvariant()).Select(m => m.Value).ToArray();
-        for (int i = 0; i + 1 < words.Length; i++)
-            if (Colors.Any(c => c.Name == words[i]) && ShapeSynonyms.TryGetValue(words[i + 1], out var shape))
-                found.Add(new ObjectKind(words[i], shape));
-        return found;
-    }
-
     /// <summary>Every word the corpus's questions and answers use, sorted (for restricting a model's vocabulary).</summary>
     public static IReadOnlyList<string> CorpusWords() =>
         DemoQuestions.AllTemplatesText().SelectMany(t => WordPattern().Matches(t).Select(m => m.Value))
-            .Concat(Colors.Select(c => c.Name)).Concat(ShapeSynonyms.Keys).Concat(RowNames).Concat(ColumnNames)
+            .Concat(Colors.Select(c => c.Name)).Concat(Shapes).Concat(RowNames).Concat(ColumnNames)
             .Concat([Yes, No, "1", "2", "3", "4"]).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
-
-    static Dictionary<string, string> BuildShapeSynonyms()
-    {
-        var map = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var s in Shapes)
-        {
-            map[s] = s;
-            map[s.EndsWith("ss") ? s + "es" : s + "s"] = s;
-        }
-        return map;
-    }
 
     [GeneratedRegex("[A-Za-z0-9]+", RegexOptions.CultureInvariant)]
     private static partial Regex WordPattern();
