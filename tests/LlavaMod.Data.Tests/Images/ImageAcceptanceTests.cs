@@ -136,6 +136,55 @@ public class ImageAcceptanceTests
         Assert.Null(reread.Metadata.ExifProfile);   // no orientation left to apply twice
     }
 
+    [Theory]
+    [InlineData("bmp", "png")]
+    [InlineData("webp-lossless", "png")]
+    [InlineData("webp-lossy", "jpeg")]
+    public void OtherFormatsAreReencodedLosslessOnlyWhenTheSourceWas(string source, string stored)
+    {
+        using var image = TestImages.Make(24, 16, (x, y) => new Rgb24(30, (byte)(x * 10), 200));
+        using var ms = new MemoryStream();
+        SixLabors.ImageSharp.Formats.IImageEncoder encoder = source switch
+        {
+            "bmp" => new SixLabors.ImageSharp.Formats.Bmp.BmpEncoder(),
+            "webp-lossless" => new SixLabors.ImageSharp.Formats.Webp.WebpEncoder { FileFormat = SixLabors.ImageSharp.Formats.Webp.WebpFileFormatType.Lossless },
+            _ => new SixLabors.ImageSharp.Formats.Webp.WebpEncoder { FileFormat = SixLabors.ImageSharp.Formats.Webp.WebpFileFormatType.Lossy, Quality = 90 },
+        };
+        image.Save(ms, encoder);
+        var result = Keep.Process(ms.ToArray(), "img.dat");
+        Assert.Equal((stored, source.Split('-')[0]), (result.Format, result.OriginalFormat));
+        Assert.Equal((24, 16), (result.Width, result.Height));
+        using var rgb = TestImages.Decode(result.Bytes);
+        TestImages.AssertNear((30, 100, 200), rgb[10, 8], source == "webp-lossy" ? 16 : 0, source);
+    }
+
+    [PillowFact]
+    public void PillowJpegVariantsAreAccepted()
+    {
+        // Progressive (several scans with tables between them), optimised Huffman tables, and bytes
+        // appended after the end-of-image marker: all complete, none truncated.
+        byte[] Make(string saveArgs, string append = "") => PillowReference.Produce($"""
+            img = Image.new('RGB', (64, 40))
+            img.putdata([(x * 4, y * 6, (x * y) % 256) for y in range(40) for x in range(64)])
+            img.save(out, 'JPEG', quality=90{saveArgs})
+            {append}
+            """);
+        foreach (var (name, jpeg) in new[]
+        {
+            ("progressive", Make(", progressive=True")),
+            ("optimised", Make(", optimize=True")),
+            ("trailing data", Make("", "out.write(b'MOTION-PHOTO-TRAILER' * 10)")),
+        })
+        {
+            var result = Keep.Process(jpeg, name + ".jpg");
+            Assert.True(result.IsOriginalBytes, name);
+            Assert.Equal((64, 40), (result.Width, result.Height));
+        }
+        byte[] progressive = Make(", progressive=True");
+        var e = Assert.Throws<RowRejectedException>(() => Keep.Process(progressive[..(progressive.Length * 2 / 3)], "cut.jpg"));
+        Assert.Equal(ImageRejectReasons.Truncated, e.ReasonCode);
+    }
+
     [Fact]
     public void SameInputGivesSameBytesAcrossProcessors()
     {

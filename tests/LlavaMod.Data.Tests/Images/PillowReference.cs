@@ -37,6 +37,15 @@ public static class PillowReference
         return stdout;
     }
 
+    /// <summary>Runs <paramref name="script"/> (Pillow imported as <c>Image</c>) and returns what it writes to <c>out</c> (a BytesIO).</summary>
+    public static byte[] Produce(string script)
+    {
+        var (code, stdout, stderr) = Run("import sys, io\nfrom PIL import Image\nout = io.BytesIO()\n" + script
+            + "\nsys.stdout.buffer.write(out.getvalue())\n", []);
+        if (code != 0) throw new InvalidOperationException($"Pillow script failed: {stderr}");
+        return stdout;
+    }
+
     public static double MeanAbsoluteError(Image<Rgb24> image, byte[] rgb)
     {
         Assert.Equal(image.Width * image.Height * 3, rgb.Length);
