@@ -53,16 +53,16 @@ public sealed class ImageProcessor
         if (truncation != null) throw Reject(ImageRejectReasons.Truncated, sourceName, truncation);
 
         using var image = Decode(original, header, sourceName);
-        bool keepBytes = Options.Mode == ResizeMode.Keep && CanStoreUnchanged(image, header);
-        using var rgb = PixelPipeline.ToOrientedRgb(image, Options.Background);
-        if (rgb.Width != header.Width || rgb.Height != header.Height)
-            throw Reject(ImageRejectReasons.Unreadable, sourceName,
-                $"decoded size {rgb.Width}x{rgb.Height} differs from the header's {header.Width}x{header.Height}");
-
         string sha = Hashing.Sha256Hex(original);
-        if (keepBytes)
+        if (Options.Mode == ResizeMode.Keep && CanStoreUnchanged(image, header))
+        {
+            CheckDecodedSize(image, header, sourceName);
             return new ProcessedImage(original, header.Format, header.Format, header.Width, header.Height, header.Width, header.Height, sha)
             { IsOriginalBytes = true };
+        }
+
+        using var rgb = PixelPipeline.ToOrientedRgb(image, Options.Background);
+        CheckDecodedSize(rgb, header, sourceName);
 
         // Resized images are JPEG; at the original size, lossless sources stay lossless (PNG).
         bool lossless = Options.Mode == ResizeMode.Keep && (header.Format is "png" or "gif" or "bmp" || IsLosslessWebp(image, header));
@@ -116,6 +116,13 @@ public sealed class ImageProcessor
         double ratio = (double)longSide / shortSide;
         if (ratio > Options.MaxAspectRatio)
             throw Reject(ImageRejectReasons.AspectRatio, sourceName, $"{h.Width}x{h.Height} has aspect ratio {ratio:0.##}, above the limit of {Options.MaxAspectRatio}");
+    }
+
+    static void CheckDecodedSize(Image image, Header header, string sourceName)
+    {
+        if (image.Width != header.Width || image.Height != header.Height)
+            throw Reject(ImageRejectReasons.Unreadable, sourceName,
+                $"decoded size {image.Width}x{image.Height} differs from the header's {header.Width}x{header.Height}");
     }
 
     Image Decode(byte[] data, Header header, string sourceName)
