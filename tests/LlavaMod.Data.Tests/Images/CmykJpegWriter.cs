@@ -8,7 +8,10 @@ namespace LlavaMod.Data.Tests.Images;
 static class CmykJpegWriter
 {
     /// <summary>One 8×8 block per entry, left to right; each entry is the ink (0 = none, 255 = full) of C, M, Y, K.</summary>
-    public static byte[] Write(params (byte C, byte M, byte Y, byte K)[] blocks)
+    public static byte[] Write(params (byte C, byte M, byte Y, byte K)[] blocks) => Write(false, blocks);
+
+    /// <summary>As <see cref="Write(ValueTuple{byte, byte, byte, byte}[])"/>; with <paramref name="restartEveryBlock"/> a DRI of one MCU and RSTn markers between blocks.</summary>
+    public static byte[] Write(bool restartEveryBlock, params (byte C, byte M, byte Y, byte K)[] blocks)
     {
         var o = new List<byte> { 0xFF, 0xD8 };
         Segment(o, 0xEE, [.. "Adobe"u8.ToArray(), 0x00, 0x64, 0, 0, 0, 0, 0]);
@@ -19,11 +22,19 @@ static class CmykJpegWriter
         Segment(o, 0xC4, [0x00, 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
         // AC table 0: EOB = 00 (and an unused 0x01 = 01).
         Segment(o, 0xC4, [0x10, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x01]);
+        if (restartEveryBlock) Segment(o, 0xDD, [0, 1]);
         Segment(o, 0xDA, [4, 1, 0x00, 2, 0x00, 3, 0x00, 4, 0x00, 0, 63, 0]);
         var bits = new BitWriter(o);
         var previous = new int[4];
-        foreach (var b in blocks)
+        for (int block = 0; block < blocks.Length; block++)
         {
+            if (restartEveryBlock && block > 0)
+            {
+                bits.Flush();
+                o.AddRange([0xFF, (byte)(0xD0 + (block - 1) % 8)]);
+                Array.Clear(previous);                    // DC prediction restarts after RSTn
+            }
+            var b = blocks[block];
             byte[] stored = [(byte)(255 - b.C), (byte)(255 - b.M), (byte)(255 - b.Y), (byte)(255 - b.K)];
             for (int c = 0; c < 4; c++)
             {

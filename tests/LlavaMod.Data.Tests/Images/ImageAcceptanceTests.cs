@@ -53,6 +53,20 @@ public class ImageAcceptanceTests
     }
 
     [Fact]
+    public void JpegWithRestartMarkersIsCompleteAndItsCutIsTruncated()
+    {
+        byte[] jpeg = CmykJpegWriter.Write(true, (255, 0, 0, 0), (0, 255, 255, 0), (0, 0, 0, 255), (0, 0, 0, 0));
+        Assert.Contains((byte)0xD2, jpeg[^12..]);   // RST2 between the third and fourth block
+        using (var rgb = TestImages.Decode(Keep.Process(jpeg, "rst.jpg").Bytes))
+        {
+            TestImages.AssertNear((255, 0, 0), rgb[12, 4], 12, "red block after RST0");
+            TestImages.AssertNear((255, 255, 255), rgb[28, 4], 12, "blank block after RST2");
+        }
+        var e = Assert.Throws<RowRejectedException>(() => Keep.Process(jpeg[..^6], "rst-cut.jpg"));
+        Assert.Equal(ImageRejectReasons.Truncated, e.ReasonCode);
+    }
+
+    [Fact]
     public void SixteenBitPngBecomesEightBitRgb()
     {
         byte[] png16 = TestImages.Png(TestImages.Make(20, 10, (x, y) => new Rgb48(0xFFFF, 0x8080, (ushort)(x < 10 ? 0 : 0x4040))),
