@@ -167,7 +167,9 @@ def preference(req):
 def cosine_schedule(req):
     # transformers.get_cosine_schedule_with_warmup's lr_lambda, via torch's LambdaLR.
     import math
-    warmup, total, cycles = req["warmup_steps"], req["total_steps"], req.get("num_cycles", 0.5)
+    total, cycles = req["total_steps"], req.get("num_cycles", 0.5)
+    # transformers.TrainingArguments.get_warmup_steps
+    warmup = req["warmup_steps"] if req["warmup_steps"] > 0 else math.ceil(total * req["warmup_ratio"])
 
     def lr_lambda(current_step):
         if current_step < warmup:
@@ -183,7 +185,7 @@ def cosine_schedule(req):
         lrs.append(opt.param_groups[0]["lr"])
         opt.step()
         sched.step()
-    return {"lrs": lrs}
+    return {"lrs": lrs, "warmup_steps": warmup}
 
 
 KINDS = {"mimic_full": mimic_full, "mimic_topk": mimic_topk, "sft": sft, "preference": preference,
