@@ -8,7 +8,7 @@ public static class TokenLogProbs
 {
     /// <summary>
     /// [B, T]: log p(labels[t + 1] | position t) where that label is supervised, 0 elsewhere.
-    /// Logits are [B, T, V]; the log-softmax is taken in the logits' dtype.
+    /// Logits are [B, T, V]; the log-softmax runs in float32 at least (bf16 logits are upcast).
     /// </summary>
     public static Tensor Gather(Tensor logits, Tensor labels, long ignoreIndex = TokenAlignment.IgnoreIndex)
     {
@@ -17,7 +17,7 @@ public static class TokenLogProbs
         var targets = TokenAlignment.ShiftedTargets(labels, ignoreIndex);
         var mask = targets.ne(ignoreIndex);
         var safeTargets = targets.masked_fill(mask.logical_not(), 0);
-        var logp = logits.log_softmax(-1).gather(-1, safeTargets.unsqueeze(-1)).squeeze(-1);
+        var logp = FullVocabularyMimic.UpcastForSoftmax(logits).log_softmax(-1).gather(-1, safeTargets.unsqueeze(-1)).squeeze(-1);
         return logp.masked_fill(mask.logical_not(), 0.0).MoveToOuterDisposeScope();
     }
 
