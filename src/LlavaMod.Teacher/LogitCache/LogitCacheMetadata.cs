@@ -9,10 +9,12 @@ public enum LogitCacheScheme
     /// <summary>The teacher's k most likely ids with their log-probs, sorted descending, plus log(1 − Σ top-k p).</summary>
     TopKTail,
     /// <summary>
-    /// Reserved for Sparse Logit Sampling (ids drawn from p_T with replacement, stored with their
-    /// empirical log-frequency; an unbiased estimate of the teacher). Not written by this version.
+    /// Sparse Logit Sampling: k ids drawn from p_T with replacement (ids may repeat), each with
+    /// log-weight log(1/k) and an empty tail (−∞). Σ_j (1/k)·f(id_j) is an unbiased estimate of
+    /// E_{p_T}[f], so the mimic loss's gradient is an unbiased estimate of the full-vocabulary one,
+    /// where top-k caching is biased. See <see cref="SparseLogitSampling"/>.
     /// </summary>
-    SampledCounts,
+    SampledWithReplacement,
 }
 
 /// <summary>
@@ -59,7 +61,7 @@ public sealed record LogitCacheMetadata(
     {
         string? problem =
             FormatVersion != CurrentFormatVersion ? $"format version {FormatVersion} (this build reads {CurrentFormatVersion})" :
-            Scheme != LogitCacheScheme.TopKTail ? $"scheme {Scheme} (this build reads top_k_tail)" :
+            !Enum.IsDefined(Scheme) ? $"scheme {(int)Scheme}" :
             K <= 0 ? $"k = {K}" :
             VocabSize < 2 || K > VocabSize ? $"vocab size {VocabSize} with k = {K}" :
             !(GapStep > 0 && GapStep < 16) ? $"gap step {GapStep}" :

@@ -52,8 +52,8 @@ public sealed class LogitCacheWriter : IAsyncDisposable
         AppendAsync(row.Key, row.Ids, row.LogProbs, row.TailLogMass, ct);
 
     /// <summary>
-    /// Adds one data row: per supervised token, k distinct ids in [0, vocab), their log-probs
-    /// (any order: they are sorted here, descending), and the tail log-mass (≤ 0, −∞ allowed).
+    /// Adds one data row: per supervised token, k ids in [0, vocab) (distinct for the top-k scheme),
+    /// their log-probs (any order: they are sorted here, descending), and the tail log-mass (≤ 0, −∞ allowed).
     /// </summary>
     public async Task AppendAsync(string key, int[][] ids, float[][] logProbs, float[] tailLogMass, CancellationToken ct = default)
     {
@@ -125,7 +125,7 @@ public sealed class LogitCacheWriter : IAsyncDisposable
                 int id = ids[t][j];
                 float lp = logProbs[t][j];
                 if (id < 0 || id >= Metadata.VocabSize) throw Bad(key, $"token {t}: id {id} outside the vocabulary [0, {Metadata.VocabSize})");
-                if (!seen.Add(id)) throw Bad(key, $"token {t}: id {id} appears twice in the top-k");
+                if (!seen.Add(id) && Metadata.Scheme == LogitCacheScheme.TopKTail) throw Bad(key, $"token {t}: id {id} appears twice in the top-k");
                 if (!float.IsFinite(lp) || lp > 1e-4f) throw Bad(key, $"token {t}: log-prob {lp} of id {id} is not a finite value ≤ 0");
                 order[j] = j;
             }

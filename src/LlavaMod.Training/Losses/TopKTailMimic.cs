@@ -27,7 +27,9 @@ public static class TopKTailMimic
     const double MaskedLogit = -1e30;
 
     /// <param name="studentLogits">[B, T, V]</param>
-    /// <param name="teacherIds">[B, T, k] long, distinct ids per position</param>
+    /// <param name="teacherIds">[B, T, k] long: distinct ids per position for top-k caches; a
+    /// Sparse Logit Sampling cache repeats ids, with log-probs log(1/k) and tail −∞, and then the
+    /// loss is the unbiased sampled soft cross-entropy plus a constant</param>
     /// <param name="teacherLogProbs">[B, T, k] teacher log-probs of those ids</param>
     /// <param name="teacherTailLogMass">[B, T] log(1 − Σ_top-k p_T); −∞ when the top-k holds everything</param>
     /// <param name="mask">[B, T] bool, positions to train (see <see cref="TokenAlignment.PredictionMask"/>)</param>
