@@ -12,24 +12,25 @@ namespace LlavaMod.Models;
 /// </summary>
 public sealed class Projector : nn.Module<Tensor, Tensor>
 {
-    readonly Linear first;
-    readonly Linear? second;
+    // Not Module-typed fields: TorchSharp registers Module fields by field name, and the names
+    // here must be the Sequential indices "0" and "2".
+    readonly Linear[] _linears;
 
     public Projector(string type, int visionWidth, int textWidth) : base(nameof(Projector))
     {
         Type = type;
-        first = nn.Linear(visionWidth, textWidth);
-        register_module("0", first);
         switch (type)
         {
-            case "linear": break;
+            case "linear":
+                _linears = [nn.Linear(visionWidth, textWidth)];
+                break;
             case "mlp2x_gelu":
-                second = nn.Linear(textWidth, textWidth);
-                register_module("2", second);
+                _linears = [nn.Linear(visionWidth, textWidth), nn.Linear(textWidth, textWidth)];
                 break;
             default:
                 throw new LlavaModException($"unknown projector type '{type}' (expected mlp2x_gelu or linear)");
         }
+        for (int i = 0; i < _linears.Length; i++) register_module((2 * i).ToString(), _linears[i]);
     }
 
     public string Type { get; }
@@ -37,8 +38,8 @@ public sealed class Projector : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor features)
     {
         using var scope = torch.NewDisposeScope();
-        var x = first.forward(features);
-        if (second is not null) x = second.forward(nn.functional.gelu(x));
+        var x = _linears[0].forward(features);
+        for (int i = 1; i < _linears.Length; i++) x = _linears[i].forward(nn.functional.gelu(x));
         return x.MoveToOuterDisposeScope();
     }
 }

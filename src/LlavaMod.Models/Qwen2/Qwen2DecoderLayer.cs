@@ -38,7 +38,8 @@ public sealed class Qwen2DecoderLayer : nn.Module<Tensor, Tensor, Tensor, Tensor
     {
         var previous = mlp;
         mlp = feedForward;
-        register_module("mlp", feedForward); // same name: replaces the registered child
+        register_module("mlp", null!); // TorchSharp: a null module unregisters the name
+        register_module("mlp", feedForward);
         return previous;
     }
 
