@@ -155,36 +155,52 @@ public sealed class LlavaModel : nn.Module
 
     /// <summary>
     /// Full forward. With <paramref name="lossPositionsOnly"/>, the head runs only at positions t
-    /// whose next label (t+1) is not ignored, and the output carries those labels as targets.
+    /// whose next label (t+1) is not ignored, and the output carries those labels as targets
+    /// (subset indices when <see cref="VocabSubset"/> is set).
     /// </summary>
     public LlavaOutput Forward(LlavaBatch batch, bool lossPositionsOnly = false, int? maxLength = null)
     {
         using var scope = torch.NewDisposeScope();
-        var inputs = Prepare(batch, maxLength);
-        var hidden = Hidden(inputs);
         if (!lossPositionsOnly)
         {
+            var inputs = Prepare(batch, maxLength);
             return new LlavaOutput
             {
-                Logits = language_model.Logits(hidden, VocabSubset).MoveToOuterDisposeScope(),
+                Logits = language_model.Logits(Hidden(inputs), VocabSubset).MoveToOuterDisposeScope(),
                 AttentionMask = inputs.AttentionMask.MoveToOuterDisposeScope(),
             };
         }
+        var selected = LossPositionHidden(batch, maxLength);
+        return new LlavaOutput
+        {
+            Logits = language_model.Logits(selected.Hidden, VocabSubset).MoveToOuterDisposeScope(),
+            Targets = selected.Targets.MoveToOuterDisposeScope(),
+            Rows = selected.Rows,
+            Positions = selected.Positions,
+            AttentionMask = selected.AttentionMask.MoveToOuterDisposeScope(),
+        };
+    }
+
+    /// <summary>Final hidden states [N, hidden] at the N positions whose next token carries a label, with those labels.</summary>
+    public LossPositions LossPositionHidden(LlavaBatch batch, int? maxLength = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        var inputs = Prepare(batch, maxLength);
+        var hidden = Hidden(inputs);
         long rows = hidden.shape[0], t = hidden.shape[1];
         var rowList = new List<long>(); var posList = new List<long>(); var targets = new List<long>();
         for (int r = 0; r < rows; r++)
             for (int j = 0; j + 1 < t; j++)
                 if (inputs.Labels[r][j + 1] != LlavaBatch.IgnoreIndex) { rowList.Add(r); posList.Add(j); targets.Add(inputs.Labels[r][j + 1]); }
         var flat = rowList.Select((r, i) => r * t + posList[i]).ToArray();
-        var selected = hidden.reshape(rows * t, hidden.shape[2]).index_select(0, torch.tensor(flat, device: hidden.device));
+        var selected = hidden.reshape(rows * t, hidden.shape[2]).index_select(0, torch.tensor(flat, dtype: ScalarType.Int64, device: hidden.device));
         long[] mapped = VocabSubset?.MapTargets(targets.ToArray()) ?? targets.ToArray();
-        return new LlavaOutput
-        {
-            Logits = language_model.Logits(selected, VocabSubset).MoveToOuterDisposeScope(),
-            Targets = torch.tensor(mapped, device: hidden.device).MoveToOuterDisposeScope(),
-            Rows = rowList.ToArray(),
-            Positions = posList.ToArray(),
-            AttentionMask = inputs.AttentionMask.MoveToOuterDisposeScope(),
-        };
+        return new LossPositions(
+            selected.MoveToOuterDisposeScope(),
+            torch.tensor(mapped, dtype: ScalarType.Int64, device: hidden.device).MoveToOuterDisposeScope(),
+            rowList.ToArray(), posList.ToArray(), inputs.AttentionMask.MoveToOuterDisposeScope());
     }
 }
+
+/// <summary>Hidden states [N, hidden] at loss positions, their targets [N], and where they came from.</summary>
+public sealed record LossPositions(Tensor Hidden, Tensor Targets, long[] Rows, long[] Positions, Tensor AttentionMask);
