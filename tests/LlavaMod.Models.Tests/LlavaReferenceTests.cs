@@ -101,6 +101,34 @@ public class LlavaReferenceTests(ReferenceFixture reference)
     }
 
     [Fact]
+    public void Prefill_with_cache_then_per_row_positions_continues_like_the_full_forward()
+    {
+        // The generation flow: prefill a right-padded image batch into a cache, then feed each row's
+        // next token at position Lengths[r] with a mask that hides the padding.
+        using var model = Checkpoint.Load(reference.Dir("llava"));
+        using var pixels = reference.Get("llava.pixel_values");
+        var full = Batch(pixels);
+        var prompts = new LlavaBatch { InputIds = full.InputIds.Select(r => r[..^1]).ToArray(), PixelValues = pixels };
+        long[] next = full.InputIds.Select(r => r[^1]).ToArray();
+        using var _ = torch.no_grad();
+        using var expected = model.Forward(full);
+        using var inputs = model.Prepare(prompts);
+        using var cache = model.LanguageModel.NewCache();
+        using var prefill = model.Hidden(inputs, cache);
+        long t = inputs.Embeds.shape[1];
+        using var mask = torch.cat([inputs.AttentionMask, torch.ones(next.Length, 1, dtype: ScalarType.Int64)], dim: 1);
+        using var ids = torch.tensor(next).view(next.Length, 1);
+        using var positions = torch.tensor(inputs.Lengths.Select(l => (long)l).ToArray()).view(next.Length, 1);
+        using var step = model.LanguageModel.Forward(ids, mask, positions, cache);
+        Assert.Equal(t + 1, cache.Length);
+        for (int r = 0; r < next.Length; r++)
+        {
+            int fullPosition = inputs.Lengths[r]; // where the last token sits in the full batch
+            TensorAssert.Close(expected.Logits[r, fullPosition], step[r, 0], Tolerance);
+        }
+    }
+
+    [Fact]
     public void Placeholder_and_image_counts_must_agree()
     {
         using var model = Checkpoint.Load(reference.Dir("llava"));
