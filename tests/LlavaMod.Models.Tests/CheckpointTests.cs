@@ -96,6 +96,27 @@ public class CheckpointTests(ReferenceFixture reference) : IDisposable
     }
 
     [Fact]
+    public void Llava_folder_without_vision_config_takes_it_from_a_local_mm_image_tower()
+    {
+        string folder = CopyFolder("llava");
+        EditConfig(folder, c => { c.Remove("vision_config"); c["mm_image_tower"] = reference.Dir("clip"); });
+        using var model = Checkpoint.Load(folder);
+        Assert.Equal(new[] { 0.5f, 0.4f, 0.3f }, model.Config.Vision.ImageMean); // from the tower's preprocessor_config.json
+        EditConfig(folder, c => c["mm_image_tower"] = "openai/clip-vit-large-patch14-336");
+        var e = Assert.Throws<LlavaModException>(() => Checkpoint.Load(folder));
+        Assert.Contains("is not a local CLIP folder", e.Message);
+    }
+
+    [Fact]
+    public void Unsupported_rope_scaling_is_refused()
+    {
+        string folder = CopyFolder("qwen_untied");
+        EditConfig(folder, c => c["rope_scaling"] = new JsonObject { ["type"] = "yarn", ["factor"] = 4.0 });
+        var e = Assert.Throws<LlavaModException>(() => Checkpoint.LoadQwen2(folder));
+        Assert.Contains("rope_scaling", e.Message);
+    }
+
+    [Fact]
     public void Vocab_smaller_than_the_tokenizer_is_refused()
     {
         string folder = CopyFolder("qwen_untied");

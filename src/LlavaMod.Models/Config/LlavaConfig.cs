@@ -43,14 +43,21 @@ public sealed record LlavaConfig(Qwen2Config Text, ClipVisionConfig Vision, stri
         string modelType = node["model_type"]?.GetValue<string>() ?? "";
         if (modelType == "qwen2")
             throw LlavaModException.ForFile(path, "model_type qwen2 is a language model without a vision tower; assemble a LLaVA model with 'Checkpoint.Assemble' (llavamod model assemble) first");
-        var visionNode = node["vision_config"]?.AsObject()
-            ?? throw LlavaModException.ForFile(path, "missing vision_config: this folder was not written by llavamod (LLaVA-MoD checkpoints name the tower in mm_image_tower; assemble from that CLIP folder instead)");
-        var vision = ClipVisionConfig.FromJson(visionNode, path);
+        string tower = node["mm_image_tower"]?.GetValue<string>() ?? node["mm_vision_tower"]?.GetValue<string>() ?? "";
+        ClipVisionConfig vision;
+        if (node["vision_config"] is JsonObject visionNode) vision = ClipVisionConfig.FromJson(visionNode, path);
+        else
+        {
+            // A LLaVA-MoD / LLaVA folder names its tower (a hub name or a path); use it when it is a local CLIP folder.
+            string towerFolder = Path.IsPathRooted(tower) ? tower : Path.Combine(folder, tower);
+            if (tower.Length == 0 || !File.Exists(Path.Combine(towerFolder, "config.json")))
+                throw LlavaModException.ForFile(path, $"no vision_config, and mm_image_tower '{tower}' is not a local CLIP folder; put the CLIP config there or add vision_config");
+            vision = ClipVisionConfig.Load(towerFolder);
+        }
         string feature = node["mm_vision_select_feature"]?.GetValue<string>() ?? "patch";
         if (feature != "patch") throw LlavaModException.ForFile(path, $"mm_vision_select_feature '{feature}' is not supported (patch)");
         string projector = node["image_projector_type"]?.GetValue<string>() ?? node["mm_projector_type"]?.GetValue<string>() ?? "mlp2x_gelu";
         int selectLayer = node["mm_vision_select_layer"]?.GetValue<int>() ?? -2;
-        string tower = node["mm_image_tower"]?.GetValue<string>() ?? node["mm_vision_tower"]?.GetValue<string>() ?? "";
         var textNode = node.DeepClone().AsObject();
         foreach (var key in LlavaKeys) textNode.Remove(key);
         textNode.Remove("architectures");

@@ -30,6 +30,9 @@ public sealed record Qwen2Config
 
     [JsonIgnore] public int HeadDim => HiddenSize / NumAttentionHeads;
 
+    string? ExtraString(string key) =>
+        Extra is not null && Extra.TryGetValue(key, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+
     /// <summary>Throws a <see cref="LlavaModException"/> naming <paramref name="source"/> when shapes cannot work.</summary>
     public Qwen2Config Validate(string source)
     {
@@ -38,6 +41,9 @@ public sealed record Qwen2Config
         Require(NumAttentionHeads > 0 && HiddenSize % NumAttentionHeads == 0, $"hidden_size {HiddenSize} is not a multiple of num_attention_heads {NumAttentionHeads}");
         Require(HeadDim % 2 == 0, $"head dimension {HeadDim} must be even for rotary embeddings");
         Require(NumKeyValueHeads > 0 && NumAttentionHeads % NumKeyValueHeads == 0, $"num_attention_heads {NumAttentionHeads} is not a multiple of num_key_value_heads {NumKeyValueHeads}");
+        Require(ExtraString("hidden_act") is null or "silu", $"hidden_act '{ExtraString("hidden_act")}' is not supported (Qwen2 uses silu)");
+        Require(Extra is null || !Extra.TryGetValue("rope_scaling", out var scaling) || scaling.ValueKind == JsonValueKind.Null,
+            "rope_scaling is set; only plain rotary embeddings (rope_theta) are implemented");
         Moe?.Validate(source, NumHiddenLayers);
         return this;
     }
