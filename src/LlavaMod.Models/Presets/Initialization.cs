@@ -1,0 +1,37 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LlavaMod.Models;
+
+/// <summary>
+/// Random initialisation as Hugging Face does for fresh models (initializer_range 0.02):
+/// Linear and Embedding weights ~ N(0, 0.02), biases 0, norms weight 1 / bias 0, CLIP class
+/// embedding ~ N(0, width^-0.5). Deterministic for a given seed.
+/// </summary>
+public static class Initialization
+{
+    public static LlavaModel NewLlava(LlavaConfig config, int seed, FeedForwardFactory? moeFactory = null)
+    {
+        Runtime.TorchRuntime.EnsureLoaded();
+        torch.manual_seed(seed);
+        var model = new LlavaModel(config, moeFactory);
+        Apply(model, 0.02);
+        return model;
+    }
+
+    // RMSNorm: input_layernorm, post_attention_layernorm, norm; CLIP: pre_layrnorm, layer_norm1/2, post_layernorm
+    static bool IsNorm(string name) => name.EndsWith("norm.weight") || name.Contains("layer_norm") || name.Contains("layrnorm");
+
+    public static void Apply(nn.Module model, double std)
+    {
+        using var noGrad = torch.no_grad();
+        foreach (var (name, p) in model.named_parameters())
+        {
+            if (name.EndsWith(".bias")) p.zero_();
+            else if (name.EndsWith("class_embedding")) nn.init.normal_(p, 0, Math.Pow(p.shape[0], -0.5));
+            else if (IsNorm(name)) p.fill_(1);
+            else nn.init.normal_(p, 0, std);
+        }
+    }
+}
