@@ -145,7 +145,7 @@ public sealed class ShardPipeline
         if (File.Exists(journal.SettingsPath))
         {
             var previous = Json.ReadFile<ShardSettings>(journal.SettingsPath);
-            if (previous.Fingerprint != settings.Fingerprint)
+            if (previous.ComputeFingerprint() != settings.ComputeFingerprint())
                 throw new LlavaModException(
                     $"{journal.SettingsPath}: this folder holds a run with other settings ({string.Join(", ", settings.Differences(previous))} differ); use an empty folder, or the same settings to resume or add workers");
             return;

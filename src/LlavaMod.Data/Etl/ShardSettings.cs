@@ -13,7 +13,7 @@ public sealed record ShardSettings(
     string ImageSettingsFingerprint, long BlockRows, int RowGroupRows, int ZstdLevel, int KeyIndexDigits,
     bool KeepDuplicates, string CaptionPrompt, IReadOnlyList<InputFingerprint> Inputs)
 {
-    public string Fingerprint => Hashing.Sha256Hex(JsonSerializer.Serialize(this, Json.Compact));
+    public string ComputeFingerprint() => Hashing.Sha256Hex(JsonSerializer.Serialize(this, Json.Compact));
 
     /// <summary>The names of the settings that differ from <paramref name="other"/>.</summary>
     public IEnumerable<string> Differences(ShardSettings other)
@@ -36,7 +36,7 @@ public sealed record ShardSettings(
         return new DatasetManifest
         {
             Kind = Kind, TokenizerFingerprint = TokenizerFingerprint, Template = Template, EncoderFingerprint = EncoderFingerprint,
-            ImageSettingsFingerprint = ImageSettingsFingerprint, SettingsFingerprint = Fingerprint, BlockRows = BlockRows,
+            ImageSettingsFingerprint = ImageSettingsFingerprint, SettingsFingerprint = ComputeFingerprint(), BlockRows = BlockRows,
             RowGroupRows = RowGroupRows, KeyIndexDigits = KeyIndexDigits, KeepDuplicates = KeepDuplicates,
             SourceRows = sourceRows, Worker = worker, Workers = workers, Inputs = inputs, Shards = shards, Statistics = stats,
         };
