@@ -44,7 +44,7 @@ public sealed class ShardPipeline
         var kind = _options.Kind ?? await DetectKindAsync(ct);
         var settings = new ShardSettings(ToolInfo.Version, kind, _encoder.TokenizerFingerprint, _encoder.TemplateName,
             _encoder.Fingerprint, _images.SettingsFingerprint, _options.BlockRows, _options.Format.RowGroupRows,
-            _options.Format.ZstdLevel, _options.KeyIndexDigits, _options.KeepDuplicates, _options.Reader.CaptionPrompt, inputs);
+            ShardFormat.Compression, _options.KeyIndexDigits, _options.KeepDuplicates, _options.Reader.CaptionPrompt, inputs);
         CheckOrSaveSettings(journal, settings);
 
         var done = FinishedPrefix(journal.ReadIntact(outDir, Warn));

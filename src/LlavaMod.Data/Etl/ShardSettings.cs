@@ -10,7 +10,7 @@ namespace LlavaMod.Data.Etl;
 /// </summary>
 public sealed record ShardSettings(
     string ToolVersion, ShardKind Kind, string TokenizerFingerprint, string Template, string EncoderFingerprint,
-    string ImageSettingsFingerprint, long BlockRows, int RowGroupRows, int ZstdLevel, int KeyIndexDigits,
+    string ImageSettingsFingerprint, long BlockRows, int RowGroupRows, string Compression, int KeyIndexDigits,
     bool KeepDuplicates, string CaptionPrompt, IReadOnlyList<InputFingerprint> Inputs)
 {
     public string ComputeFingerprint() => Hashing.Sha256Hex(JsonSerializer.Serialize(this, Json.Compact));

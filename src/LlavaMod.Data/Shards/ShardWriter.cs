@@ -9,12 +9,13 @@ public sealed record ShardFormat
 {
     /// <summary>Rows per Parquet row group (rows are buffered until a group is full).</summary>
     public int RowGroupRows { get; init; } = 1000;
-    public int ZstdLevel { get; init; } = 3;
+    /// <summary>Recorded in the settings; zstd at the library's "optimal" level.</summary>
+    public const string Compression = "zstd/optimal";
 
     public ParquetOptions ParquetOptions(bool append) => new()
     {
         CompressionMethod = CompressionMethod.Zstd,
-        CompressionLevel = (System.IO.Compression.CompressionLevel)0,
+        CompressionLevel = System.IO.Compression.CompressionLevel.Optimal,
         Append = append,
         RowGroupSize = RowGroupRows,
     };
