@@ -9,5 +9,9 @@ public static class CommandCatalog
     public static IEnumerable<Command> All()
     {
         yield return Commands.VersionCommand.Create();
+        yield return Commands.ShardCommand.Create();
+        yield return Commands.VerifyCommand.Create();
+        yield return Commands.InspectCommand.Create();
+        yield return Commands.MergeCommand.Create();
     }
 }
