@@ -15,12 +15,13 @@ public sealed class LlavaRowParser
 
     public LlavaRowParser(string captionPrompt) { _captionPrompt = captionPrompt; }
 
-    public SourceRecord Parse(JsonElement row, string file, long index)
+    /// <param name="inlineImage">The row's image when the container holds it (tar, Parquet); the JSON's "image" path is used otherwise.</param>
+    public SourceRecord Parse(JsonElement row, string file, long index, ImageReference? inlineImage = null)
     {
         if (row.ValueKind != JsonValueKind.Object)
             throw new RowRejectedException(RejectReasons.MalformedRow, $"expected a JSON object, found {row.ValueKind}");
         string? id = ReadId(row);
-        ImageReference? image = ReadImage(row);
+        ImageReference? image = inlineImage ?? ReadImage(row);
 
         if (row.TryGetProperty("chosen", out var chosen) && row.TryGetProperty("rejected", out var rejected))
             return ParsePreference(row, file, index, id, image, chosen, rejected);
