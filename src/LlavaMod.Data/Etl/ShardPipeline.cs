@@ -50,7 +50,7 @@ public sealed class ShardPipeline
         var done = FinishedPrefix(journal.ReadIntact(outDir, Warn));
         if (done.Count > 0 && !_options.Resume)
             throw new LlavaModException($"{outDir}: holds {done.Count} finished shard(s) of an earlier run; pass --resume to keep them, or use an empty folder");
-        var seen = _options.KeepDuplicates ? new HashSet<string>() : await LoadDedupKeysAsync(outDir, done.Values, kind, ct);
+        var seen = _options.KeepDuplicates ? new HashSet<UInt128>() : await LoadDedupKeysAsync(outDir, done.Values, kind, ct);
 
         var counts = new long[_options.Inputs.Count];
         long read = 0, skipped = 0;
@@ -163,9 +163,9 @@ public sealed class ShardPipeline
         return prefix;
     }
 
-    static async Task<HashSet<string>> LoadDedupKeysAsync(string dir, IEnumerable<BlockRecord> blocks, ShardKind kind, CancellationToken ct)
+    static async Task<HashSet<UInt128>> LoadDedupKeysAsync(string dir, IEnumerable<BlockRecord> blocks, ShardKind kind, CancellationToken ct)
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<UInt128>();
         foreach (var b in blocks)
         {
             if (b.Shard is null) continue;
