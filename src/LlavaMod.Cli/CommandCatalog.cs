@@ -22,5 +22,9 @@ public static class CommandCatalog
         yield return Commands.VersionCommand.Create();
         yield return Commands.DemoDataCommand.Create();
         yield return Commands.ModelCommand.Create();
+        yield return Commands.ShardCommand.Create();
+        yield return Commands.VerifyCommand.Create();
+        yield return Commands.InspectCommand.Create();
+        yield return Commands.MergeCommand.Create();
     }
 }

@@ -1,0 +1,95 @@
+using LlavaMod.Core;
+using LlavaMod.Data.Shards;
+
+namespace LlavaMod.Data.Etl;
+
+/// <summary>
+/// `llavamod merge`: joins the outputs of the n workers of a split `shard` job into the dataset a
+/// single run makes. Each worker wrote the blocks k with k mod n = its index, de-duplicating within
+/// its own blocks; merge checks that the workers ran with the same settings and that every block is
+/// there, copies shards into the output folder when it differs, drops duplicates across workers
+/// (first occurrence in block order wins, rewriting the shards that held later copies), and writes
+/// rejects.jsonl and dataset.json last.
+/// </summary>
+public static class DatasetMerger
+{
+    public static async Task<DatasetManifest> MergeAsync(IReadOnlyList<string> workerDirs, string outDir, Action<string>? log = null, CancellationToken ct = default)
+    {
+        outDir = Path.GetFullPath(outDir);
+        var parts = new List<(string Dir, DatasetManifest Manifest)>();
+        foreach (var dir in workerDirs.Select(Path.GetFullPath).Distinct())
+        {
+            var files = Directory.Exists(dir) ? Directory.GetFiles(dir, "worker-*-of-*.json") : [];
+            if (files.Length == 0) throw LlavaModException.ForFile(dir, "holds no worker manifest (worker-NNNNN-of-MMMMM.json)");
+            foreach (var f in files.Order(StringComparer.Ordinal)) parts.Add((dir, Json.ReadFile<DatasetManifest>(f)));
+        }
+        var first = parts[0].Manifest;
+        int workers = first.Workers ?? 1;
+        foreach (var (dir, m) in parts)
+        {
+            if (m.SettingsFingerprint != first.SettingsFingerprint)
+                throw LlavaModException.ForFile(dir, $"worker {m.Worker} ran with other settings than worker {first.Worker} (settings fingerprint {m.SettingsFingerprint} vs {first.SettingsFingerprint})");
+            if (m.Workers != workers || m.SourceRows != first.SourceRows)
+                throw LlavaModException.ForFile(dir, $"worker {m.Worker} of {m.Workers} saw {m.SourceRows} source rows; worker {first.Worker} of {workers} saw {first.SourceRows}");
+        }
+        var missing = Enumerable.Range(0, workers).Except(parts.Select(p => p.Manifest.Worker ?? 0)).ToList();
+        if (missing.Count > 0) throw new LlavaModException($"worker manifests missing for worker(s) {string.Join(", ", missing)} of {workers}");
+        if (parts.Count != workers) throw new LlavaModException($"{parts.Count} worker manifests for {workers} workers (a worker listed twice?)");
+
+        var settings = Json.ReadFile<ShardSettings>(new BlockJournal(parts[0].Dir).SettingsPath);
+        Directory.CreateDirectory(outDir);
+        var outJournal = new BlockJournal(outDir);
+        Json.WriteFileAtomic(outJournal.SettingsPath, settings);
+
+        long blocks = (first.SourceRows + first.BlockRows - 1) / first.BlockRows;
+        var seen = new HashSet<UInt128>();
+        var records = new List<BlockRecord>();
+        for (long b = 0; b < blocks; b++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var (dir, _) = parts.First(p => p.Manifest.Worker == (int)(b % workers));
+            var record = new BlockJournal(dir).TryRead(b) ?? throw LlavaModException.ForFile(dir, $"block {b} has no journal entry ({BlockJournal.FolderName}/{BlockJournal.BlockFileName(b)})");
+            if (record.Shard is { } shard && dir != outDir)
+                File.Copy(Path.Combine(dir, shard.File), Path.Combine(outDir, shard.File), overwrite: true);
+            if (record.Shard is not null && !first.KeepDuplicates)
+                record = first.Kind == ShardKind.Sft
+                    ? await DropSeenAsync<ShardRow>(outDir, record, seen, first, ct)
+                    : await DropSeenAsync<PreferenceShardRow>(outDir, record, seen, first, ct);
+            outJournal.Write(record);
+            records.Add(record);
+        }
+        var manifest = settings.ToManifest(first.SourceRows, first.Inputs, records, null, null);
+        ShardSettings.WriteRejects(outDir, records);
+        manifest.Save(outDir);
+        log?.Invoke($"merged {workers} workers: {manifest.Shards.Count} shards, {manifest.Rows} rows");
+        return manifest;
+    }
+
+    static async Task<BlockRecord> DropSeenAsync<T>(string dir, BlockRecord record, HashSet<UInt128> seen, DatasetManifest m, CancellationToken ct)
+        where T : class, IShardRow, new()
+    {
+        string path = Path.Combine(dir, record.Shard!.File);
+        var kept = new List<T>();
+        int dropped = 0;
+        await foreach (var row in ShardReader.ReadRows<T>(path, ct))
+        {
+            if (seen.Add(RowProcessor.DedupKeyOf(row))) kept.Add(row); else dropped++;
+        }
+        if (dropped == 0) return record;
+
+        var stats = new DatasetStatistics
+        {
+            SourceRows = record.Statistics.SourceRows, Rejected = record.Statistics.Rejected,
+            RejectsByReason = record.Statistics.RejectsByReason, DuplicatesDropped = record.Statistics.DuplicatesDropped + dropped,
+        };
+        WrittenShard? shard = null;
+        if (kept.Count == 0) File.Delete(path);
+        else
+        {
+            await using var writer = new ShardWriter<T>(path, new ShardFormat { RowGroupRows = m.RowGroupRows });
+            foreach (var row in kept) { await writer.AddAsync(row, ct); stats.AddRow(row); }
+            shard = await writer.CompleteAsync(ct);
+        }
+        return record with { Shard = shard, Statistics = stats };
+    }
+}

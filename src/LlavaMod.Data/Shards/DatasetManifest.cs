@@ -1,0 +1,59 @@
+using LlavaMod.Core;
+
+namespace LlavaMod.Data.Shards;
+
+/// <summary>One input file as the manifest records it.</summary>
+public sealed record InputFingerprint(string File, string Format, long Bytes, string Sha256, long SourceRows, long? ExpectedRows = null);
+
+/// <summary>One shard file: the source block it holds, its rows, size and sha256.</summary>
+public sealed record ShardEntry(string File, long Block, long FirstSourceRow, long SourceRows, long Rows, long Bytes, string Sha256);
+
+/// <summary>
+/// dataset.json: the description of a sharded dataset, written last and atomically, so a folder with
+/// a manifest is complete. Everything that shapes the rows is recorded (tokenizer, template, image
+/// settings, inputs by sha256, shard layout); nothing that varies between equal runs (threads, times).
+/// </summary>
+public sealed record DatasetManifest
+{
+    public const string FileName = "dataset.json";
+    public const string CurrentFormat = "llavamod-shards/1";
+
+    public string Format { get; init; } = CurrentFormat;
+    public string ToolVersion { get; init; } = ToolInfo.Version;
+    public ShardKind Kind { get; init; }
+    public string TokenizerFingerprint { get; init; } = "";
+    public string Template { get; init; } = "";
+    public string EncoderFingerprint { get; init; } = "";
+    public string ImageSettingsFingerprint { get; init; } = "";
+    /// <summary>sha256 over every setting that changes the output; equal for all workers of one job.</summary>
+    public string SettingsFingerprint { get; init; } = "";
+    public long BlockRows { get; init; }
+    public int RowGroupRows { get; init; }
+    public int KeyIndexDigits { get; init; }
+    public bool KeepDuplicates { get; init; }
+    public long SourceRows { get; init; }
+    /// <summary>Set on a worker's partial manifest (worker-NNNNN-of-MMMMM.json); absent once merged.</summary>
+    public int? Worker { get; init; }
+    public int? Workers { get; init; }
+    public IReadOnlyList<InputFingerprint> Inputs { get; init; } = [];
+    public IReadOnlyList<ShardEntry> Shards { get; init; } = [];
+    public DatasetStatistics Statistics { get; init; } = new();
+
+    public long Rows => Shards.Sum(s => s.Rows);
+
+    public static string WorkerFileName(int worker, int workers) => $"worker-{worker:D5}-of-{workers:D5}.json";
+
+    /// <summary>Reads DIR/dataset.json; a clear error when the folder holds no finished dataset.</summary>
+    public static DatasetManifest Load(string dir)
+    {
+        string path = Path.Combine(dir, FileName);
+        if (!File.Exists(path))
+            throw LlavaModException.ForFile(dir, $"no {FileName}: not a finished dataset (an interrupted run resumes with 'llavamod shard --resume'; worker outputs join with 'llavamod merge')");
+        var manifest = Json.ReadFile<DatasetManifest>(path);
+        if (manifest.Format != CurrentFormat)
+            throw LlavaModException.ForFile(path, $"format '{manifest.Format}' is not '{CurrentFormat}'");
+        return manifest;
+    }
+
+    public void Save(string dir, string fileName = FileName) => Json.WriteFileAtomic(Path.Combine(dir, fileName), this);
+}
