@@ -26,5 +26,7 @@ public static class CommandCatalog
         yield return Commands.VerifyCommand.Create();
         yield return Commands.InspectCommand.Create();
         yield return Commands.MergeCommand.Create();
+        yield return Commands.TeacherCommand.Create();
+        yield return Commands.TrainCommand.Create();
     }
 }

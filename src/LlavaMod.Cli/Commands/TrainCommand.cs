@@ -1,0 +1,28 @@
+using System.CommandLine;
+using LlavaMod.Training.Stages;
+
+namespace LlavaMod.Cli.Commands;
+
+public static class TrainCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string?>("--config", "-c") { Description = "Stage configuration (JSON). Fields: stage (sft|mimic|d2s|pd), model, out, data, logit_cache, pairs, lr, batch_size, epochs, max_steps, trainable, loss.{kl_weight,ce_weight,aux_weight,preference,beta,chosen_nll_weight}, …" };
+        var set = new Option<string[]>("--set") { Description = "Override a config field: --set lr=2e-5 --set loss.beta=0.5 (repeatable; values are JSON or plain strings)" };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in the output folder; the losses continue exactly as if the run had not stopped" };
+        var command = new Command("train",
+            "Train one stage of LLaVA-MoD: sft (cross-entropy on assistant tokens), mimic (KL to the cached teacher), " +
+            "d2s (upcycle to MoE; mimic + CE + load balancing), pd (preference distillation with the teacher as reference). " +
+            "Writes OUT/metrics.jsonl, OUT/loss.png, checkpoints and the final model in OUT/model.")
+        {
+            config, set, resume,
+        };
+        command.SetAction((parse, ct) =>
+        {
+            var stage = StageConfig.Load(parse.GetValue(config), parse.GetValue(set) ?? []);
+            StageRunner.Run(stage, parse.GetValue(resume), Console.WriteLine, ct);
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+}

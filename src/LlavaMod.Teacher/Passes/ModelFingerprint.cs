@@ -1,0 +1,23 @@
+using LlavaMod.Core;
+
+namespace LlavaMod.Teacher.Passes;
+
+/// <summary>Identities of a model folder's weights and tokenizer, recorded with every cache and pair.</summary>
+public static class ModelFingerprint
+{
+    /// <summary>sha256 over the folder's config and safetensors files (by name and content).</summary>
+    public static string OfWeights(string folder)
+    {
+        var files = Directory.EnumerateFiles(folder, "*.safetensors").Append(Path.Combine(folder, "config.json"))
+            .Where(File.Exists).OrderBy(f => Path.GetFileName(f), StringComparer.Ordinal).ToList();
+        if (files.Count == 0) throw LlavaModException.ForFile(folder, "holds no config.json or *.safetensors: not a model folder");
+        return Hashing.Sha256OfFiles(files);
+    }
+
+    /// <summary>The fingerprint of the tokenizer saved beside the model (as the ETL computes it), or null when there is none.</summary>
+    public static string? OfTokenizer(string folder)
+    {
+        string path = Path.Combine(folder, "tokenizer.json");
+        return File.Exists(path) ? Data.Text.QwenTokenizer.Load(path).Fingerprint : null;
+    }
+}

@@ -1,0 +1,93 @@
+using LlavaMod.Core;
+using LlavaMod.Models;
+using LlavaMod.Teacher.LogitCache;
+using LlavaMod.Training.Losses;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlavaMod.Training.Stages;
+
+/// <summary>The loss of one training stage on one batch, with the metrics to log.</summary>
+public interface IStageObjective : IDisposable
+{
+    (Tensor Loss, Dictionary<string, double> Metrics) Compute(LlavaModel model, IReadOnlyList<SupervisedExample> batch, Device device);
+}
+
+/// <summary>
+/// Supervised and mimic objectives on supervised shards. The model runs its head only at the
+/// positions whose next token is supervised (<c>lossPositionsOnly</c>), so logits are [N, V] for
+/// the N supervised tokens of the batch, in row-major order — the order the logit cache stores.
+/// <list type="bullet">
+/// <item>sft: cross-entropy of the labels.</item>
+/// <item>mimic / d2s: KL(teacher ‖ student) over the cached top-k + tail buckets (weight
+/// <c>kl_weight</c>), plus <c>ce_weight</c> × cross-entropy, plus <c>aux_weight</c> × the MoE
+/// load-balancing loss when the model has MoE layers (d2s: 1 : 1 : 0.01 in LLaVA-MoD).</item>
+/// </list>
+/// </summary>
+public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, Func<LlavaModel, Tensor?>? auxLoss = null) : IStageObjective
+{
+    public (Tensor Loss, Dictionary<string, double> Metrics) Compute(LlavaModel model, IReadOnlyList<SupervisedExample> batch, Device device)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var output = model.Forward(SupervisedExample.ToBatch(batch, model.Config.Vision, device), lossPositionsOnly: true);
+        var metrics = new Dictionary<string, double>();
+        var ce = nn.functional.cross_entropy(output.Logits.to(ScalarType.Float32), output.Targets!);
+        metrics["ce"] = ce.item<float>();
+        Tensor total;
+        if (cache is null)
+        {
+            total = ce;
+        }
+        else
+        {
+            var (ids, logProbs, tail) = TeacherTensors(model, batch, device);
+            var mimic = TopKTailMimic.Compute(output.Logits.unsqueeze(0), ids, logProbs, tail, torch.ones(1, ids.shape[1], dtype: ScalarType.Bool, device: device));
+            metrics["kl"] = mimic.Loss.item<float>();
+            metrics["teacher_covered_mass"] = mimic.TeacherCoveredMass;
+            total = mimic.Loss * loss.KlWeight;
+            if (loss.CeWeight > 0) total = total + ce * loss.CeWeight;
+        }
+        if (auxLoss?.Invoke(model) is Tensor aux)
+        {
+            metrics["aux"] = aux.item<float>();
+            total = total + aux * loss.AuxWeight;
+        }
+        metrics["loss"] = total.item<float>();
+        metrics["tokens"] = output.Targets!.shape[0];
+        return (total.MoveToOuterDisposeScope(), metrics);
+    }
+
+    /// <summary>The cached teacher rows of the batch as [1, N, k] ids (in the student's logit columns), log-probs, and [1, N] tail.</summary>
+    (Tensor Ids, Tensor LogProbs, Tensor Tail) TeacherTensors(LlavaModel model, IReadOnlyList<SupervisedExample> batch, Device device)
+    {
+        var rows = batch.Select(e => cache!.Read(e.Key)).ToList();
+        int k = cache!.Manifest.K;
+        long n = rows.Sum(r => (long)r.TokenCount);
+        var ids = new long[n * k];
+        var lps = new float[n * k];
+        var tail = new float[n];
+        var subset = model.VocabSubset;
+        long t = 0;
+        for (int r = 0; r < rows.Count; r++)
+        {
+            if (rows[r].TokenCount != batch[r].SupervisedCount)
+                throw new LlavaModException($"row {batch[r].Key}: the logit cache has {rows[r].TokenCount} tokens but the data row supervises {batch[r].SupervisedCount}: the cache was made from other data or another template");
+            for (int i = 0; i < rows[r].TokenCount; i++, t++)
+            {
+                for (int j = 0; j < k; j++)
+                {
+                    int tokenId = rows[r].Ids[i][j];
+                    int column = subset is null ? tokenId : subset.IndexOf(tokenId);
+                    if (column < 0 || column >= model.Config.Text.VocabSize)
+                        throw new LlavaModException($"row {batch[r].Key}: the teacher's token {tokenId} is outside the student's vocabulary{(subset is null ? "" : " subset")}: teacher and student vocabularies do not match");
+                    ids[t * k + j] = column;
+                    lps[t * k + j] = rows[r].LogProbs[i][j];
+                }
+                tail[t] = rows[r].TailLogMass[i];
+            }
+        }
+        return (torch.tensor(ids, device: device).view(1, n, k), torch.tensor(lps, device: device).view(1, n, k), torch.tensor(tail, device: device).view(1, n));
+    }
+
+    public void Dispose() => cache?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+}
