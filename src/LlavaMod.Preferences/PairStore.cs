@@ -122,99 +122,6 @@ public sealed partial class PairStore : IDisposable
         return _connection.ExecuteScalar<long>("SELECT id FROM runs WHERE name = @Name", run, _transaction);
     }
 
-    /// <summary>Inserts the prompt unless (run, prompt key) exists; returns its id either way.</summary>
-    public long UpsertPrompt(long runId, PromptRecord prompt)
-    {
-        var args = new
-        {
-            RunId = runId, prompt.PromptKey, prompt.Text, TokenIds = TokenIdBlob.EncodeOrNull(prompt.TokenIds),
-            prompt.ImageKey, prompt.ImagePath, prompt.MetaJson,
-        };
-        return _connection.ExecuteScalar<long?>(
-                   """
-                   INSERT INTO prompts (run_id, prompt_key, text, token_ids, image_key, image_path, meta_json)
-                   VALUES (@RunId, @PromptKey, @Text, @TokenIds, @ImageKey, @ImagePath, @MetaJson)
-                   ON CONFLICT (run_id, prompt_key) DO NOTHING RETURNING id
-                   """, args, _transaction)
-               ?? _connection.ExecuteScalar<long>("SELECT id FROM prompts WHERE run_id = @RunId AND prompt_key = @PromptKey", args, _transaction);
-    }
-
-    /// <summary>Inserts the response unless the prompt already has one with the same text (by sha256);
-    /// returns its id either way.</summary>
-    public long UpsertResponse(long promptId, ResponseRecord response)
-    {
-        var args = new
-        {
-            PromptId = promptId, Sha = Hashing.Sha256Hex(response.Text), response.Text,
-            TokenIds = TokenIdBlob.EncodeOrNull(response.TokenIds), response.TokenCount,
-            response.Score, response.ClaimsJson, response.SamplerLogp,
-        };
-        return _connection.ExecuteScalar<long?>(
-                   """
-                   INSERT INTO responses (prompt_id, text_sha256, text, token_ids, token_count, score, claims_json, sampler_logp)
-                   VALUES (@PromptId, @Sha, @Text, @TokenIds, @TokenCount, @Score, @ClaimsJson, @SamplerLogp)
-                   ON CONFLICT (prompt_id, text_sha256) DO NOTHING RETURNING id
-                   """, args, _transaction)
-               ?? _connection.ExecuteScalar<long>("SELECT id FROM responses WHERE prompt_id = @PromptId AND text_sha256 = @Sha", args, _transaction);
-    }
-
-    /// <summary>Inserts the pairs in one transaction (or the caller's); pairs that exist are skipped.
-    /// Returns how many were new.</summary>
-    public int AddPairs(IEnumerable<PairRecord> pairs) => InTransaction(_ =>
-    {
-        int inserted = 0;
-        foreach (var pair in pairs) inserted += InsertPair(pair);
-        return inserted;
-    });
-
-    /// <summary>Writes a batch of mined prompts (prompt, responses, pairs) in one transaction.</summary>
-    public BatchResult AddMinedBatch(long runId, IEnumerable<MinedPrompt> batch) => InTransaction(_ =>
-    {
-        int prompts = 0, responses = 0, pairs = 0;
-        foreach (var mined in batch)
-        {
-            long promptId = UpsertPrompt(runId, mined.Prompt);
-            var ids = new long[mined.Responses.Count];
-            for (int i = 0; i < ids.Length; i++) ids[i] = UpsertResponse(promptId, mined.Responses[i]);
-            foreach (var p in mined.Pairs)
-            {
-                if ((uint)p.ChosenIndex >= ids.Length || (uint)p.RejectedIndex >= ids.Length)
-                    throw new LlavaModException($"prompt '{mined.Prompt.PromptKey}': pair ({p.ChosenIndex}, {p.RejectedIndex}) refers to a response index outside 0..{ids.Length - 1}");
-                pairs += InsertPair(new PairRecord(ids[p.ChosenIndex], ids[p.RejectedIndex], p.Severity, p.RefChosenLogp,
-                    p.RefChosenTokens, p.RefRejectedLogp, p.RefRejectedTokens, p.Split, p.Source));
-            }
-            prompts++;
-            responses += ids.Length;
-        }
-        return new BatchResult(prompts, responses, pairs);
-    });
-
-    int InsertPair(PairRecord pair)
-    {
-        if (!double.IsFinite(pair.Severity) || pair.Severity < 0)
-            throw new LlavaModException($"pair ({pair.ChosenResponseId}, {pair.RejectedResponseId}): severity {pair.Severity} must be a finite number ≥ 0");
-        var args = new
-        {
-            Chosen = pair.ChosenResponseId, Rejected = pair.RejectedResponseId, pair.Severity,
-            pair.RefChosenLogp, pair.RefChosenTokens, pair.RefRejectedLogp, pair.RefRejectedTokens,
-            Split = SplitName(pair.Split), Source = SourceName(pair.Source),
-        };
-        int n = _connection.Execute(
-            """
-            INSERT INTO pairs (run_id, prompt_id, chosen_id, rejected_id, chosen_score, rejected_score, gap, severity,
-                               ref_chosen_logp, ref_chosen_tokens, ref_rejected_logp, ref_rejected_tokens, length, split, source)
-            SELECT p.run_id, c.prompt_id, c.id, r.id, c.score, r.score, c.score - r.score, @Severity,
-                   @RefChosenLogp, @RefChosenTokens, @RefRejectedLogp, @RefRejectedTokens,
-                   max(c.token_count, r.token_count), @Split, @Source
-            FROM responses c JOIN prompts p ON p.id = c.prompt_id JOIN responses r ON r.id = @Rejected
-            WHERE c.id = @Chosen
-            ON CONFLICT (chosen_id, rejected_id) DO NOTHING
-            """, args, _transaction);
-        if (n == 0 && _connection.ExecuteScalar<long>("SELECT count(*) FROM pairs WHERE chosen_id = @Chosen AND rejected_id = @Rejected", args, _transaction) == 0)
-            throw new LlavaModException($"pair ({pair.ChosenResponseId}, {pair.RejectedResponseId}): no response with that id");
-        return n;
-    }
-
     internal static string SplitName(PairSplit split) => split == PairSplit.Val ? "val" : "train";
     internal static string SourceName(PairSource source) => source == PairSource.Imported ? "imported" : "mined";
 
@@ -234,11 +141,9 @@ public sealed partial class PairStore : IDisposable
 
     public void Dispose()
     {
+        _statements?.Dispose();
         _transaction?.Dispose();
         _connection.Dispose();
     }
 }
 
-/// <summary>What one <see cref="PairStore.AddMinedBatch"/> call wrote: prompts and responses seen
-/// (new or existing) and pairs newly inserted.</summary>
-public sealed record BatchResult(int Prompts, int Responses, int PairsInserted);
