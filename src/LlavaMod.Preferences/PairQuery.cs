@@ -41,7 +41,7 @@ internal static class PairQuerySql
     };
 
     /// <summary>The filter conditions (without paging) as " WHERE ..." or "".</summary>
-    public static string Where(PairQuery q, DynamicParameters args, bool withKeyset)
+    public static string Where(PairQuery q, DynamicParameters args, (long AfterId, double AfterKey)? keyset = null)
     {
         var conditions = new List<string>();
         if (q.Run is not null)
@@ -66,14 +66,17 @@ internal static class PairQuerySql
                 """);
             args.Add("Match", FtsPhrases(q.Text));
         }
-        if (withKeyset && q.After is { } after)
+        if (keyset is { } k)
         {
+            // Spelled as a range on the sort key plus a tie-break (not a row-value comparison), so
+            // SQLite seeks in the sort index instead of scanning from its start.
             string key = SortExpression(q.Sort);
             string op = q.Descending ? "<" : ">";
             conditions.Add(q.Sort == PairSort.Id
                 ? $"p.id {op} @After"
-                : $"({key}, p.id) {op} ((SELECT {key} FROM pairs p WHERE p.id = @After), @After)");
-            args.Add("After", after);
+                : $"{key} {op}= @AfterKey AND ({key} {op} @AfterKey OR p.id {op} @After)");
+            args.Add("After", k.AfterId);
+            args.Add("AfterKey", k.AfterKey);
         }
         return conditions.Count == 0 ? "" : " WHERE " + string.Join(" AND ", conditions);
     }

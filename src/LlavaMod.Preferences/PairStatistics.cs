@@ -35,7 +35,7 @@ public sealed partial class PairStore
         if (bins < 1) throw new Core.LlavaModException($"bins {bins} must be ≥ 1");
         var args = new DynamicParameters();
         string from = " FROM pairs p JOIN responses c ON c.id = p.chosen_id JOIN responses r ON r.id = p.rejected_id"
-                      + PairQuerySql.Where(query, args, withKeyset: false);
+                      + PairQuerySql.Where(query, args);
         long total = _connection.ExecuteScalar<long>("SELECT count(*)" + from, args, _transaction);
         var bySplit = CountBy("p.split", from, args);
         var bySource = CountBy("p.source", from, args);

@@ -24,10 +24,15 @@ public sealed partial class PairStore
     public IReadOnlyList<PairRow> ListPairs(PairQuery query)
     {
         PairQuerySql.Validate(query);
-        if (query.After is { } after && _connection.ExecuteScalar<long>("SELECT count(*) FROM pairs WHERE id = @after", new { after }, _transaction) == 0)
-            throw LlavaModException.ForFile(Path, $"--after {after}: no pair with that id");
+        (long, double)? keyset = null;
+        if (query.After is { } after)
+        {
+            double? key = _connection.ExecuteScalar<double?>(
+                $"SELECT {PairQuerySql.SortExpression(query.Sort)} FROM pairs p WHERE p.id = @after", new { after }, _transaction);
+            keyset = (after, key ?? throw LlavaModException.ForFile(Path, $"--after {after}: no pair with that id"));
+        }
         var args = new DynamicParameters();
-        string sql = $"SELECT {RowColumns} FROM pairs p {RowJoins}" + PairQuerySql.Where(query, args, withKeyset: true)
+        string sql = $"SELECT {RowColumns} FROM pairs p {RowJoins}" + PairQuerySql.Where(query, args, keyset)
                      + PairQuerySql.OrderBy(query) + " LIMIT @Limit OFFSET @Offset";
         args.Add("Limit", query.Limit);
         args.Add("Offset", query.Offset);
@@ -38,7 +43,7 @@ public sealed partial class PairStore
     public long CountPairs(PairQuery query)
     {
         var args = new DynamicParameters();
-        return _connection.ExecuteScalar<long>("SELECT count(*) FROM pairs p" + PairQuerySql.Where(query, args, withKeyset: false), args, _transaction);
+        return _connection.ExecuteScalar<long>("SELECT count(*) FROM pairs p" + PairQuerySql.Where(query, args), args, _transaction);
     }
 
     /// <summary>The pair with that id, in full, or null.</summary>
