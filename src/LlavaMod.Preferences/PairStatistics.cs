@@ -7,6 +7,25 @@ namespace LlavaMod.Preferences;
 public sealed record Histogram(string Name, long Count, double Min, double Max, double Mean, double BinWidth, long[] Counts)
 {
     public double BinLower(int bin) => Min + bin * BinWidth;
+
+    /// <summary>Bins <paramref name="values"/> into <paramref name="bins"/> equal-width bins (one bin when all are equal).</summary>
+    public static Histogram Of(string name, IReadOnlyList<double> values, int bins)
+    {
+        if (values.Count == 0) return new Histogram(name, 0, 0, 0, 0, 0, []);
+        double min = double.PositiveInfinity, max = double.NegativeInfinity, sum = 0;
+        foreach (double v in values)
+        {
+            min = Math.Min(min, v);
+            max = Math.Max(max, v);
+            sum += v;
+        }
+        int n = max > min ? bins : 1;
+        double width = max > min ? (max - min) / bins : 0;
+        var counts = new long[n];
+        foreach (double v in values)
+            counts[width > 0 ? Math.Min((int)((v - min) / width), n - 1) : 0]++;
+        return new Histogram(name, values.Count, min, max, sum / values.Count, width, counts);
+    }
 }
 
 /// <summary>Distributions over the pairs matching a query (<c>pairs stats</c>).</summary>
@@ -18,55 +37,34 @@ public sealed record PairStatistics(
 
 public sealed partial class PairStore
 {
-    static readonly (string Name, string Expression)[] StatisticColumns =
-    [
-        ("gap", "p.gap"),
-        ("chosen_score", "p.chosen_score"),
-        ("rejected_score", "p.rejected_score"),
-        ("chosen_tokens", "c.token_count"),
-        ("rejected_tokens", "r.token_count"),
-        ("severity", "p.severity"),
-    ];
+    static readonly string[] StatisticNames = ["gap", "chosen_score", "rejected_score", "chosen_tokens", "rejected_tokens", "severity"];
 
-    /// <summary>Counts per split and source and histograms (gap, scores, lengths, severity) of the pairs
-    /// matching <paramref name="query"/> (sort and paging ignored).</summary>
+    /// <summary>Counts per split and source and histograms (gap, scores, lengths in tokens, severity) of
+    /// the pairs matching <paramref name="query"/> (sort and paging ignored), in one scan.</summary>
     public PairStatistics GetStatistics(PairQuery query, int bins = 20)
     {
         if (bins < 1) throw new Core.LlavaModException($"bins {bins} must be ≥ 1");
         var args = new DynamicParameters();
-        string from = " FROM pairs p JOIN responses c ON c.id = p.chosen_id JOIN responses r ON r.id = p.rejected_id"
-                      + PairQuerySql.Where(query, args);
-        long total = _connection.ExecuteScalar<long>("SELECT count(*)" + from, args, _transaction);
-        var bySplit = CountBy("p.split", from, args);
-        var bySource = CountBy("p.source", from, args);
-        var histograms = new List<Histogram>();
-        foreach (var (name, expr) in StatisticColumns)
+        string sql = "SELECT p.split, p.source, p.gap, p.chosen_score, p.rejected_score, c.token_count, r.token_count, p.severity"
+                     + " FROM pairs p JOIN responses c ON c.id = p.chosen_id JOIN responses r ON r.id = p.rejected_id"
+                     + PairQuerySql.Where(query, args);
+        var values = StatisticNames.Select(_ => new List<double>()).ToArray();
+        var bySplit = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var bySource = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        long total = 0;
+        using (var reader = _connection.ExecuteReader(sql, args, _transaction))
         {
-            var s = _connection.QuerySingle<(long Count, double? Min, double? Max, double? Mean)>(
-                $"SELECT count({expr}), CAST(min({expr}) AS REAL), CAST(max({expr}) AS REAL), avg({expr})" + from, args, _transaction);
-            if (s.Count == 0)
+            while (reader.Read())
             {
-                histograms.Add(new Histogram(name, 0, 0, 0, 0, 0, []));
-                continue;
+                total++;
+                string split = reader.GetString(0), source = reader.GetString(1);
+                bySplit[split] = bySplit.GetValueOrDefault(split) + 1;
+                bySource[source] = bySource.GetValueOrDefault(source) + 1;
+                for (int i = 0; i < values.Length; i++)
+                    if (!reader.IsDBNull(i + 2)) values[i].Add(reader.GetDouble(i + 2));
             }
-            double min = s.Min!.Value, max = s.Max!.Value;
-            int n = max > min ? bins : 1;
-            double width = max > min ? (max - min) / bins : 0;
-            var counts = new long[n];
-            var binArgs = new DynamicParameters(args);
-            binArgs.Add("HMin", min);
-            binArgs.Add("HWidth", width);
-            binArgs.Add("HLast", n - 1);
-            string binExpr = width > 0 ? $"min(CAST(({expr} - @HMin) / @HWidth AS INTEGER), @HLast)" : "0";
-            string where = from.Contains(" WHERE ") ? $" AND {expr} IS NOT NULL" : $" WHERE {expr} IS NOT NULL";
-            foreach (var (bin, count) in _connection.Query<(long, long)>($"SELECT {binExpr} AS b, count(*)" + from + where + " GROUP BY b", binArgs, _transaction))
-                counts[bin] = count;
-            histograms.Add(new Histogram(name, s.Count, min, max, s.Mean!.Value, width, counts));
         }
+        var histograms = StatisticNames.Select((name, i) => Histogram.Of(name, values[i], bins)).ToList();
         return new PairStatistics(total, bySplit, bySource, histograms);
     }
-
-    Dictionary<string, long> CountBy(string column, string from, DynamicParameters args) =>
-        _connection.Query<(string Key, long Count)>($"SELECT {column}, count(*)" + from + $" GROUP BY {column} ORDER BY {column}", args, _transaction)
-            .ToDictionary(t => t.Key, t => t.Count);
 }
