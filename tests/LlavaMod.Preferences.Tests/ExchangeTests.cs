@@ -181,6 +181,27 @@ public class ExchangeTests
     }
 
     [Fact]
+    public async Task A_tokenizer_given_to_import_fills_token_ids_and_lengths()
+    {
+        using var dir = new TempDir();
+        string file = dir.File("p.jsonl");
+        File.WriteAllLines(file,
+        [
+            """{"chosen": [{"from": "human", "value": "how many cats"}, {"from": "gpt", "value": "two cats"}], "rejected": [{"from": "human", "value": "how many cats"}, {"from": "gpt", "value": "three big cats here"}]}""",
+        ]);
+        // A stand-in tokenizer: one id per word, the word's length.
+        static int[] Words(string text) => text.Split(' ').Select(w => w.Length).ToArray();
+        using var store = PairStore.Open(dir.File("b.db"));
+        await PairExchange.ImportAsync(store, file, new ImportOptions(Tokenize: Words));
+        var pair = Assert.Single(store.EnumerateTrainingPairs(PairSplit.Train));
+        Assert.Equal(new[] { 3, 4, 4 }, pair.PromptTokenIds);
+        Assert.Equal(new[] { 3, 4 }, pair.ChosenTokenIds);
+        Assert.Equal(new[] { 5, 3, 4, 4 }, pair.RejectedTokenIds);
+        var row = Assert.Single(store.ListPairs(new PairQuery { MinLength = 4, MaxLength = 4 }));
+        Assert.Equal((2L, 4L, 4L), (row.ChosenTokens!.Value, row.RejectedTokens!.Value, row.Length!.Value));
+    }
+
+    [Fact]
     public async Task Bad_rows_are_reported_with_file_and_row()
     {
         using var dir = new TempDir();

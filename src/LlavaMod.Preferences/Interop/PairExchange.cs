@@ -7,8 +7,10 @@ namespace LlavaMod.Preferences.Interop;
 public sealed record ExportOptions(ExportFormat Format, PairQuery? Filter = null, string? ImageRoot = null, bool EmbedImages = false);
 
 /// <summary>How <c>pairs import</c> files pairs: the run they go to (default "import:FILENAME"), the
-/// share of prompts sent to val, and where embedded image bytes are written (as SHA256.ext).</summary>
-public sealed record ImportOptions(string? RunName = null, double ValFraction = 0, string? ImageDir = null);
+/// share of prompts sent to val, where embedded image bytes are written (as SHA256.ext), and an
+/// optional tokenizer (e.g. the Qwen tokenizer's Encode) that fills token ids and lengths; without one
+/// imported prompts and responses have no token ids.</summary>
+public sealed record ImportOptions(string? RunName = null, double ValFraction = 0, string? ImageDir = null, Func<string, int[]>? Tokenize = null);
 
 /// <summary>Rows read, pairs new to the index, and rows skipped because chosen equals rejected.</summary>
 public sealed record ImportResult(string Run, long Rows, int PairsInserted, long SkippedIdentical);
@@ -101,9 +103,10 @@ public static class PairExchange
                 throw LlavaModException.ForRow(file, row, "the image is embedded as bytes without a path; give an image folder (--image-dir) to write it to");
         }
         string promptKey = PromptKeys.For(pair.Prompt, imageKey ?? imagePath);
-        long promptId = store.UpsertPrompt(runId, new PromptRecord(promptKey, pair.Prompt, null, imageKey, imagePath, pair.MetaJson));
-        long chosen = store.UpsertResponse(promptId, new ResponseRecord(pair.Chosen));
-        long rejected = store.UpsertResponse(promptId, new ResponseRecord(pair.Rejected));
+        var tokenize = options.Tokenize;
+        long promptId = store.UpsertPrompt(runId, new PromptRecord(promptKey, pair.Prompt, tokenize?.Invoke(pair.Prompt), imageKey, imagePath, pair.MetaJson));
+        long chosen = store.UpsertResponse(promptId, new ResponseRecord(pair.Chosen, tokenize?.Invoke(pair.Chosen)));
+        long rejected = store.UpsertResponse(promptId, new ResponseRecord(pair.Rejected, tokenize?.Invoke(pair.Rejected)));
         return store.AddPairs([new PairRecord(chosen, rejected, pair.Severity, pair.RefChosenLogp, null, pair.RefRejectedLogp, null,
             PromptKeys.SplitFor(promptKey, options.ValFraction), PairSource.Imported)]);
     }
