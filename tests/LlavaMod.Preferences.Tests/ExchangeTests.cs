@@ -62,6 +62,7 @@ public class ExchangeTests
             Assert.Equal(expected.Count, await PairExchange.ExportAsync(store, file, new ExportOptions(ExportFormat.Trl)));
         }
 
+        Assert.Equal(2L, Convert.ToInt64(Duck($"SELECT count(DISTINCT row_group_id) FROM parquet_metadata('{file}')")[0][0]));
         var columns = Duck($"DESCRIBE SELECT * FROM read_parquet('{file}')").ToDictionary(r => (string)r[0]!, r => (string)r[1]!);
         Assert.Equal("VARCHAR", columns["prompt"]);
         Assert.Equal("VARCHAR", columns["chosen"]);
