@@ -19,7 +19,7 @@ public class VerifyTests
         using var dir = new TempDir();
         using var store = PairStore.Open(Build(dir, prompts: 10), readOnly: true);
         var result = store.Verify();
-        Assert.True(result.Ok, string.Join("; ", result.IntegrityProblems));
+        Assert.True(result.Ok, string.Join("; ", result.IntegrityProblems.Concat(result.ConsistencyProblems)));
         Assert.Equal(new Dictionary<string, long> { ["runs"] = 1, ["prompts"] = 10, ["responses"] = 40, ["pairs"] = 20 }, result.Counts);
     }
 
@@ -38,6 +38,23 @@ public class VerifyTests
         Assert.False(result.Ok);
         var problem = Assert.Single(result.ForeignKeyProblems);
         Assert.Equal(("pairs", 3L, "responses"), (problem.Table, problem.RowId!.Value, problem.Parent));
+    }
+
+    [Fact]
+    public void Pairs_that_disagree_with_their_responses_are_reported()
+    {
+        using var dir = new TempDir();
+        string db = Build(dir, prompts: 10);
+        using (var raw = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = db, Pooling = false }.ToString()))
+        {
+            raw.Open();
+            raw.Execute("UPDATE pairs SET gap = gap + 1 WHERE id = 4");
+            raw.Execute("UPDATE responses SET prompt_id = 1 WHERE id = (SELECT chosen_id FROM pairs WHERE id = 7)");
+        }
+        using var store = PairStore.Open(db, readOnly: true);
+        var result = store.Verify();
+        Assert.False(result.Ok);
+        Assert.Equal(["pairs 7: responses belong to another prompt", "pairs 4: scores or gap differ from the responses' scores"], result.ConsistencyProblems);
     }
 
     [Fact]

@@ -22,6 +22,8 @@ public static class PairsVerifyCommand
                 AnsiConsole.MarkupLine($"[red]integrity:[/] {Markup.Escape(problem)}");
             foreach (var fk in result.ForeignKeyProblems)
                 AnsiConsole.MarkupLine($"[red]foreign key:[/] {Markup.Escape(fk.Table)} row {fk.RowId} refers to a missing {Markup.Escape(fk.Parent)} row");
+            foreach (var problem in result.ConsistencyProblems)
+                AnsiConsole.MarkupLine($"[red]consistency:[/] {Markup.Escape(problem)}");
             AnsiConsole.MarkupLine(result.Ok ? "[green]ok[/]" : "[red]problems found[/]");
             return result.Ok ? 0 : 1;
         });
