@@ -13,6 +13,7 @@ public sealed partial class PairStore
 
     WriteStatements Statements(out SqliteTransaction? transaction)
     {
+        EnsureWritable();
         transaction = _transaction;
         return _statements ??= new WriteStatements(_connection);
     }

@@ -78,6 +78,7 @@ public sealed partial class PairStore : IDisposable
     public T InTransaction<T>(Func<PairStore, T> work)
     {
         if (_transaction is not null) return work(this);
+        EnsureWritable();
         _transaction = _connection.BeginTransaction(deferred: false);
         try
         {
@@ -102,6 +103,7 @@ public sealed partial class PairStore : IDisposable
     /// <summary>Registers a run, or returns the id of the run of that name when its settings match.</summary>
     public long CreateRun(RunInfo run)
     {
+        EnsureWritable();
         var existing = _connection.QuerySingleOrDefault<RunInfo>(
             """
             SELECT name AS Name, teacher AS Teacher, teacher_version AS TeacherVersion, sampler AS Sampler,
@@ -138,6 +140,11 @@ public sealed partial class PairStore : IDisposable
         "imported" => PairSource.Imported,
         _ => throw new LlavaModException($"unknown source '{text}' (expected mined or imported)"),
     };
+
+    void EnsureWritable()
+    {
+        if (ReadOnly) throw LlavaModException.ForFile(Path, "the pair index was opened read-only; open it for writing to change it");
+    }
 
     public void Dispose()
     {

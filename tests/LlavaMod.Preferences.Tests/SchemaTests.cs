@@ -83,6 +83,18 @@ public class SchemaTests
     }
 
     [Fact]
+    public void Writes_through_a_read_only_store_are_refused_clearly()
+    {
+        using var dir = new TempDir();
+        string db = dir.File("pairs.db");
+        PairStore.Open(db).Dispose();
+        using var store = PairStore.Open(db, readOnly: true);
+        Assert.Contains("read-only", Assert.Throws<LlavaModException>(() => store.CreateRun(TestData.Run())).Message);
+        Assert.Contains("read-only", Assert.Throws<LlavaModException>(() => store.UpsertPrompt(1, new PromptRecord("k", "t"))).Message);
+        Assert.Contains("read-only", Assert.Throws<LlavaModException>(() => store.AddPairs([])).Message);
+    }
+
+    [Fact]
     public void Foreign_keys_are_enforced()
     {
         using var dir = new TempDir();
