@@ -21,5 +21,6 @@ public static class CommandCatalog
         yield return Commands.RunCommand.Create();
         yield return Commands.VersionCommand.Create();
         yield return Commands.DemoDataCommand.Create();
+        yield return Commands.PairsCommand.Create();
     }
 }
