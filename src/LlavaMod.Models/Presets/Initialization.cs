@@ -30,9 +30,15 @@ public static class Initialization
         foreach (var (name, p) in model.named_parameters())
         {
             if (name.EndsWith(".bias")) p.zero_();
-            else if (name.EndsWith("class_embedding")) nn.init.normal_(p, 0, Math.Pow(p.shape[0], -0.5), generator);
+            else if (name.EndsWith("class_embedding")) Normal(p, Math.Pow(p.shape[0], -0.5), generator);
             else if (IsNorm(name)) p.fill_(1);
-            else nn.init.normal_(p, 0, std, generator);
+            else Normal(p, std, generator);
         }
+    }
+
+    static void Normal(Tensor p, double std, Generator generator)
+    {
+        using var values = torch.randn(p.shape, dtype: ScalarType.Float32, generator: generator);
+        p.copy_(values.mul_(std));
     }
 }
