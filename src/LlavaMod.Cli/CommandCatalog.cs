@@ -22,5 +22,6 @@ public static class CommandCatalog
         yield return Commands.VersionCommand.Create();
         yield return Commands.DemoDataCommand.Create();
         yield return Commands.PairsCommand.Create();
+        yield return Commands.ModelCommand.Create();
     }
 }
