@@ -28,5 +28,6 @@ public static class CommandCatalog
         yield return Commands.MergeCommand.Create();
         yield return Commands.TeacherCommand.Create();
         yield return Commands.TrainCommand.Create();
+        yield return Commands.PairsCommand.Create();
     }
 }

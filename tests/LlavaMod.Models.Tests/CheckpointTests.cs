@@ -108,6 +108,21 @@ public class CheckpointTests(ReferenceFixture reference) : IDisposable
     }
 
     [Fact]
+    public void Llava_mod_moe_block_is_translated()
+    {
+        var node = JsonNode.Parse("""
+            {"model_type": "moe_llava_qwen2", "vocab_size": 61, "hidden_size": 32, "intermediate_size": 48, "num_hidden_layers": 4,
+             "num_attention_heads": 4, "num_key_value_heads": 2,
+             "moe": {"moe_enable": true, "moe_layers_idx": [0, 2], "num_experts": [4], "top_k_experts": 2, "capacity_factor": 1.5,
+                     "eval_capacity_factor": 2.0, "min_capacity": 0, "router_aux_loss_coef": 0.01, "ep_size": 1}}
+            """)!.AsObject();
+        var config = Qwen2Config.FromJson(node, "config.json");
+        Assert.Equal(4, config.Moe!.NumExperts);
+        Assert.Equal([0, 2], config.Moe.LayerIndices(4));
+        Assert.Equal(1.5, config.Moe.CapacityFactor);
+    }
+
+    [Fact]
     public void Unsupported_rope_scaling_is_refused()
     {
         string folder = CopyFolder("qwen_untied");

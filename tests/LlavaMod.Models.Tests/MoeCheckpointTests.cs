@@ -68,6 +68,9 @@ public class MoeCheckpointTests : IDisposable
         Assert.Contains("model.layers.0.mlp.deepspeed_moe.experts.deepspeed_experts.2.down_proj.weight", names);
         Assert.Contains("model.layers.1.mlp.gate_proj.weight", names); // every other layer stays dense
         Assert.Contains("\"moe_llava_qwen2\"", File.ReadAllText(Path.Combine(folder, "config.json")));
+        model.SetMoeConfig(null);
+        Assert.Null(model.LanguageModel.Config.Moe);
+        Assert.Null(model.Config.Text.Moe);
 
         var noFactory = Assert.Throws<LlavaMod.Core.LlavaModException>(() => Checkpoint.Load(folder, moeFactory: null));
         Assert.Contains("no mixture-of-experts implementation", noFactory.Message);

@@ -26,8 +26,9 @@ public static class ModelCommand
         var seed = new Option<int>("--seed") { Description = "Random seed for the initial weights", DefaultValueFactory = _ => 0 };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder whose tokenizer files are copied beside the weights" };
         var dtype = new Option<string>("--dtype") { Description = "Stored precision: fp32 or bf16", DefaultValueFactory = _ => "fp32" };
+        var subsetFrom = new Option<string[]>("--vocab-subset-from") { Description = "Restrict the softmax to the token ids used by these shard folders (repeatable; small-domain runs such as the demo). The checkpoint keeps the full vocabulary shape." };
         var command = new Command("init", "Write a randomly initialised LLaVA model (vision tower, projector, Qwen2 LM) for a preset.");
-        foreach (var o in new Option[] { preset, output, seed, tokenizer, dtype }) command.Options.Add(o);
+        foreach (var o in new Option[] { preset, output, seed, tokenizer, dtype, subsetFrom }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var config = ModelPresets.Get(parse.GetValue(preset)!);
@@ -47,6 +48,13 @@ public static class ModelCommand
                     throw LlavaModException.ForFile(tokenizerFolder, $"the tokenizer has {tokens} ids, more than the preset's vocab_size {config.Text.VocabSize}");
             }
             using var model = Initialization.NewLlava(config, parse.GetValue(seed));
+            if (parse.GetValue(subsetFrom) is { Length: > 0 } subsetDirs)
+            {
+                int endOfText = tokenizerFolder is null ? 151643 : LlavaMod.Data.Text.QwenTokenizer.Load(tokenizerFolder).EndOfTextId;
+                model.VocabSubset = VocabSubsetBuilder.FromDatasets(subsetDirs, [endOfText]);
+                model.VocabSubset.Validate(config.Text.VocabSize, string.Join(", ", subsetDirs));
+                Console.WriteLine($"vocabulary subset: {model.VocabSubset.Count} token ids from {string.Join(", ", subsetDirs)}");
+            }
             Checkpoint.Save(model, folder, tokenizerFolder, storedType);
             Console.WriteLine($"wrote {folder} (preset {parse.GetValue(preset)}, seed {parse.GetValue(seed)}, {parse.GetValue(dtype)})");
             foreach (var line in ModelInfo.Of(config).Describe()) Console.WriteLine(line);

@@ -42,6 +42,8 @@ public sealed record Qwen2Config
         Require(HeadDim % 2 == 0, $"head dimension {HeadDim} must be even for rotary embeddings");
         Require(NumKeyValueHeads > 0 && NumAttentionHeads % NumKeyValueHeads == 0, $"num_attention_heads {NumAttentionHeads} is not a multiple of num_key_value_heads {NumKeyValueHeads}");
         Require(ExtraString("hidden_act") is null or "silu", $"hidden_act '{ExtraString("hidden_act")}' is not supported (Qwen2 uses silu)");
+        Require(Extra is null || !Extra.TryGetValue("use_sliding_window", out var sliding) || sliding.ValueKind != JsonValueKind.True,
+            "use_sliding_window is true; sliding-window attention is not implemented");
         Require(Extra is null || !Extra.TryGetValue("rope_scaling", out var scaling) || scaling.ValueKind == JsonValueKind.Null,
             "rope_scaling is set; only plain rotary embeddings (rope_theta) are implemented");
         Moe?.Validate(source, NumHiddenLayers);
@@ -61,7 +63,33 @@ public sealed record Qwen2Config
         string modelType = node["model_type"]?.GetValue<string>() ?? "";
         if (!KnownModelTypes.Contains(modelType))
             throw LlavaModException.ForFile(source, $"unknown model_type '{modelType}' (expected one of {string.Join(", ", KnownModelTypes)})");
+        node = NormalizeLlavaModMoe(node);
         return Json.Deserialize<Qwen2Config>(node.ToJsonString(), source).Validate(source);
+    }
+
+    /// <summary>
+    /// LLaVA-MoD's LLaVAMoDQwen2Config stores its own moe block (moe_enable, moe_layers_idx,
+    /// top_k_experts, capacity_factor, eval_capacity_factor, min_capacity, router_aux_loss_coef,
+    /// and num_experts as an int or a one-element list); translate it to ours.
+    /// </summary>
+    static JsonObject NormalizeLlavaModMoe(JsonObject node)
+    {
+        if (node["moe"] is not JsonObject moe || !moe.ContainsKey("moe_enable")) return node;
+        var copy = node.DeepClone().AsObject();
+        if (moe["moe_enable"]?.GetValue<bool>() != true) { copy.Remove("moe"); return copy; }
+        var experts = moe["num_experts"];
+        var translated = new JsonObject
+        {
+            ["num_experts"] = experts is JsonArray list ? list[0]!.GetValue<int>() : experts?.GetValue<int>() ?? 4,
+            ["top_k"] = moe["top_k_experts"]?.GetValue<int>() ?? 2,
+            ["layers"] = moe["moe_layers_idx"] is JsonArray layers ? layers.DeepClone() : "every_other",
+            ["capacity_factor"] = moe["capacity_factor"]?.GetValue<double>() ?? 1.0,
+            ["eval_capacity_factor"] = moe["eval_capacity_factor"]?.GetValue<double>() ?? 2.0,
+            ["min_capacity"] = moe["min_capacity"]?.GetValue<int>() ?? 0,
+            ["aux_loss_coef"] = moe["router_aux_loss_coef"]?.GetValue<double>() ?? 0.01,
+        };
+        copy["moe"] = translated;
+        return copy;
     }
 
     public static readonly IReadOnlyList<string> KnownModelTypes =

@@ -46,8 +46,12 @@ public sealed class LlavaModel : nn.Module
     /// <summary>Run the vision tower without gradients (LLaVA-MoD keeps it frozen in every stage).</summary>
     public bool FreezeVisionTower { get; set; } = true;
 
-    /// <summary>Updates the recorded config, e.g. after the MoE helper upcycles layers.</summary>
-    public void SetConfig(LlavaConfig config) => Config = config;
+    /// <summary>Records the MoE block after upcycling (see <see cref="Qwen2ForCausalLM.SetMoeConfig"/>).</summary>
+    public void SetMoeConfig(MoeConfig? moe)
+    {
+        language_model.SetMoeConfig(moe);
+        Config = Config with { Text = language_model.Config };
+    }
 
     /// <summary>Projected image embeddings [N, patches, hidden] from pixel values or cached tower features.</summary>
     public Tensor ImageEmbeddings(Tensor? pixelValues, Tensor? towerFeatures)

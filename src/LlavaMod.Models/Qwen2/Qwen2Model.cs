@@ -46,7 +46,7 @@ public sealed class Qwen2Model : nn.Module
         register_module("norm", norm);
     }
 
-    public Qwen2Config Config { get; }
+    public Qwen2Config Config { get; internal set; }
     public Embedding EmbedTokens => embed_tokens;
     public IReadOnlyList<Qwen2DecoderLayer> Layers => layers.ToList();
     public RmsNorm Norm => norm;
@@ -102,8 +102,19 @@ public sealed class Qwen2ForCausalLM : nn.Module
         }
     }
 
-    public Qwen2Config Config { get; }
+    public Qwen2Config Config { get; private set; }
     public Qwen2Model Model => model;
+
+    /// <summary>
+    /// Records the MoE block after layers were upcycled (or null after going back to dense), so
+    /// that saved config.json files describe the modules. Shapes are unchanged.
+    /// </summary>
+    public void SetMoeConfig(MoeConfig? moe)
+    {
+        var config = (Config with { Moe = moe }).Validate("MoE config");
+        Config = config;
+        model.Config = config;
+    }
 
     /// <summary>The output matrix [vocab, hidden] (the embedding matrix when tied).</summary>
     public Tensor HeadWeight => lm_head?.weight ?? model.EmbedTokens.weight!;
