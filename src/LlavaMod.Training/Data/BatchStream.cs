@@ -9,7 +9,7 @@ namespace LlavaMod.Training.Data;
 /// memory. The stream is a pure function of (dataset, seed, options, position), which is what
 /// makes a resumed run see exactly the rows it would have seen.
 /// </summary>
-public sealed class BatchStream(ShardDataset dataset, int seed, EpochPlan.Options options)
+public sealed class BatchStream(ShardDataset dataset, int seed, EpochPlan.Options options) : ITrainingBatches
 {
     readonly Dictionary<int, IReadOnlyList<ShardRow>> _loaded = new();
     readonly Queue<int> _loadOrder = new();

@@ -17,8 +17,6 @@ public enum StageKind
     VisionPretrain,
 }
 
-public enum PreferenceLossKind { KtoPair, Dpo, HsaDpo, Ipo }
-
 /// <summary>Loss weights and settings; which ones apply depends on the stage.</summary>
 public sealed record LossConfig
 {
@@ -26,10 +24,11 @@ public sealed record LossConfig
     public double CeWeight { get; init; }
     public double AuxWeight { get; init; } = 0.01;
     public double Temperature { get; init; } = 1.0;
-    public PreferenceLossKind Preference { get; init; } = PreferenceLossKind.KtoPair;
+    /// <summary>kto_pair (LLaVA-MoD's default), sigmoid (DPO), hsa_dpo, ipo.</summary>
+    public Losses.PreferenceLossType Preference { get; init; } = Losses.PreferenceLossType.KtoPair;
     public double Beta { get; init; } = 0.1;
     /// <summary>Weight of the length-normalised NLL on the chosen response (RPO); 0 = off.</summary>
-    public double ChosenNllWeight { get; init; }
+    public double RpoWeight { get; init; }
 }
 
 /// <summary>
@@ -52,6 +51,8 @@ public sealed record StageConfig
     /// <summary>Pair index (SQLite) or exported TRL preference Parquet (pd).</summary>
     public string? Pairs { get; init; }
     public string PairsSplit { get; init; } = "train";
+    /// <summary>Folder relative image paths of pairs resolve against (pd).</summary>
+    public string? ImageRoot { get; init; }
 
     public string Device { get; init; } = "auto";
     public int Threads { get; init; }

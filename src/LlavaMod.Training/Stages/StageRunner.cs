@@ -5,7 +5,7 @@ public static class StageRunner
 {
     public static StageSummary Run(StageConfig config, bool resume, Action<string> log, CancellationToken ct = default) => config.Stage switch
     {
-        StageKind.Sft or StageKind.Mimic => StageTrainer.Run(config, resume, log, ct),
-        _ => throw new Core.LlavaModException($"stage '{config.Stage}' is not implemented yet (sft and mimic are)"),
+        StageKind.Sft or StageKind.Mimic or StageKind.Pd => StageTrainer.Run(config, resume, log, ct),
+        _ => throw new Core.LlavaModException($"stage '{config.Stage}' is not implemented yet (sft, mimic and pd are)"),
     };
 }

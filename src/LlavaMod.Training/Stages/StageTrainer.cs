@@ -17,7 +17,7 @@ namespace LlavaMod.Training.Stages;
 public sealed record StageSummary(string Stage, long Steps, double FinalLoss, long TrainableParameters, long FrozenParameters, double Seconds, string ModelFolder);
 
 /// <summary>
-/// The training loop of the supervised stages (sft, mimic, d2s): data from shards in a
+/// The training loop of every stage (sft, mimic, d2s from shards; pd from the pair index): data in a
 /// deterministic length-grouped order, one objective per stage, AdamW with a cosine schedule,
 /// gradient accumulation and global-norm clipping, per-step metrics, atomic checkpoints every
 /// N steps and bit-for-bit resume. The final model goes to OUT/model.
@@ -44,8 +44,7 @@ public static class StageTrainer
         var selection = TrainableParameters.Select(HuggingFaceNamed(model), new ParameterPatterns(patterns));
         log($"{config.Stage}: {selection.TrainableElements:N0} parameters train, {selection.FrozenElements:N0} frozen ({string.Join(", ", patterns)})");
 
-        var dataset = ShardDataset.Open(config.Data);
-        var stream = new BatchStream(dataset, config.Seed, new EpochPlan.Options(config.BatchSize, config.ShardsPerBuffer));
+        var (stream, objective) = CreateDataAndObjective(config, auxLoss);
         long microBatches = Enumerable.Range(0, config.Epochs).Sum(e => (long)stream.BatchesPerEpoch(e));
         long totalSteps = (microBatches + config.GradAccumulation - 1) / config.GradAccumulation;
         if (config.MaxSteps > 0) totalSteps = Math.Min(totalSteps, config.MaxSteps);
@@ -65,7 +64,6 @@ public static class StageTrainer
             log($"resuming from {checkpoint} at step {step}");
         }
 
-        using var objective = CreateObjective(config, auxLoss);
         using var metrics = new MetricsLog(Path.Combine(config.Out, "metrics.jsonl"), resumeAfterStep: checkpoint is null ? -1 : step);
         model.train();
         var trainable = selection.Trainable.Select(p => p.Parameter).ToList();
@@ -123,22 +121,33 @@ public static class StageTrainer
         var summary = new StageSummary(config.Stage.ToString().ToLowerInvariant(), step, lastLoss, selection.TrainableElements, selection.FrozenElements, clock.Elapsed.TotalSeconds, modelDir);
         Json.WriteFileAtomic(Path.Combine(config.Out, "summary.json"), summary);
         model.Dispose();
+        objective.Dispose();
         return summary;
     }
 
-    static IStageObjective CreateObjective(StageConfig config, Func<LlavaModel, Tensor?>? auxLoss) => config.Stage switch
+    static (ITrainingBatches, IStageObjective) CreateDataAndObjective(StageConfig config, Func<LlavaModel, Tensor?>? auxLoss)
     {
-        StageKind.Sft => new SupervisedObjective(config.Loss, null, auxLoss),
-        StageKind.Mimic or StageKind.D2s when config.LogitCache is not null => new SupervisedObjective(config.Loss, LogitCacheSet.Open(config.LogitCache), auxLoss),
-        StageKind.Mimic or StageKind.D2s => throw new LlavaModException("online-teacher mimic is not implemented yet: make a logit cache with 'llavamod teacher cache-logits' and pass logit_cache"),
-        _ => throw new LlavaModException($"stage {config.Stage} is not a supervised stage"),
-    };
+        if (config.Stage == StageKind.Pd)
+        {
+            var pairs = new PairBatches(PairBatches.Load(config.Pairs!, config.PairsSplit, config.ImageRoot), config.Seed, config.BatchSize);
+            return (pairs, new PreferenceObjective(config.Loss, pairs.ByChosenKey));
+        }
+        var stream = new BatchStream(ShardDataset.Open(config.Data), config.Seed, new EpochPlan.Options(config.BatchSize, config.ShardsPerBuffer));
+        IStageObjective objective = config.Stage switch
+        {
+            StageKind.Sft => new SupervisedObjective(config.Loss, null, auxLoss),
+            StageKind.Mimic or StageKind.D2s when config.LogitCache is not null => new SupervisedObjective(config.Loss, LogitCacheSet.Open(config.LogitCache), auxLoss),
+            StageKind.Mimic or StageKind.D2s => throw new LlavaModException("online-teacher mimic is not implemented yet: make a logit cache with 'llavamod teacher cache-logits' and pass logit_cache"),
+            _ => throw new LlavaModException($"stage {config.Stage} is not trained by this loop"),
+        };
+        return (stream, objective);
+    }
 
     /// <summary>Parameters under their checkpoint (Hugging Face) names, which trainable patterns match.</summary>
     public static IEnumerable<(string Name, Parameter Parameter)> HuggingFaceNamed(LlavaModel model) =>
         model.named_parameters().Select(p => (Checkpoint.LlavaFileNames(p.name, model.Config.ProjectorType)[0], p.parameter));
 
-    static TrainingPosition NextPosition(TrainingPosition at, BatchStream stream, int epochs) =>
+    static TrainingPosition NextPosition(TrainingPosition at, ITrainingBatches stream, int epochs) =>
         at.Batch + 1 < stream.BatchesPerEpoch(at.Epoch) ? at with { Batch = at.Batch + 1 }
         : at.Epoch + 1 < epochs ? new TrainingPosition(at.Epoch + 1, 0) : new TrainingPosition(epochs, 0);
 
@@ -150,7 +159,9 @@ public static class StageTrainer
         string path = Path.Combine(outDir, "metrics.jsonl");
         if (!File.Exists(path)) return;
         var rows = MetricsLog.Read(path).ToList();
-        MetricsPlots.Plot(rows, ["loss", "kl", "ce", "aux"], "training loss", Path.Combine(outDir, "loss.png"));
+        MetricsPlots.Plot(rows, ["loss", "kl", "ce", "aux", "preference", "chosen_nll"], "training loss", Path.Combine(outDir, "loss.png"));
+        if (rows.Any(r => r.Values.ContainsKey("reward_margin")))
+            MetricsPlots.Plot(rows, ["reward_chosen", "reward_rejected", "reward_margin"], "rewards β·(π − π_ref)", Path.Combine(outDir, "rewards.png"));
         MetricsPlots.Plot(rows, ["lr"], "learning rate", Path.Combine(outDir, "lr.png"));
     }
 }

@@ -8,9 +8,9 @@ public class StageConfigTests
     [Fact]
     public void Defaults_follow_the_paper_and_overrides_reach_nested_fields()
     {
-        var config = StageConfig.Load(null, ["stage=pd", "model=m", "out=o", "pairs=p.sqlite", "loss.beta=0.5", "loss.preference=dpo", "lr=2e-6"]);
+        var config = StageConfig.Load(null, ["stage=pd", "model=m", "out=o", "pairs=p.sqlite", "loss.beta=0.5", "loss.preference=sigmoid", "lr=2e-6"]);
         Assert.Equal(StageKind.Pd, config.Stage);
-        Assert.Equal(PreferenceLossKind.Dpo, config.Loss.Preference);
+        Assert.Equal(LlavaMod.Training.Losses.PreferenceLossType.Sigmoid, config.Loss.Preference);
         Assert.Equal(0.5, config.Loss.Beta);
         Assert.Equal(2e-6, config.Lr);
         Assert.Equal([0.9, 0.98], config.AdamBetas);

@@ -1,0 +1,47 @@
+using LlavaMod.Models;
+using LlavaMod.Training.Data;
+using LlavaMod.Training.Losses;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlavaMod.Training.Stages;
+
+/// <summary>
+/// Preference distillation (pd) on a batch of interleaved chosen/rejected sequences: the policy's
+/// summed response log-probs against the teacher's stored ones, through <see cref="PreferenceLoss"/>
+/// (kto_pair by default, as LLaVA-MoD; sigmoid = DPO; hsa_dpo weighs the rejected side by severity;
+/// ipo), plus the optional RPO term.
+/// </summary>
+public sealed class PreferenceObjective(LossConfig loss, IReadOnlyDictionary<string, TrainingPair> pairsByChosenKey) : IStageObjective
+{
+    public (Tensor Loss, Dictionary<string, double> Metrics) Compute(LlavaModel model, IReadOnlyList<SupervisedExample> batch, Device device)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (sums, counts) = SequenceLogProbs.Compute(model, batch, device);
+        var pairs = Enumerable.Range(0, batch.Count / 2).Select(i => pairsByChosenKey[batch[2 * i].Key]).ToList();
+        var chosenIndex = torch.arange(0, batch.Count, 2, dtype: ScalarType.Int64, device: device);
+        var result = PreferenceLoss.Compute(new PreferenceBatch(
+                sums.index_select(0, chosenIndex),
+                sums.index_select(0, chosenIndex + 1),
+                torch.tensor(pairs.Select(p => p.RefChosenLogp).ToArray(), device: device).to(sums.dtype),
+                torch.tensor(pairs.Select(p => p.RefRejectedLogp).ToArray(), device: device).to(sums.dtype),
+                torch.tensor(pairs.Select(p => p.Severity).ToArray(), device: device).to(sums.dtype),
+                counts.index_select(0, chosenIndex)),
+            new PreferenceLossOptions(loss.Preference, loss.Beta, loss.RpoWeight));
+        var m = result.Metrics;
+        var metrics = new Dictionary<string, double>
+        {
+            ["loss"] = result.Loss.item<float>(),
+            ["preference"] = m.PreferenceTerm,
+            ["chosen_nll"] = m.ChosenNll,
+            ["reward_chosen"] = m.RewardChosen,
+            ["reward_rejected"] = m.RewardRejected,
+            ["reward_margin"] = m.RewardMargin,
+            ["reward_accuracy"] = m.RewardAccuracy,
+            ["tokens"] = counts.sum().item<long>(),
+        };
+        return (result.Loss.MoveToOuterDisposeScope(), metrics);
+    }
+
+    public void Dispose() { }
+}

@@ -1,0 +1,34 @@
+using LlavaMod.Cli;
+using LlavaMod.Data.Text;
+
+namespace LlavaMod.Cli.Tests.EndToEnd;
+
+/// <summary>
+/// A small demo corpus, its shards and a tiny teacher with a vocabulary subset, made once per test
+/// class through the real llavamod verbs (the same path the demo pipeline takes).
+/// </summary>
+public sealed class DemoWorkspace : IDisposable
+{
+    public string Root { get; } = Directory.CreateTempSubdirectory("llavamod-e2e-").FullName;
+    public string Raw => Path.Combine(Root, "raw");
+    public string TrainShards => Path.Combine(Root, "shards", "train");
+    public string Teacher => Path.Combine(Root, "teacher-init");
+    public string TokenizerFolder => Path.GetDirectoryName(QwenTokenizer.BundledPath)!;
+
+    public DemoWorkspace()
+    {
+        Llavamod("demo-data", "--out", Raw, "--train", "24", "--val", "0", "--test", "0", "--mine", "8", "--seed", "5");
+        Llavamod("shard", "--input", Path.Combine(Raw, "train", "conversations.json"), "--image-root", Path.Combine(Raw, "train"),
+            "--tokenizer", QwenTokenizer.BundledPath, "--template", "qwen", "--out", TrainShards, "--threads", "1");
+        Llavamod("model", "init", "--preset", "demo-teacher", "--out", Teacher, "--seed", "1", "--tokenizer", TokenizerFolder,
+            "--vocab-subset-from", TrainShards);
+    }
+
+    public static void Llavamod(params string[] args)
+    {
+        int code = CommandCatalog.CreateRoot().Parse(args).Invoke(new System.CommandLine.InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        Assert.True(code == 0, $"llavamod {string.Join(' ', args)} exited with {code}");
+    }
+
+    public void Dispose() => Directory.Delete(Root, recursive: true);
+}

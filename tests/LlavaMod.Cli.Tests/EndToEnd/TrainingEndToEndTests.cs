@@ -1,0 +1,79 @@
+using LlavaMod.Models;
+using LlavaMod.Models.IO;
+using LlavaMod.Teacher.LogitCache;
+using LlavaMod.Training.Metrics;
+using LlavaMod.Training.Stages;
+using TorchSharp;
+
+namespace LlavaMod.Cli.Tests.EndToEnd;
+
+public class TrainingEndToEndTests(DemoWorkspace workspace) : IClassFixture<DemoWorkspace>
+{
+    string Out(string name) => Path.Combine(workspace.Root, name + "-" + Guid.NewGuid().ToString("N")[..6]);
+
+    StageConfig Sft(string output, int steps, int checkpointEvery = 1000) => StageConfig.Load(null,
+    [
+        "stage=sft", $"model={workspace.Teacher}", $"out={output}", $"data=[\"{workspace.TrainShards}\"]",
+        $"max_steps={steps}", "batch_size=8", "lr=3e-3", "warmup_ratio=0", "threads=1", "log_every=1", $"checkpoint_every={checkpointEvery}", "epochs=20",
+    ]);
+
+    static double[] Losses(string output) => MetricsLog.Read(Path.Combine(output, "metrics.jsonl")).Select(r => r.Values["loss"]).ToArray();
+
+    [Fact]
+    public void Sft_lowers_the_loss_on_a_small_corpus_and_leaves_the_frozen_vision_tower_untouched()
+    {
+        string output = Out("sft");
+        var summary = StageRunner.Run(Sft(output, steps: 30), resume: false, _ => { });
+        var losses = Losses(output);
+        Assert.Equal(30, losses.Length);
+        Assert.True(losses[^3..].Average() < 0.5 * losses[..3].Average(), $"loss {losses[0]:F3} → {losses[^1]:F3}");
+
+        var before = SafeTensorsFolder.Open(workspace.Teacher);
+        var after = SafeTensorsFolder.Open(summary.ModelFolder);
+        string towerWeight = "model.image_tower.image_tower.vision_model.encoder.layers.0.self_attn.q_proj.weight";
+        string lmWeight = "model.layers.0.self_attn.q_proj.weight";
+        using var t0 = before.Read(towerWeight);
+        using var t1 = after.Read(towerWeight);
+        Assert.True(torch.equal(t0, t1), "the vision tower is frozen in sft");
+        using var l0 = before.Read(lmWeight);
+        using var l1 = after.Read(lmWeight);
+        Assert.False(torch.equal(l0, l1), "the language model trains in sft");
+    }
+
+    [Fact]
+    public void A_stopped_and_resumed_run_logs_the_same_losses_as_an_uninterrupted_one()
+    {
+        string straight = Out("straight");
+        StageRunner.Run(Sft(straight, steps: 6, checkpointEvery: 3), resume: false, _ => { });
+
+        string interrupted = Out("interrupted");
+        using var cancel = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            StageRunner.Run(Sft(interrupted, steps: 6, checkpointEvery: 3), resume: false, line => { if (line.StartsWith("step 5/")) cancel.Cancel(); }, cancel.Token));
+        Assert.Equal(5, Losses(interrupted).Length);
+        StageRunner.Run(Sft(interrupted, steps: 6, checkpointEvery: 3), resume: true, _ => { });
+
+        Assert.Equal(Losses(straight), Losses(interrupted));
+    }
+
+    [Fact]
+    public void Cached_teacher_mimic_trains_a_student_towards_the_teacher()
+    {
+        string cache = Out("cache");
+        DemoWorkspace.Llavamod("teacher", "cache-logits", "--teacher", workspace.Teacher, "--data", workspace.TrainShards, "--out", cache, "--k", "8", "--threads", "1");
+        var manifest = LogitCacheManifest.Load(cache);
+        Assert.Equal(8, manifest.K);
+        Assert.True(manifest.Tokens > 0);
+
+        string student = Out("student-init");
+        DemoWorkspace.Llavamod("model", "init", "--preset", "demo-student", "--out", student, "--seed", "2", "--tokenizer", workspace.TokenizerFolder, "--vocab-subset-from", workspace.TrainShards);
+        string output = Out("mimic");
+        StageRunner.Run(StageConfig.Load(null,
+        [
+            "stage=mimic", $"model={student}", $"out={output}", $"data=[\"{workspace.TrainShards}\"]", $"logit_cache={cache}",
+            "max_steps=20", "batch_size=8", "lr=3e-3", "warmup_ratio=0", "threads=1", "epochs=20",
+        ]), resume: false, _ => { });
+        var kl = MetricsLog.Read(Path.Combine(output, "metrics.jsonl")).Select(r => r.Values["kl"]).ToArray();
+        Assert.True(kl[^3..].Average() < 0.7 * kl[..3].Average(), $"kl {kl[0]:F3} → {kl[^1]:F3}");
+    }
+}
