@@ -28,6 +28,7 @@ public static class CommandCatalog
         yield return Commands.MergeCommand.Create();
         yield return Commands.TeacherCommand.Create();
         yield return Commands.TrainCommand.Create();
+        yield return Commands.EvalCommand.Create();
         yield return Commands.PairsCommand.Create();
     }
 }

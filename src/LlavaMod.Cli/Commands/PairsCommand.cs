@@ -22,6 +22,7 @@ public static class PairsCommand
         command.Subcommands.Add(PairsExchangeCommands.CreateExport(db));
         command.Subcommands.Add(PairsExchangeCommands.CreateImport(db));
         command.Subcommands.Add(PairsVerifyCommand.Create(db));
+        command.Subcommands.Add(PairsMineCommand.Create(db));
         return command;
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using LlavaMod.Teacher.Passes;
+using LlavaMod.Teacher.Sampling;
 
 namespace LlavaMod.Cli.Commands;
 
@@ -9,6 +10,40 @@ public static class TeacherCommand
     {
         var command = new Command("teacher", "Run the teacher once over prepared shards and store what the student needs from it.");
         command.Subcommands.Add(CacheLogits());
+        command.Subcommands.Add(Sample());
+        return command;
+    }
+
+    static Command Sample()
+    {
+        var model = new Option<string>("--model") { Description = "Model folder to sample from (the teacher, or a student for on-policy pairs)", Required = true };
+        var data = new Option<string>("--data") { Description = "Supervised data folder whose prompts are answered", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Samples folder: one .samples.parquet per data shard + samples.json", Required = true };
+        var n = new Option<int>("--samples") { Description = "Responses per prompt", DefaultValueFactory = _ => 10 };
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature (0 = greedy)", DefaultValueFactory = _ => 0.7 };
+        var topP = new Option<double>("--top-p") { Description = "Nucleus sampling threshold", DefaultValueFactory = _ => 1.0 };
+        var topK = new Option<int>("--top-k") { Description = "Keep only the k most likely tokens (0 = off)", DefaultValueFactory = _ => 0 };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Longest response", DefaultValueFactory = _ => 64 };
+        var seed = new Option<long>("--seed") { Description = "Base seed; each prompt's samples are seeded from (seed, row key)", DefaultValueFactory = _ => 0 };
+        var only = new Option<string?>("--only-ids-ending-with") { Description = "Only rows whose id ends with this, e.g. -describe" };
+        var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
+        var threads = new Option<int>("--threads") { Description = "Torch threads (0 = one per core)", DefaultValueFactory = _ => 0 };
+        var command = new Command("sample",
+            "Sample N responses per prompt with their per-token log-probs, deterministic per seed, one Parquet file per data shard; rerunning skips finished shards.")
+        {
+            model, data, output, n, temperature, topP, topK, maxNew, seed, only, device, threads,
+        };
+        command.SetAction((parse, ct) =>
+        {
+            var manifest = SamplingPass.Run(new SamplingOptions
+            {
+                Model = parse.GetValue(model)!, Data = parse.GetValue(data)!, Out = parse.GetValue(output)!, SamplesPerPrompt = parse.GetValue(n),
+                Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), TopK = parse.GetValue(topK), MaxNewTokens = parse.GetValue(maxNew),
+                Seed = parse.GetValue(seed), OnlyIdsEndingWith = parse.GetValue(only), Device = parse.GetValue(device)!, Threads = parse.GetValue(threads),
+            }, Console.WriteLine, ct);
+            Console.WriteLine($"samples: {manifest.Shards.Sum(s => s.Samples):N0} responses to {manifest.Shards.Sum(s => s.Prompts):N0} prompts");
+            return Task.FromResult(0);
+        });
         return command;
     }
 

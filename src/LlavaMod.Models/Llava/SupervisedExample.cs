@@ -10,9 +10,9 @@ namespace LlavaMod.Models;
 /// <summary>
 /// One supervised row as models consume it: ids (the image placeholder is -200), labels (the id
 /// where the shard's label mask is 1, else -100, ignored by every loss) and the stored image bytes
-/// (already validated and resized by the ETL).
+/// (already validated and resized by the ETL). <paramref name="Id"/> is the source row's id.
 /// </summary>
-public sealed record SupervisedExample(string Key, long[] InputIds, long[] Labels, byte[]? ImageBytes)
+public sealed record SupervisedExample(string Key, long[] InputIds, long[] Labels, byte[]? ImageBytes, string? Id = null)
 {
     public static SupervisedExample FromShardRow(ShardRow row)
     {
@@ -23,7 +23,15 @@ public sealed record SupervisedExample(string Key, long[] InputIds, long[] Label
             ids[i] = row.InputIds[i];
             labels[i] = row.LabelMask[i] == 1 ? row.InputIds[i] : LlavaBatch.IgnoreIndex;
         }
-        return new SupervisedExample(row.Key, ids, labels, row.Image?.Bytes);
+        return new SupervisedExample(row.Key, ids, labels, row.Image?.Bytes, row.Id);
+    }
+
+    /// <summary>The ids up to the first supervised token: the prompt a model answers (generation, evaluation).</summary>
+    public SupervisedExample PromptOnly()
+    {
+        int first = Array.FindIndex(Labels, l => l != LlavaBatch.IgnoreIndex);
+        if (first < 0) throw new LlavaModException($"row {Key} has no supervised tokens: no prompt/answer boundary");
+        return this with { InputIds = InputIds[..first], Labels = Enumerable.Repeat(LlavaBatch.IgnoreIndex, first).ToArray() };
     }
 
     public int SupervisedCount => Labels.Count(l => l != LlavaBatch.IgnoreIndex);

@@ -4,7 +4,7 @@ namespace LlavaMod.Teacher.Mining;
 public sealed record ScoredResponse(int Index, string Text, double Score, int TokenCount);
 
 /// <summary>A mined pair: indexes into the prompt's responses.</summary>
-public sealed record MinedPair(int Chosen, int Rejected, double Gap);
+public sealed record CandidatePair(int Chosen, int Rejected, double Gap);
 
 /// <summary>
 /// How chosen/rejected pairs are made from the scored samples of one prompt (RLAIF-V /
@@ -28,19 +28,19 @@ public sealed record PairMiningPolicy
     public int MaxPairsPerPrompt { get; init; } = 2;
     public bool BalanceLengths { get; init; } = true;
 
-    public IReadOnlyList<MinedPair> Mine(IReadOnlyList<ScoredResponse> responses)
+    public IReadOnlyList<CandidatePair> Mine(IReadOnlyList<ScoredResponse> responses)
     {
         // One representative per distinct text: identical responses are never paired.
         var distinct = responses.GroupBy(r => r.Text.Trim()).Select(g => g.OrderBy(r => r.Index).First()).ToList();
-        var candidates = new List<MinedPair>();
+        var candidates = new List<CandidatePair>();
         foreach (var better in distinct)
             foreach (var worse in distinct)
                 if (better.Score - worse.Score >= MinGap)
-                    candidates.Add(new MinedPair(better.Index, worse.Index, better.Score - worse.Score));
+                    candidates.Add(new CandidatePair(better.Index, worse.Index, better.Score - worse.Score));
         if (candidates.Count == 0) return [];
 
         var byIndex = responses.ToDictionary(r => r.Index);
-        double LengthDifference(MinedPair p) => BalanceLengths ? Math.Abs(byIndex[p.Chosen].TokenCount - byIndex[p.Rejected].TokenCount) : 0;
+        double LengthDifference(CandidatePair p) => BalanceLengths ? Math.Abs(byIndex[p.Chosen].TokenCount - byIndex[p.Rejected].TokenCount) : 0;
 
         if (Mode == PairingMode.BestWorst)
         {
@@ -53,7 +53,7 @@ public sealed record PairMiningPolicy
             .ThenBy(LengthDifference)
             .ThenBy(p => p.Chosen).ThenBy(p => p.Rejected);
 
-        var pairs = new List<MinedPair>();
+        var pairs = new List<CandidatePair>();
         var usedChosen = new HashSet<int>();
         var usedRejected = new HashSet<int>();
         foreach (var pair in ordered)

@@ -19,8 +19,8 @@ public sealed record ResponseScore(
 ///   mentioned object absent from the image is hallucinated, an object in the image never
 ///   mentioned is missed (CHAIR: CHAIR_s = share of responses with ≥1 hallucination,
 ///   CHAIR_i = hallucinated / mentioned). Score = −(2·hallucinated + missed): hallucinating costs
-///   more than omitting, as in the demo study. Severity (the HSA-DPO weight of a rejected
-///   response) = number of distinct hallucinated objects.
+///   more than omitting, as in the demo study. Severity (the HSA-DPO weight w_r of a rejected
+///   response) = 1 + number of distinct hallucinated objects, so 1 is plain DPO.
 /// - short answers: exact match after <see cref="NormaliseAnswer"/>; score 0 or −1.
 /// </summary>
 public static partial class ReferenceScorer
@@ -34,13 +34,13 @@ public static partial class ReferenceScorer
         var hallucinatedMentions = mentions.Where(m => !objectsInImage.Contains(m.Object)).ToList();
         int hallucinated = mentioned.Count(o => !objectsInImage.Contains(o));
         int missed = objectsInImage.Count(o => !mentioned.Contains(o));
-        return new ResponseScore(-(2.0 * hallucinated + missed), mentioned.Count, hallucinated, missed, null, hallucinated, hallucinatedMentions);
+        return new ResponseScore(-(2.0 * hallucinated + missed), mentioned.Count, hallucinated, missed, null, 1 + hallucinated, hallucinatedMentions);
     }
 
     public static ResponseScore ScoreShortAnswer(string response, string reference)
     {
         bool match = NormaliseAnswer(response) == NormaliseAnswer(reference);
-        return new ResponseScore(match ? 0 : -1, 0, 0, 0, match, match ? 0 : 1, []);
+        return new ResponseScore(match ? 0 : -1, 0, 0, 0, match, 1, []);
     }
 
     static readonly Dictionary<string, string> NumberWords = new()

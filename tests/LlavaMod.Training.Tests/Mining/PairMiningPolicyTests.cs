@@ -10,7 +10,7 @@ public class PairMiningPolicyTests
     public void Best_against_worst_with_a_gap()
     {
         var pairs = new PairMiningPolicy { MaxPairsPerPrompt = 1 }.Mine([R(0, -2), R(1, 0), R(2, -5), R(3, -1)]);
-        Assert.Equal([new MinedPair(1, 2, 5)], pairs);
+        Assert.Equal([new CandidatePair(1, 2, 5)], pairs);
     }
 
     [Fact]
@@ -43,7 +43,7 @@ public class PairMiningPolicyTests
         Assert.Equal(3, pairs.Count);
         Assert.Equal(3, pairs.Select(p => p.Chosen).Distinct().Count());
         Assert.Equal(3, pairs.Select(p => p.Rejected).Distinct().Count());
-        Assert.Equal(new MinedPair(0, 9, 9), pairs[0]);
+        Assert.Equal(new CandidatePair(0, 9, 9), pairs[0]);
     }
 
     [Fact]
@@ -51,9 +51,9 @@ public class PairMiningPolicyTests
     {
         var responses = new[] { R(0, 0, tokens: 30), R(1, 0, tokens: 12), R(2, -2, tokens: 10) };
         var pairs = new PairMiningPolicy { MaxPairsPerPrompt = 1 }.Mine(responses);
-        Assert.Equal([new MinedPair(1, 2, 2)], pairs);
+        Assert.Equal([new CandidatePair(1, 2, 2)], pairs);
         var unbalanced = new PairMiningPolicy { MaxPairsPerPrompt = 1, BalanceLengths = false }.Mine(responses);
-        Assert.Equal([new MinedPair(0, 2, 2)], unbalanced);
+        Assert.Equal([new CandidatePair(0, 2, 2)], unbalanced);
     }
 }
 
@@ -64,6 +64,6 @@ public class PairMiningPolicyBestWorstTests
     {
         var responses = new[] { new ScoredResponse(0, "a", 0, 5), new ScoredResponse(1, "b", 0, 6), new ScoredResponse(2, "c", -1, 5), new ScoredResponse(3, "d", -4, 5) };
         var pairs = new PairMiningPolicy { MaxPairsPerPrompt = 5 }.Mine(responses);
-        Assert.Equal([new MinedPair(0, 3, 4)], pairs); // 1 ties with 0 but 3 is already used as rejected
+        Assert.Equal([new CandidatePair(0, 3, 4)], pairs); // 1 ties with 0 but 3 is already used as rejected
     }
 }

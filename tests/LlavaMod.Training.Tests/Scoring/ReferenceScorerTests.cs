@@ -18,7 +18,7 @@ public class ReferenceScorerTests
         Assert.Equal(1, score.Hallucinated);     // green star
         Assert.Equal(1, score.Missed);           // blue square
         Assert.Equal(-3, score.Score);
-        Assert.Equal(1, score.Severity);
+        Assert.Equal(2, score.Severity); // 1 + one hallucinated object
         Assert.Equal(["green star", "green stars"], score.HallucinatedMentions.Select(m => text.Substring(m.Start, m.Length)));
     }
 

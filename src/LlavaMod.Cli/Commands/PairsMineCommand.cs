@@ -1,0 +1,50 @@
+using System.CommandLine;
+using LlavaMod.Teacher.Mining;
+
+namespace LlavaMod.Cli.Commands;
+
+/// <summary>llavamod pairs mine: score sampled responses, mine chosen/rejected pairs, store them with the teacher's reference log-probs.</summary>
+public static class PairsMineCommand
+{
+    public static Command Create(Option<string> db)
+    {
+        var samples = new Option<string>("--samples") { Description = "Samples folder from 'llavamod teacher sample'", Required = true };
+        var teacher = new Option<string>("--teacher") { Description = "Teacher model folder: the reference of preference distillation", Required = true };
+        var truth = new Option<string>("--ground-truth") { Description = "Ground truth for the reference scorer: a demo split folder (questions.jsonl + scenes.jsonl)", Required = true };
+        var run = new Option<string>("--run") { Description = "Run name (the run's identity in the index; rerunning the same run adds nothing twice)", DefaultValueFactory = _ => "mined" };
+        var mode = new Option<string>("--mode") { Description = "best-worst (chosen among the best, rejected among the worst) or all-above-gap", DefaultValueFactory = _ => "best-worst" };
+        var minGap = new Option<double>("--min-gap") { Description = "Smallest score gap of a pair", DefaultValueFactory = _ => 1.0 };
+        var maxPairs = new Option<int>("--max-pairs") { Description = "Most pairs per prompt", DefaultValueFactory = _ => 2 };
+        var noBalance = new Option<bool>("--no-length-balance") { Description = "Do not prefer pairs of similar length among equal gaps" };
+        var valFraction = new Option<double>("--val-fraction") { Description = "Share of prompts whose pairs go to the val split", DefaultValueFactory = _ => 0.05 };
+        var device = new Option<string>("--device") { Description = "auto, cpu or cuda (only used when the samples came from another model)", DefaultValueFactory = _ => "auto" };
+        var command = new Command("mine",
+            "Score sampled responses against the ground truth (hallucinated and missed objects, exact answers), mine chosen/rejected pairs " +
+            "and store them in the pair index with the teacher's summed log-probs of both responses (the pd stage's reference).")
+        {
+            db, samples, teacher, truth, run, mode, minGap, maxPairs, noBalance, valFraction, device,
+        };
+        command.SetAction((parse, ct) =>
+        {
+            var policy = new PairMiningPolicy
+            {
+                Mode = parse.GetValue(mode) switch
+                {
+                    "best-worst" => PairMiningPolicy.PairingMode.BestWorst,
+                    "all-above-gap" => PairMiningPolicy.PairingMode.AllAboveGap,
+                    var other => throw new Core.LlavaModException($"--mode {other}: expected best-worst or all-above-gap"),
+                },
+                MinGap = parse.GetValue(minGap), MaxPairsPerPrompt = parse.GetValue(maxPairs), BalanceLengths = !parse.GetValue(noBalance),
+            };
+            var summary = MiningPass.Run(new MiningOptions
+            {
+                Samples = parse.GetValue(samples)!, Teacher = parse.GetValue(teacher)!, GroundTruth = parse.GetValue(truth)!, Db = parse.GetValue(db)!,
+                RunName = parse.GetValue(run)!, Policy = policy, ValFraction = parse.GetValue(valFraction), Device = parse.GetValue(device)!,
+            }, Console.WriteLine, ct);
+            Console.WriteLine($"{summary.Prompts} prompts, {summary.Responses} responses, {summary.PairsInserted} new pairs ({summary.PromptsWithoutPair} prompts gave no pair); " +
+                              (summary.ReferenceFromSamples ? "reference log-probs taken from the teacher's own samples" : "reference log-probs computed by the teacher"));
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+}

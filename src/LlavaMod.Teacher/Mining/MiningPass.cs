@@ -1,0 +1,121 @@
+using LlavaMod.Core;
+using LlavaMod.Data.Shards;
+using LlavaMod.Data.Text;
+using LlavaMod.Models;
+using LlavaMod.Models.Generation;
+using LlavaMod.Models.Runtime;
+using LlavaMod.Preferences;
+using LlavaMod.Teacher.Passes;
+using LlavaMod.Teacher.Sampling;
+using LlavaMod.Teacher.Scoring;
+using TorchSharp;
+
+namespace LlavaMod.Teacher.Mining;
+
+/// <summary>Settings of <c>llavamod pairs mine</c>.</summary>
+public sealed record MiningOptions
+{
+    public required string Samples { get; init; }
+    public required string Teacher { get; init; }
+    public required string GroundTruth { get; init; }
+    public required string Db { get; init; }
+    public string RunName { get; init; } = "mined";
+    public PairMiningPolicy Policy { get; init; } = new();
+    public double ValFraction { get; init; } = 0.05;
+    public string Device { get; init; } = "auto";
+    public int Threads { get; init; }
+}
+
+/// <summary>What a mining run added.</summary>
+public sealed record MiningSummary(int Prompts, int Responses, int PairsInserted, int PromptsWithoutPair, bool ReferenceFromSamples);
+
+/// <summary>
+/// Scores sampled responses with the reference scorer, mines chosen/rejected pairs with a
+/// <see cref="PairMiningPolicy"/>, and stores prompts, responses and pairs in the pair index with
+/// the teacher's summed log-probs of both responses: the reference of the pd stage. When the
+/// samples came from the teacher itself, those log-probs are the samples' own per-token log-probs
+/// (taken at temperature 1, unfiltered); otherwise the teacher scores the responses teacher-forced.
+/// One transaction per data shard: a crash loses no committed pair, and a rerun inserts nothing twice.
+/// </summary>
+public static class MiningPass
+{
+    public static MiningSummary Run(MiningOptions o, Action<string>? log = null, CancellationToken ct = default)
+    {
+        log ??= _ => { };
+        var samples = SampleManifest.Load(o.Samples);
+        var truth = DemoGroundTruth.Load(o.GroundTruth);
+        string teacherFingerprint = ModelFingerprint.OfWeights(o.Teacher);
+        bool reuse = teacherFingerprint == samples.ModelFingerprint;
+        LlavaModel? teacher = null;
+        torch.Device device = torch.CPU;
+        if (!reuse)
+        {
+            TorchRuntime.SetThreads(o.Threads);
+            device = TorchRuntime.ResolveDevice(o.Device);
+            teacher = Checkpoint.Load(o.Teacher, torch.ScalarType.Float32, device);
+            teacher.eval();
+        }
+        var tokenizer = QwenTokenizer.Load(o.Teacher);
+
+        using var store = PairStore.Open(o.Db);
+        long run = store.CreateRun(new RunInfo(o.RunName, Path.GetFullPath(o.Teacher), teacherFingerprint, samples.ModelFolder, samples.ModelFingerprint,
+            "reference", ReferenceScorer.Version, Json.Serialize(new { o.Policy, o.ValFraction, samples.Temperature, samples.SamplesPerPrompt, samples.Seed })));
+        int prompts = 0, responses = 0, inserted = 0, empty = 0;
+        try
+        {
+            foreach (var shard in samples.Shards)
+            {
+                ct.ThrowIfCancellationRequested();
+                var rows = ShardReader.ReadRows(Path.Combine(samples.DataFolder, shard.DataShard), ct).ToBlockingEnumerable(ct).ToDictionary(r => r.Key);
+                var batch = new List<MinedPrompt>();
+                foreach (var group in SamplingPass.ReadSamples(Path.Combine(o.Samples, shard.File)).GroupBy(s => s.Key))
+                {
+                    var row = rows.TryGetValue(group.Key, out var r) ? r
+                        : throw LlavaModException.ForFile(Path.Combine(o.Samples, shard.File), $"row key {group.Key} is not in the data shard {shard.DataShard}");
+                    var question = truth.Find(row.Id) ?? throw LlavaModException.ForFile(o.GroundTruth, $"has no question '{row.Id}' (data row {row.Key})");
+                    var mined = MinePrompt(SupervisedExample.FromShardRow(row), row.Image?.Path, question, group.ToList(), o, tokenizer, teacher, device);
+                    if (mined.Pairs.Count == 0) empty++;
+                    batch.Add(mined);
+                }
+                var result = store.AddMinedBatch(run, batch);
+                (prompts, responses, inserted) = (prompts + result.Prompts, responses + result.Responses, inserted + result.PairsInserted);
+                log($"{shard.File}: {result.Prompts} prompts, {result.PairsInserted} new pairs");
+            }
+        }
+        finally
+        {
+            teacher?.Dispose();
+        }
+        return new MiningSummary(prompts, responses, inserted, empty, reuse);
+    }
+
+    static MinedPrompt MinePrompt(SupervisedExample row, string? imagePath, GroundTruthQuestion question, IReadOnlyList<SampleRow> samples,
+        MiningOptions o, QwenTokenizer tokenizer, LlavaModel? teacher, torch.Device device)
+    {
+        var prompt = row.PromptOnly();
+        var scores = samples.Select(s => DemoGroundTruth.Score(question, s.Text)).ToList();
+        var candidates = o.Policy.Mine(samples.Select((s, i) => new ScoredResponse(i, s.Text, scores[i].Score, s.TokenIds.Length)).ToList());
+
+        double[] reference = samples.Select(s => s.TokenLogProbs.Sum(p => (double)p)).ToArray();
+        if (teacher is not null && candidates.Count > 0)
+        {
+            var used = candidates.SelectMany(c => new[] { c.Chosen, c.Rejected }).Distinct().ToList();
+            var logps = SequenceScorer.LogProbs(teacher, SupervisedExample.ToBatch(used.Select(_ => prompt).ToList(), teacher.Config.Vision, device),
+                used.Select(i => samples[i].TokenIds.Select(t => (long)t).ToArray()).ToList());
+            for (int j = 0; j < used.Count; j++) reference[used[j]] = logps[j].Sum;
+        }
+
+        var split = PromptKeys.SplitFor(row.Key, o.ValFraction);
+        var responses = samples.Select((s, i) => new ResponseRecord(s.Text, s.TokenIds, scores[i].Score, ClaimsOf(s.Text, scores[i]),
+            s.TokenLogProbs.Sum(p => (double)p))).ToList();
+        var pairs = candidates.Select(c => new MinedPair(c.Chosen, c.Rejected, scores[c.Rejected].Severity,
+            reference[c.Chosen], samples[c.Chosen].TokenIds.Length, reference[c.Rejected], samples[c.Rejected].TokenIds.Length, split)).ToList();
+        string promptText = tokenizer.Decode(prompt.InputIds.Select(i => (int)i));
+        return new MinedPrompt(new PromptRecord(row.Key, promptText, prompt.InputIds.Select(i => (int)i).ToArray(), row.Key, imagePath,
+            Json.Serialize(new { question = question.Id, kind = question.Kind, reference = question.Answer })), responses, pairs);
+    }
+
+    /// <summary>The hallucinated objects of a description as claim verdicts, so 'pairs show' and the inspector can mark them.</summary>
+    static string? ClaimsOf(string text, ResponseScore score) => score.HallucinatedMentions.Count == 0 ? null
+        : ClaimsJson.Serialize(score.HallucinatedMentions.Select(m => new ClaimVerdict($"there is a {m.Object}", false, [text.Substring(m.Start, m.Length)])));
+}

@@ -1,0 +1,116 @@
+using LlavaMod.Core;
+using LlavaMod.Data.Shards;
+using LlavaMod.Data.Text;
+using LlavaMod.Models;
+using LlavaMod.Models.Generation;
+using LlavaMod.Models.Runtime;
+using LlavaMod.Teacher.Passes;
+using Parquet;
+using Parquet.Serialization;
+using TorchSharp;
+
+namespace LlavaMod.Teacher.Sampling;
+
+/// <summary>Settings of <c>llavamod teacher sample</c>.</summary>
+public sealed record SamplingOptions
+{
+    public required string Model { get; init; }
+    public required string Data { get; init; }
+    public required string Out { get; init; }
+    public int SamplesPerPrompt { get; init; } = 10;
+    public double Temperature { get; init; } = 0.7;
+    public double TopP { get; init; } = 1.0;
+    public int TopK { get; init; }
+    public int MaxNewTokens { get; init; } = 64;
+    public long Seed { get; init; }
+    /// <summary>Only rows whose id ends with this (e.g. "-describe"); null = every row.</summary>
+    public string? OnlyIdsEndingWith { get; init; }
+    public string Device { get; init; } = "auto";
+    public int Threads { get; init; }
+}
+
+/// <summary>
+/// Samples N responses per prompt (the prompt = a data row's ids up to its first supervised token,
+/// with its image) from any model the stack loads: the teacher for preference mining, or a student
+/// for on-policy pairs. Each prompt's samples use seeds derived from (seed, row key, sample index),
+/// so results do not depend on batch size or order. One Parquet file per data shard, written
+/// atomically; samples.json lists finished shards, so a rerun continues where it stopped.
+/// </summary>
+public static class SamplingPass
+{
+    public static SampleManifest Run(SamplingOptions o, Action<string>? log = null, CancellationToken ct = default)
+    {
+        log ??= _ => { };
+        var data = DatasetManifest.Load(o.Data);
+        TorchRuntime.SetThreads(o.Threads);
+        var device = TorchRuntime.ResolveDevice(o.Device);
+        using var model = Checkpoint.Load(o.Model, torch.ScalarType.Float32, device);
+        model.eval();
+        var tokenizer = QwenTokenizer.Load(o.Model);
+        var fresh = new SampleManifest
+        {
+            ModelFolder = Path.GetFullPath(o.Model), ModelFingerprint = ModelFingerprint.OfWeights(o.Model), DataFolder = Path.GetFullPath(o.Data),
+            SamplesPerPrompt = o.SamplesPerPrompt, Temperature = o.Temperature, TopP = o.TopP, TopK = o.TopK, MaxNewTokens = o.MaxNewTokens,
+            Seed = o.Seed, OnlyIdsEndingWith = o.OnlyIdsEndingWith,
+        };
+        Directory.CreateDirectory(o.Out);
+        AtomicFile.CleanStaleTempFiles(o.Out);
+        var manifest = fresh;
+        if (File.Exists(Path.Combine(o.Out, SampleManifest.FileName)))
+        {
+            manifest = SampleManifest.Load(o.Out);
+            if (manifest.SettingsKey != fresh.SettingsKey)
+                throw LlavaModException.ForFile(o.Out, "holds samples made with other settings or another model; choose an empty --out folder");
+        }
+
+        foreach (var shard in data.Shards)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (manifest.Shards.Any(s => s.DataShard == shard.File && File.Exists(Path.Combine(o.Out, s.File)))) continue;
+            var rows = ShardReader.ReadRows(Path.Combine(o.Data, shard.File), ct).ToBlockingEnumerable(ct)
+                .Where(r => o.OnlyIdsEndingWith is null || (r.Id?.EndsWith(o.OnlyIdsEndingWith, StringComparison.Ordinal) ?? false))
+                .Select(SupervisedExample.FromShardRow).ToList();
+            var samples = new List<SampleRow>();
+            foreach (var row in rows)
+            {
+                ct.ThrowIfCancellationRequested();
+                samples.AddRange(Sample(model, tokenizer, row, o, device));
+            }
+            string file = Path.GetFileNameWithoutExtension(shard.File) + ".samples.parquet";
+            string path = Path.Combine(o.Out, file);
+            AtomicFile.WriteAsync(path, stream => ParquetSerializer.SerializeAsync(samples, stream, new ParquetSerializerOptions { CompressionMethod = CompressionMethod.Zstd }, ct), ct).GetAwaiter().GetResult();
+            manifest.Shards.Add(new SampleShard(file, shard.File, rows.Count, samples.Count, Hashing.Sha256OfFile(path)));
+            manifest.Save(o.Out);
+            log($"{shard.File}: {samples.Count} samples for {rows.Count} prompts");
+        }
+        return manifest;
+    }
+
+    /// <summary>The N samples of one row, in one generation call, so the row's seeds depend only on its key.</summary>
+    static IEnumerable<SampleRow> Sample(LlavaModel model, QwenTokenizer tokenizer, SupervisedExample row, SamplingOptions o, TorchSharp.torch.Device device)
+    {
+        var stops = StopTokens.Of(tokenizer);
+        var prompt = row.PromptOnly();
+        {
+            ulong seed = BitConverter.ToUInt64(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{o.Seed}|{row.Key}")));
+            var generated = TextGenerator.Generate(model, SupervisedExample.ToBatch([prompt], model.Config.Vision, device), new GenerationOptions
+            {
+                MaxNewTokens = o.MaxNewTokens, Temperature = o.Temperature, TopP = o.TopP, TopK = o.TopK,
+                SamplesPerPrompt = o.SamplesPerPrompt, Seed = seed, StopTokenIds = stops,
+            }, ids => tokenizer.Decode(ids.Select(i => (int)i)));
+            foreach (var g in generated)
+                yield return new SampleRow
+                {
+                    Key = row.Key, Id = row.Id, SampleIndex = g.SampleIndex, Seed = (long)g.Seed, Text = (g.Text ?? "").Trim(),
+                    TokenIds = g.TokenIds.Select(i => (int)i).ToArray(), TokenLogProbs = g.TokenLogProbs, FinishReason = g.FinishReason,
+                };
+        }
+    }
+
+    /// <summary>Reads a samples file back.</summary>
+    public static IReadOnlyList<SampleRow> ReadSamples(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return ParquetSerializer.DeserializeAsync<SampleRow>(stream).GetAwaiter().GetResult().Data;
+    }
+}
