@@ -1,7 +1,7 @@
 using System.CommandLine;
 using LlavaMod.Teacher.Mining;
 
-namespace LlavaMod.Cli.Commands;
+namespace LlavaMod.Cli.Commands.Pairs;
 
 /// <summary>llavamod pairs mine: score sampled responses, mine chosen/rejected pairs, store them with the teacher's reference log-probs.</summary>
 public static class PairsMineCommand
@@ -22,7 +22,7 @@ public static class PairsMineCommand
             "Score sampled responses against the ground truth (hallucinated and missed objects, exact answers), mine chosen/rejected pairs " +
             "and store them in the pair index with the teacher's summed log-probs of both responses (the pd stage's reference).")
         {
-            db, samples, teacher, truth, run, mode, minGap, maxPairs, noBalance, valFraction, device,
+            samples, teacher, truth, run, mode, minGap, maxPairs, noBalance, valFraction, device,
         };
         command.SetAction((parse, ct) =>
         {
