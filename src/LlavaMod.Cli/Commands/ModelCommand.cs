@@ -27,8 +27,9 @@ public static class ModelCommand
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder whose tokenizer files are copied beside the weights" };
         var dtype = new Option<string>("--dtype") { Description = "Stored precision: fp32 or bf16", DefaultValueFactory = _ => "fp32" };
         var subsetFrom = new Option<string[]>("--vocab-subset-from") { Description = "Restrict the softmax to the token ids used by these shard folders (repeatable; small-domain runs such as the demo). The checkpoint keeps the full vocabulary shape." };
+        var visionFrom = new Option<string?>("--vision-from") { Description = "Copy the vision tower's weights from this LLaVA folder (teacher and student share one frozen tower)" };
         var command = new Command("init", "Write a randomly initialised LLaVA model (vision tower, projector, Qwen2 LM) for a preset.");
-        foreach (var o in new Option[] { preset, output, seed, tokenizer, dtype, subsetFrom }) command.Options.Add(o);
+        foreach (var o in new Option[] { preset, output, seed, tokenizer, dtype, subsetFrom, visionFrom }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var config = ModelPresets.Get(parse.GetValue(preset)!);
@@ -48,6 +49,15 @@ public static class ModelCommand
                     throw LlavaModException.ForFile(tokenizerFolder, $"the tokenizer has {tokens} ids, more than the preset's vocab_size {config.Text.VocabSize}");
             }
             using var model = Initialization.NewLlava(config, parse.GetValue(seed));
+            if (parse.GetValue(visionFrom) is string source)
+            {
+                using var donor = Checkpoint.Load(source);
+                var (a, b) = (donor.Config.Vision, config.Vision);
+                if ((a.HiddenSize, a.IntermediateSize, a.NumHiddenLayers, a.NumAttentionHeads, a.ImageSize, a.PatchSize) != (b.HiddenSize, b.IntermediateSize, b.NumHiddenLayers, b.NumAttentionHeads, b.ImageSize, b.PatchSize))
+                    throw LlavaModException.ForFile(source, $"its vision tower has another configuration than preset {parse.GetValue(preset)}'s");
+                model.VisionTower.load_state_dict(donor.VisionTower.state_dict());
+                Console.WriteLine($"vision tower copied from {source}");
+            }
             if (parse.GetValue(subsetFrom) is { Length: > 0 } subsetDirs)
             {
                 int endOfText = tokenizerFolder is null ? 151643 : LlavaMod.Data.Text.QwenTokenizer.Load(tokenizerFolder).EndOfTextId;
