@@ -21,7 +21,8 @@ namespace LlavaMod.Models.Moe;
 /// </summary>
 public sealed class MoeLayer : nn.Module<Tensor, Tensor>
 {
-    readonly DeepSpeedMoeBlock _block;
+    // Field names are the registered names: TorchSharp may also register module fields by reflection.
+    readonly DeepSpeedMoeBlock deepspeed_moe;
 
     /// <summary>Settings this layer routes with.</summary>
     public MoeLayerOptions Options { get; }
@@ -41,15 +42,15 @@ public sealed class MoeLayer : nn.Module<Tensor, Tensor>
         options.Validate();
         Options = options;
         var experts = Enumerable.Range(0, options.NumExperts).Select(expertFactory).ToArray();
-        _block = new DeepSpeedMoeBlock(new MoeGate(hiddenSize, options.NumExperts), new MoeExperts(experts));
-        register_module("deepspeed_moe", _block);
+        deepspeed_moe = new DeepSpeedMoeBlock(new MoeGate(hiddenSize, options.NumExperts), new MoeExperts(experts));
+        register_module("deepspeed_moe", deepspeed_moe);
     }
 
     /// <summary>The router's fp32 Linear(d → E, no bias), <c>deepspeed_moe.gate.wg</c>.</summary>
-    public Linear Router => _block.Gate.Wg;
+    public Linear Router => deepspeed_moe.Gate.Wg;
 
     /// <summary>Expert e, <c>deepspeed_moe.experts.deepspeed_experts.{e}</c>.</summary>
-    public nn.Module<Tensor, Tensor> Expert(int e) => _block.Experts.DeepspeedExperts[e];
+    public nn.Module<Tensor, Tensor> Expert(int e) => deepspeed_moe.Experts.DeepspeedExperts[e];
 
     public int NumExperts => Options.NumExperts;
 
@@ -63,7 +64,7 @@ public sealed class MoeLayer : nn.Module<Tensor, Tensor>
         var tokens = input.reshape(-1, d);
         long n = tokens.shape[0];
 
-        var logits = _block.Gate.Logits(tokens);
+        var logits = deepspeed_moe.Gate.Logits(tokens);
         var decision = TopKGating.Route(logits, Options.TopK, ActiveCapacityFactor, Options.MinCapacity,
             Options.GumbelNoiseOnLaterChoices, NoiseGenerator);
 
@@ -107,34 +108,39 @@ public sealed class MoeLayer : nn.Module<Tensor, Tensor>
     /// <summary>DeepSpeed's MOELayer, kept only for parameter naming: <c>gate</c> and <c>experts</c>.</summary>
     sealed class DeepSpeedMoeBlock : nn.Module
     {
-        public MoeGate Gate { get; }
-        public MoeExperts Experts { get; }
+        readonly MoeGate gate;
+        readonly MoeExperts experts;
 
         public DeepSpeedMoeBlock(MoeGate gate, MoeExperts experts) : base("MOELayer")
         {
-            Gate = gate;
-            Experts = experts;
+            this.gate = gate;
+            this.experts = experts;
             register_module("gate", gate);
             register_module("experts", experts);
         }
+
+        public MoeGate Gate => gate;
+        public MoeExperts Experts => experts;
     }
 }
 
 /// <summary>DeepSpeed's TopKGate: the router <c>wg</c>, an fp32 Linear(d → E) without bias.</summary>
 public sealed class MoeGate : nn.Module
 {
-    public Linear Wg { get; }
+    readonly Linear wg;
 
     public MoeGate(long hiddenSize, int numExperts) : base("TopKGate")
     {
-        Wg = nn.Linear(hiddenSize, numExperts, hasBias: false, dtype: ScalarType.Float32);
-        register_module("wg", Wg);
+        wg = nn.Linear(hiddenSize, numExperts, hasBias: false, dtype: ScalarType.Float32);
+        register_module("wg", wg);
     }
+
+    public Linear Wg => wg;
 
     /// <summary>fp32 router logits [N, E]; the input (and the weight, if the model was cast) go to fp32 first, as DeepSpeed.</summary>
     public Tensor Logits(Tensor tokens)
     {
-        var weight = Wg.weight!;
+        var weight = wg.weight!;
         var w32 = weight.dtype == ScalarType.Float32 ? weight : weight.to(ScalarType.Float32);
         return nn.functional.linear(tokens.to(ScalarType.Float32), w32);
     }
@@ -143,11 +149,13 @@ public sealed class MoeGate : nn.Module
 /// <summary>DeepSpeed's Experts container: <c>deepspeed_experts</c>, a list of expert modules.</summary>
 public sealed class MoeExperts : nn.Module
 {
-    public ModuleList<nn.Module<Tensor, Tensor>> DeepspeedExperts { get; }
+    readonly ModuleList<nn.Module<Tensor, Tensor>> deepspeed_experts;
 
     public MoeExperts(IEnumerable<nn.Module<Tensor, Tensor>> experts) : base("Experts")
     {
-        DeepspeedExperts = new ModuleList<nn.Module<Tensor, Tensor>>(experts.ToArray());
-        register_module("deepspeed_experts", DeepspeedExperts);
+        deepspeed_experts = new ModuleList<nn.Module<Tensor, Tensor>>(experts.ToArray());
+        register_module("deepspeed_experts", deepspeed_experts);
     }
+
+    public ModuleList<nn.Module<Tensor, Tensor>> DeepspeedExperts => deepspeed_experts;
 }
