@@ -38,7 +38,7 @@ public sealed class Qwen2DecoderLayer : nn.Module<Tensor, Tensor, Tensor, Tensor
     {
         var previous = mlp;
         mlp = feedForward;
-        register_module("mlp", feedForward); // same name: replaces the registered child
+        _internal_submodules["mlp"] = feedForward; // register_module refuses a name already taken
         return previous;
     }
 
