@@ -81,3 +81,29 @@ public class MoeUpcyclerQwen2Tests
         finally { Directory.Delete(folder, recursive: true); }
     }
 }
+
+public class MoeModelRoutingTests
+{
+    public MoeModelRoutingTests() => TorchRuntime.EnsureLoaded();
+
+    [Fact]
+    public void Total_aux_loss_sums_the_layers_and_trains_the_routers()
+    {
+        var model = TinyModels.Qwen2();
+        Assert.Null(MoeModelRouting.TotalAuxLoss(model));
+        MoeUpcycler.Upcycle(model, new MoeConfig { CapacityFactor = 1.0, MinCapacity = 0 }, new Generator(8));
+        model.train();
+        var ids = randint(0, 61, [3, 10], generator: new Generator(1));
+        model.Forward(ids).Dispose();
+        var loads = MoeModelRouting.Loads(model);
+        Assert.Equal([0, 2], loads.Select(l => l.Layer));
+        Assert.All(loads, l => Assert.Equal(30, l.Tokens));
+        Assert.All(loads, l => Assert.Equal(30, l.FirstChoice.Sum()));
+        Assert.All(loads, l => Assert.Equal(15, l.Capacity)); // ceil(30/4 · 1 · 2)
+        var total = MoeModelRouting.TotalAuxLoss(model)!;
+        Assert.Equal(loads.Sum(l => l.AuxLoss), total.item<float>(), 5);
+        total.backward();
+        foreach (var (_, moe) in MoeModelRouting.Layers(model))
+            Assert.True(moe.Router.weight!.grad!.abs().sum().item<float>() > 0);
+    }
+}
