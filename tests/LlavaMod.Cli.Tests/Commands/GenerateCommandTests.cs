@@ -63,6 +63,32 @@ public class GenerateCommandTests : IDisposable
     }
 
     [Fact]
+    public void Llava_folder_with_an_image_generates_what_the_library_generates_from_the_same_pixels()
+    {
+        var text = new Qwen2Config { VocabSize = 64, HiddenSize = 32, IntermediateSize = 48, NumHiddenLayers = 2, NumAttentionHeads = 4, NumKeyValueHeads = 2, RopeTheta = 10000 };
+        var vision = new ClipVisionConfig { HiddenSize = 16, IntermediateSize = 32, NumHiddenLayers = 2, NumAttentionHeads = 2, ImageSize = 28, PatchSize = 14 };
+        var model = new LlavaModel(new LlavaConfig(text, vision, "mlp2x_gelu", -2, "tiny-clip"));
+        var g = new torch.Generator(4);
+        using (no_grad())
+            foreach (var (name, p) in model.named_parameters())
+                p.copy_(randn(p.shape, generator: g) * 0.2 + (name.Contains("norm") ? 1.0 : 0.0));
+        Checkpoint.Save(model, _folder);
+        var rgb = new byte[28 * 28 * 3];
+        new Random(5).NextBytes(rgb);
+        string imagePath = Path.Combine(_folder, "image.png");
+        using (var image = SixLabors.ImageSharp.Image.LoadPixelData<SixLabors.ImageSharp.PixelFormats.Rgb24>(rgb, 28, 28))
+            SixLabors.ImageSharp.ImageExtensions.SaveAsPng(image, imagePath);
+
+        var (code, stdout, stderr) = RunCli("generate", "--model", _folder, "--image", imagePath, "--input-ids", "3,-200,5,6",
+            "--max-new-tokens", "5", "--json", "--device", "cpu");
+        Assert.True(code == 0, stderr);
+        var pixels = ClipImageProcessor.ToPixelValues(rgb, 28, 28, vision).unsqueeze(0);
+        var expected = TextGenerator.Generate(model, new LlavaBatch { InputIds = [[3, LlavaBatch.ImageTokenIndex, 5, 6]], PixelValues = pixels },
+            new GenerationOptions { MaxNewTokens = 5, StopTokenIds = [151643] })[0];
+        Assert.Equal(expected.TokenIds, JsonNode.Parse(stdout)!.AsArray()[0]!["token_ids"]!.AsArray().Select(n => n!.GetValue<long>()));
+    }
+
+    [Fact]
     public void Text_models_refuse_images_and_bad_ids_with_one_error_line()
     {
         SaveTinyModel();
