@@ -30,5 +30,6 @@ public static class CommandCatalog
         yield return Commands.TrainCommand.Create();
         yield return Commands.EvalCommand.Create();
         yield return Commands.PairsCommand.Create();
+        yield return Commands.GenerateCommand.Create();
     }
 }
