@@ -30,7 +30,7 @@ public static partial class MoeUpcycler
     public static void Upcycle(LlavaModel model, MoeConfig settings, Generator? routerGenerator = null)
     {
         var text = Upcycle(model.LanguageModel, settings, routerGenerator);
-        model.SetConfig(model.Config with { Text = text });
+        model.SetMoeConfig(text.Moe);
     }
 
     /// <summary>The MoE layers of a model, in layer order (empty for a dense model).</summary>

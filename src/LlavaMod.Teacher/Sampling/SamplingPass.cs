@@ -78,7 +78,7 @@ public static class SamplingPass
             }
             string file = Path.GetFileNameWithoutExtension(shard.File) + ".samples.parquet";
             string path = Path.Combine(o.Out, file);
-            AtomicFile.WriteAsync(path, stream => ParquetSerializer.SerializeAsync(samples, stream, new ParquetSerializerOptions { CompressionMethod = CompressionMethod.Zstd }, ct), ct).GetAwaiter().GetResult();
+            AtomicFile.WriteAsync(path, stream => ParquetSerializer.SerializeAsync(samples, stream, new ParquetOptions { CompressionMethod = CompressionMethod.Zstd }, cancellationToken: ct), ct).GetAwaiter().GetResult();
             manifest.Shards.Add(new SampleShard(file, shard.File, rows.Count, samples.Count, Hashing.Sha256OfFile(path)));
             manifest.Save(o.Out);
             log($"{shard.File}: {samples.Count} samples for {rows.Count} prompts");
@@ -111,6 +111,6 @@ public static class SamplingPass
     public static IReadOnlyList<SampleRow> ReadSamples(string path)
     {
         using var stream = File.OpenRead(path);
-        return ParquetSerializer.DeserializeAsync<SampleRow>(stream).GetAwaiter().GetResult().Data;
+        return ParquetSerializer.DeserializeAsync<SampleRow>(stream).GetAwaiter().GetResult().Data.ToList();
     }
 }
