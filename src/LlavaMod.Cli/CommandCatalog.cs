@@ -13,5 +13,6 @@ public static class CommandCatalog
         yield return Commands.VerifyCommand.Create();
         yield return Commands.InspectCommand.Create();
         yield return Commands.MergeCommand.Create();
+        yield return Commands.DemoDataCommand.Create();
     }
 }
