@@ -39,7 +39,7 @@ public sealed class RowProcessor
             if (record.IsPreference != (_kind == ShardKind.Preference))
                 throw new RowRejectedException("wrong_kind", $"a {(record.IsPreference ? "preference" : "conversation")} row in a {_kind.ToString().ToLowerInvariant()} dataset");
             var turns = ConversationRules.Normalise(record);
-            StoredImage? image = record.Image is { } reference ? _images.Process(LoadImage(input, reference), reference.DisplayName) : null;
+            StoredImage? image = record.Image is { } reference ? ProcessImage(input, reference) : null;
             ShardRowBase row = _kind == ShardKind.Sft ? BuildSft(turns) : BuildPreference(turns, record.Preference!);
             row.Key = KeyOf(sourceRow, _blockRows, _indexDigits);
             row.Source = source;
@@ -59,6 +59,17 @@ public sealed class RowProcessor
         catch (RowRejectedException e)
         {
             return Rejected(sourceRow, source, record, e.ReasonCode, e.Message);
+        }
+    }
+
+    /// <summary>Any failure inside the image stage rejects the row (a crafted image must not stop a long run).</summary>
+    StoredImage ProcessImage(SourceInput input, ImageReference reference)
+    {
+        byte[] bytes = LoadImage(input, reference);
+        try { return _images.Process(bytes, reference.DisplayName); }
+        catch (Exception e) when (e is not RowRejectedException and not OperationCanceledException and not OutOfMemoryException)
+        {
+            throw new RowRejectedException("image_unreadable", $"image '{reference.DisplayName}': {e.GetType().Name}: {e.Message}", e);
         }
     }
 
