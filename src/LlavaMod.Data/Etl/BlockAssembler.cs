@@ -20,14 +20,14 @@ public sealed class BlockAssembler<T> : IBlockAssembler where T : class, IShardR
 {
     readonly ShardJobOptions _options;
     readonly BlockJournal _journal;
-    readonly HashSet<string> _seen;
+    readonly HashSet<UInt128> _seen;
     readonly Action<BlockRecord>? _finished;
     long _block = -1, _sourceRows;
     ShardWriter<T>? _writer;
     DatasetStatistics _stats = new();
     List<RejectRecord> _rejects = new();
 
-    public BlockAssembler(ShardJobOptions options, BlockJournal journal, HashSet<string> seen, Action<BlockRecord>? finished)
+    public BlockAssembler(ShardJobOptions options, BlockJournal journal, HashSet<UInt128> seen, Action<BlockRecord>? finished)
     {
         _options = options; _journal = journal; _seen = seen; _finished = finished;
     }
@@ -52,7 +52,7 @@ public sealed class BlockAssembler<T> : IBlockAssembler where T : class, IShardR
             _rejects.Add(reject);
             return;
         }
-        if (!_options.KeepDuplicates && !_seen.Add(outcome.DedupKey!))
+        if (!_options.KeepDuplicates && !_seen.Add(outcome.DedupKey))
         {
             _stats.DuplicatesDropped++;
             return;

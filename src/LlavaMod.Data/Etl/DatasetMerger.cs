@@ -42,7 +42,7 @@ public static class DatasetMerger
         Json.WriteFileAtomic(outJournal.SettingsPath, settings);
 
         long blocks = (first.SourceRows + first.BlockRows - 1) / first.BlockRows;
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<UInt128>();
         var records = new List<BlockRecord>();
         for (long b = 0; b < blocks; b++)
         {
@@ -65,7 +65,7 @@ public static class DatasetMerger
         return manifest;
     }
 
-    static async Task<BlockRecord> DropSeenAsync<T>(string dir, BlockRecord record, HashSet<string> seen, DatasetManifest m, CancellationToken ct)
+    static async Task<BlockRecord> DropSeenAsync<T>(string dir, BlockRecord record, HashSet<UInt128> seen, DatasetManifest m, CancellationToken ct)
         where T : class, IShardRow, new()
     {
         string path = Path.Combine(dir, record.Shard!.File);

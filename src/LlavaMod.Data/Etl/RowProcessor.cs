@@ -6,7 +6,7 @@ using LlavaMod.Data.Sources;
 namespace LlavaMod.Data.Etl;
 
 /// <summary>One source row after processing: a finished shard row, or the reason it was rejected.</summary>
-public sealed record RowOutcome(long SourceRow, IShardRow? Row, string? DedupKey, RejectRecord? Reject);
+public sealed record RowOutcome(long SourceRow, IShardRow? Row, UInt128 DedupKey, RejectRecord? Reject);
 
 /// <summary>
 /// The per-row work that runs in parallel: conversation checks, image loading/processing,
@@ -53,8 +53,7 @@ public sealed class RowProcessor
                 row.Width = image.Width; row.Height = image.Height;
                 row.OriginalFormat = image.OriginalFormat; row.ImageFormat = image.Format;
             }
-            string dedup = Hashing.Sha256Hex((row.ImageSha256 ?? "-") + "\n" + row.Conversation);
-            return new RowOutcome(sourceRow, row, dedup, null);
+            return new RowOutcome(sourceRow, row, DedupKeyOf(row), null);
         }
         catch (RowRejectedException e)
         {
@@ -73,8 +72,13 @@ public sealed class RowProcessor
         }
     }
 
-    /// <summary>The de-duplication key of a stored row: same original image bytes and same conversation.</summary>
-    public static string DedupKeyOf(IShardRow row) => Hashing.Sha256Hex((row.ImageSha256 ?? "-") + "\n" + row.Conversation);
+    /// <summary>
+    /// The de-duplication key of a stored row (same original image bytes and same conversation):
+    /// the first 128 bits of a sha256, 16 bytes a row in memory (a collision needs ~2^64 rows).
+    /// </summary>
+    public static UInt128 DedupKeyOf(IShardRow row) =>
+        System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(
+            System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes((row.ImageSha256 ?? "-") + "\n" + row.Conversation)));
 
     ShardRow BuildSft(IReadOnlyList<SourceTurn> turns)
     {
@@ -109,5 +113,5 @@ public sealed class RowProcessor
     }
 
     static RowOutcome Rejected(long sourceRow, string source, SourceRecord record, string reason, string message) =>
-        new(sourceRow, null, null, new RejectRecord(source, record.SourceRow, record.Id, reason, message));
+        new(sourceRow, null, default, new RejectRecord(source, record.SourceRow, record.Id, reason, message));
 }
