@@ -43,6 +43,8 @@ public static class ShardCommand
             string? prompt = parse.GetValue(captionPrompt);
             if (parse.GetValue(source) is { } manifestPath)
             {
+                if ((parse.GetValue(input) ?? []).Length > 0)
+                    throw new LlavaModException("pass either --source MANIFEST or --input FILE, not both");
                 var manifest = SourceManifest.Load(manifestPath);
                 var resolved = manifest.Resolve(Path.GetDirectoryName(Path.GetFullPath(manifestPath))!, forced);
                 inputs = resolved.Select(r => roots.Count > 0 ? r.Input with { ImageRoots = roots } : r.Input).ToList();
