@@ -23,7 +23,7 @@ public sealed class BlockAssembler<T> : IBlockAssembler where T : class, IShardR
     readonly HashSet<UInt128> _seen;
     readonly Action<BlockRecord>? _finished;
     long _block = -1, _sourceRows;
-    ShardWriter<T>? _writer;
+    BlockShardWriter<T>? _writer;
     DatasetStatistics _stats = new();
     List<RejectRecord> _rejects = new();
 
@@ -34,8 +34,6 @@ public sealed class BlockAssembler<T> : IBlockAssembler where T : class, IShardR
 
     public DatasetStatistics Totals { get; } = new();
     public int ShardsWritten { get; private set; }
-
-    public static string ShardFileName(long block) => $"{block:D5}.parquet";
 
     public async Task AddAsync(RowOutcome outcome, CancellationToken ct)
     {
@@ -57,7 +55,7 @@ public sealed class BlockAssembler<T> : IBlockAssembler where T : class, IShardR
             _stats.DuplicatesDropped++;
             return;
         }
-        _writer ??= new ShardWriter<T>(Path.Combine(_options.OutputDir, ShardFileName(_block)), _options.Format);
+        _writer ??= new BlockShardWriter<T>(_options.OutputDir, _block, _options.Format);
         await _writer.AddAsync((T)outcome.Row!, ct);
         _stats.AddRow(outcome.Row!);
     }
@@ -66,16 +64,16 @@ public sealed class BlockAssembler<T> : IBlockAssembler where T : class, IShardR
     public async Task FinishBlockAsync(CancellationToken ct)
     {
         if (_block < 0) return;
-        WrittenShard? shard = null;
+        IReadOnlyList<WrittenShard> shards = [];
         if (_writer is not null)
         {
-            shard = await _writer.CompleteAsync(ct);
+            shards = await _writer.CompleteAsync(ct);
             await _writer.DisposeAsync();
             _writer = null;
-            ShardsWritten++;
+            ShardsWritten += shards.Count;
         }
         _stats.SourceRows = _sourceRows;
-        var record = new BlockRecord(_block, _block * _options.BlockRows, _sourceRows, shard, _stats, _rejects);
+        var record = new BlockRecord(_block, _block * _options.BlockRows, _sourceRows, shards, _stats, _rejects);
         _journal.Write(record);
         Totals.Add(_stats);
         _finished?.Invoke(record);

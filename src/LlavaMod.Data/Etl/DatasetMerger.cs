@@ -49,9 +49,10 @@ public static class DatasetMerger
             ct.ThrowIfCancellationRequested();
             var (dir, _) = parts.First(p => p.Manifest.Worker == (int)(b % workers));
             var record = new BlockJournal(dir).TryRead(b) ?? throw LlavaModException.ForFile(dir, $"block {b} has no journal entry ({BlockJournal.FolderName}/{BlockJournal.BlockFileName(b)})");
-            if (record.Shard is { } shard && dir != outDir)
-                File.Copy(Path.Combine(dir, shard.File), Path.Combine(outDir, shard.File), overwrite: true);
-            if (record.Shard is not null && !first.KeepDuplicates)
+            if (dir != outDir)
+                foreach (var shard in record.Shards)
+                    File.Copy(Path.Combine(dir, shard.File), Path.Combine(outDir, shard.File), overwrite: true);
+            if (record.Shards.Count > 0 && !first.KeepDuplicates)
                 record = first.Kind == ShardKind.Sft
                     ? await DropSeenAsync<ShardRow>(outDir, record, seen, first, ct)
                     : await DropSeenAsync<PreferenceShardRow>(outDir, record, seen, first, ct);
@@ -68,13 +69,13 @@ public static class DatasetMerger
     static async Task<BlockRecord> DropSeenAsync<T>(string dir, BlockRecord record, HashSet<UInt128> seen, DatasetManifest m, CancellationToken ct)
         where T : class, IShardRow, new()
     {
-        string path = Path.Combine(dir, record.Shard!.File);
         var kept = new List<T>();
         int dropped = 0;
-        await foreach (var row in ShardReader.ReadRows<T>(path, ct))
-        {
-            if (seen.Add(RowProcessor.DedupKeyOf(row))) kept.Add(row); else dropped++;
-        }
+        foreach (var shard in record.Shards)
+            await foreach (var row in ShardReader.ReadRows<T>(Path.Combine(dir, shard.File), ct))
+            {
+                if (seen.Add(RowProcessor.DedupKeyOf(row))) kept.Add(row); else dropped++;
+            }
         if (dropped == 0) return record;
 
         var stats = new DatasetStatistics
@@ -82,14 +83,9 @@ public static class DatasetMerger
             SourceRows = record.Statistics.SourceRows, Rejected = record.Statistics.Rejected,
             RejectsByReason = record.Statistics.RejectsByReason, DuplicatesDropped = record.Statistics.DuplicatesDropped + dropped,
         };
-        WrittenShard? shard = null;
-        if (kept.Count == 0) File.Delete(path);
-        else
-        {
-            await using var writer = new ShardWriter<T>(path, new ShardFormat { RowGroupRows = m.RowGroupRows });
-            foreach (var row in kept) { await writer.AddAsync(row, ct); stats.AddRow(row); }
-            shard = await writer.CompleteAsync(ct);
-        }
-        return record with { Shard = shard, Statistics = stats };
+        foreach (var shard in record.Shards) File.Delete(Path.Combine(dir, shard.File));
+        await using var writer = new BlockShardWriter<T>(dir, record.Block, new ShardFormat { RowGroupRows = m.RowGroupRows, MaxShardBytes = m.MaxShardBytes });
+        foreach (var row in kept) { await writer.AddAsync(row, ct); stats.AddRow(row); }
+        return record with { Shards = await writer.CompleteAsync(ct), Statistics = stats };
     }
 }

@@ -43,7 +43,7 @@ public sealed class ShardPipeline
         var inputs = FingerprintInputs();
         var kind = _options.Kind ?? await DetectKindAsync(ct);
         var settings = new ShardSettings(ToolInfo.Version, kind, _encoder.TokenizerFingerprint, _encoder.TemplateName,
-            _encoder.Fingerprint, _images.SettingsFingerprint, _options.BlockRows, _options.Format.RowGroupRows,
+            _encoder.Fingerprint, _images.SettingsFingerprint, _options.BlockRows, _options.Format.RowGroupRows, _options.Format.MaxShardBytes,
             ShardFormat.Compression, _options.KeyIndexDigits, _options.KeepDuplicates, _options.Reader.CaptionPrompt, inputs);
         CheckOrSaveSettings(journal, settings);
 
@@ -178,12 +178,14 @@ public sealed class ShardPipeline
         var seen = new HashSet<UInt128>();
         foreach (var b in blocks)
         {
-            if (b.Shard is null) continue;
-            string path = Path.Combine(dir, b.Shard.File);
-            if (kind == ShardKind.Sft)
-                await foreach (var row in ShardReader.ReadRows(path, ct)) seen.Add(RowProcessor.DedupKeyOf(row));
-            else
-                await foreach (var row in ShardReader.ReadPreferenceRows(path, ct)) seen.Add(RowProcessor.DedupKeyOf(row));
+            foreach (var shard in b.Shards)
+            {
+                string path = Path.Combine(dir, shard.File);
+                if (kind == ShardKind.Sft)
+                    await foreach (var row in ShardReader.ReadRows(path, ct)) seen.Add(RowProcessor.DedupKeyOf(row));
+                else
+                    await foreach (var row in ShardReader.ReadPreferenceRows(path, ct)) seen.Add(RowProcessor.DedupKeyOf(row));
+            }
         }
         return seen;
     }
