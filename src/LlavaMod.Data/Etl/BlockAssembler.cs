@@ -26,6 +26,7 @@ public sealed class BlockAssembler<T> : IBlockAssembler where T : class, IShardR
     BlockShardWriter<T>? _writer;
     DatasetStatistics _stats = new();
     List<RejectRecord> _rejects = new();
+    List<UInt128> _keys = new();
 
     public BlockAssembler(ShardJobOptions options, BlockJournal journal, HashSet<UInt128> seen, Action<BlockRecord>? finished)
     {
@@ -58,6 +59,7 @@ public sealed class BlockAssembler<T> : IBlockAssembler where T : class, IShardR
         _writer ??= new BlockShardWriter<T>(_options.OutputDir, _block, _options.Format);
         await _writer.AddAsync((T)outcome.Row!, ct);
         _stats.AddRow(outcome.Row!);
+        _keys.Add(outcome.DedupKey);
     }
 
     /// <summary>Completes the open block's shard (if any row was accepted) and journals the block.</summary>
@@ -74,10 +76,11 @@ public sealed class BlockAssembler<T> : IBlockAssembler where T : class, IShardR
         }
         _stats.SourceRows = _sourceRows;
         var record = new BlockRecord(_block, _block * _options.BlockRows, _sourceRows, shards, _stats, _rejects);
+        _journal.WriteKeys(_block, _keys);
         _journal.Write(record);
         Totals.Add(_stats);
         _finished?.Invoke(record);
-        _block = -1; _sourceRows = 0; _stats = new(); _rejects = new();
+        _block = -1; _sourceRows = 0; _stats = new(); _rejects = new(); _keys = new();
     }
 
     public async ValueTask DisposeAsync()

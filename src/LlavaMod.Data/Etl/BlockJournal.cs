@@ -32,6 +32,32 @@ public sealed class BlockJournal
     public void Write(BlockRecord record) =>
         Json.WriteFileAtomic(Path.Combine(_folder, BlockFileName(record.Block)), record);
 
+    /// <summary>
+    /// The de-duplication keys of a block's stored rows, in row order (16 bytes each), so a resumed
+    /// run or a merge knows the rows without reading the shards. Written before the block's entry.
+    /// </summary>
+    public void WriteKeys(long block, IReadOnlyList<UInt128> keys)
+    {
+        var bytes = new byte[keys.Count * 16];
+        for (int i = 0; i < keys.Count; i++)
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt128LittleEndian(bytes.AsSpan(i * 16), keys[i]);
+        AtomicFile.WriteAllBytes(KeysPath(block), bytes);
+    }
+
+    /// <summary>The keys written by <see cref="WriteKeys"/>, or null when the file is missing or does not fit <paramref name="rows"/>.</summary>
+    public UInt128[]? TryReadKeys(long block, long rows)
+    {
+        string path = KeysPath(block);
+        if (!File.Exists(path) || new FileInfo(path).Length != rows * 16) return null;
+        var bytes = File.ReadAllBytes(path);
+        var keys = new UInt128[rows];
+        for (int i = 0; i < keys.Length; i++)
+            keys[i] = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(bytes.AsSpan(i * 16));
+        return keys;
+    }
+
+    string KeysPath(long block) => Path.Combine(_folder, $"{block:D5}.keys");
+
     public BlockRecord? TryRead(long block)
     {
         string path = Path.Combine(_folder, BlockFileName(block));
