@@ -31,5 +31,6 @@ public static class CommandCatalog
         yield return Commands.EvalCommand.Create();
         yield return Commands.PairsCommand.Create();
         yield return Commands.GenerateCommand.Create();
+        yield return Commands.DemoDataCommand.Create();
     }
 }

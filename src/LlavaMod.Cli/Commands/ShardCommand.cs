@@ -21,6 +21,7 @@ public static class ShardCommand
         kind.AcceptOnlyFromAmong("auto", "sft", "preference");
         var captionPrompt = new Option<string?>("--caption-prompt") { Description = $"User turn for caption rows (default \"{SourceReaderOptions.DefaultCaptionPrompt}\")" };
         var shardRows = new Option<int>("--shard-rows") { Description = "Source rows per shard (a shard holds the accepted rows of its block)", DefaultValueFactory = _ => 10_000 };
+        var shardMb = new Option<double?>("--shard-mb") { Description = "Also start a new file when a shard reaches this many megabytes (checked per row group; files k_01, k_02, … of the same block)" };
         var groupRows = new Option<int>("--row-group-rows") { Description = "Rows per Parquet row group", DefaultValueFactory = _ => 1000 };
         var threads = new Option<int>("--threads") { Description = "Worker threads (output is identical for any value)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var resume = new Option<bool>("--resume") { Description = "Keep the finished shards of an interrupted run and produce the rest" };
@@ -29,7 +30,7 @@ public static class ShardCommand
         var workers = new Option<int>("--workers") { Description = "Number of processes in a split job; join their outputs with 'llavamod merge'", DefaultValueFactory = _ => 1 };
 
         var command = new Command("shard", "Read image-text inputs, check, resize, tokenize and write Parquet shards with a manifest.");
-        foreach (var o in new Option[] { input, source, imageRoot, format, output, kind, captionPrompt, shardRows, groupRows, threads, resume, keepDuplicates, worker, workers })
+        foreach (var o in new Option[] { input, source, imageRoot, format, output, kind, captionPrompt, shardRows, shardMb, groupRows, threads, resume, keepDuplicates, worker, workers })
             command.Options.Add(o);
         var stageOptions = StageOptions.AddTo(command);
 
@@ -43,6 +44,8 @@ public static class ShardCommand
             string? prompt = parse.GetValue(captionPrompt);
             if (parse.GetValue(source) is { } manifestPath)
             {
+                if ((parse.GetValue(input) ?? []).Length > 0)
+                    throw new LlavaModException("pass either --source MANIFEST or --input FILE, not both");
                 var manifest = SourceManifest.Load(manifestPath);
                 var resolved = manifest.Resolve(Path.GetDirectoryName(Path.GetFullPath(manifestPath))!, forced);
                 inputs = resolved.Select(r => roots.Count > 0 ? r.Input with { ImageRoots = roots } : r.Input).ToList();
@@ -58,7 +61,11 @@ public static class ShardCommand
                 OutputDir = parse.GetValue(output)!,
                 Reader = new SourceReaderOptions { CaptionPrompt = prompt ?? SourceReaderOptions.DefaultCaptionPrompt },
                 BlockRows = parse.GetValue(shardRows),
-                Format = new ShardFormat { RowGroupRows = parse.GetValue(groupRows) },
+                Format = new ShardFormat
+                {
+                    RowGroupRows = parse.GetValue(groupRows),
+                    MaxShardBytes = parse.GetValue(shardMb) is double mb ? (mb > 0 ? (long)(mb * 1e6) : throw new LlavaModException("--shard-mb must be positive")) : null,
+                },
                 Kind = parse.GetValue(kind) switch { "sft" => ShardKind.Sft, "preference" => ShardKind.Preference, _ => null },
                 Threads = parse.GetValue(threads),
                 Resume = parse.GetValue(resume),

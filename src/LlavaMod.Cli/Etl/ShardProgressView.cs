@@ -10,8 +10,6 @@ public static class ShardProgressView
 {
     public static async Task<DatasetManifest> RunAsync(ShardJobOptions options, IConversationEncoder encoder, IImageStage images, CancellationToken ct)
     {
-        long total = 0;
-        foreach (var f in options.Inputs) total += new FileInfo(f.Path).Length;
         void Warn(string message) => Console.Error.WriteLine($"warning: {message}");
         var clock = Stopwatch.StartNew();
 
@@ -37,22 +35,32 @@ public static class ShardProgressView
             .StartAsync(async context =>
             {
                 var task = context.AddTask("reading", maxValue: 1);
-                task.IsIndeterminate = true;
                 var pipeline = new ShardPipeline(options, encoder, images)
                 {
                     Warn = Warn,
-                    Progress = p => task.Description = Markup.Escape(Line(p, clock.Elapsed)),
+                    Progress = p =>
+                    {
+                        task.Description = Markup.Escape(Line(p, clock.Elapsed));
+                        if (p.InputBytesTotal > 0) { task.MaxValue = p.InputBytesTotal; task.Value = p.InputBytesRead; }
+                    },
                 };
                 result = await pipeline.RunAsync(ct);
-                task.IsIndeterminate = false;
-                task.Value = 1;
+                task.Value = task.MaxValue;
             });
         return result!;
     }
 
     static string Line(ShardProgress p, TimeSpan elapsed)
     {
-        double rate = (p.SourceRowsRead - p.SourceRowsSkipped) / Math.Max(elapsed.TotalSeconds, 1e-3);
-        return $"{p.SourceRowsRead:N0} rows read, {p.RowsWritten:N0} written, {p.Rejected:N0} rejected, {p.DuplicatesDropped:N0} duplicates, {p.ShardsWritten} shards, {rate:N0} rows/s";
+        double seconds = Math.Max(elapsed.TotalSeconds, 1e-3);
+        double rate = (p.SourceRowsRead - p.SourceRowsSkipped) / seconds;
+        string line = $"{p.SourceRowsRead:N0} rows read, {p.RowsWritten:N0} written, {p.Rejected:N0} rejected, {p.DuplicatesDropped:N0} duplicates, {p.ShardsWritten} shards, {rate:N0} rows/s";
+        if (p.InputBytesTotal > 0 && p.InputBytesRead > 0)
+        {
+            double fraction = Math.Min(1.0, (double)p.InputBytesRead / p.InputBytesTotal);
+            var eta = TimeSpan.FromSeconds(Math.Round(seconds * (1 - fraction) / fraction));
+            line += $", {fraction:P0} of the input, ETA {eta:hh\\:mm\\:ss}";
+        }
+        return line;
     }
 }

@@ -23,9 +23,10 @@ public sealed class BlockAssembler<T> : IBlockAssembler where T : class, IShardR
     readonly HashSet<UInt128> _seen;
     readonly Action<BlockRecord>? _finished;
     long _block = -1, _sourceRows;
-    ShardWriter<T>? _writer;
+    BlockShardWriter<T>? _writer;
     DatasetStatistics _stats = new();
     List<RejectRecord> _rejects = new();
+    List<UInt128> _keys = new();
 
     public BlockAssembler(ShardJobOptions options, BlockJournal journal, HashSet<UInt128> seen, Action<BlockRecord>? finished)
     {
@@ -34,8 +35,6 @@ public sealed class BlockAssembler<T> : IBlockAssembler where T : class, IShardR
 
     public DatasetStatistics Totals { get; } = new();
     public int ShardsWritten { get; private set; }
-
-    public static string ShardFileName(long block) => $"{block:D5}.parquet";
 
     public async Task AddAsync(RowOutcome outcome, CancellationToken ct)
     {
@@ -57,29 +56,31 @@ public sealed class BlockAssembler<T> : IBlockAssembler where T : class, IShardR
             _stats.DuplicatesDropped++;
             return;
         }
-        _writer ??= new ShardWriter<T>(Path.Combine(_options.OutputDir, ShardFileName(_block)), _options.Format);
+        _writer ??= new BlockShardWriter<T>(_options.OutputDir, _block, _options.Format);
         await _writer.AddAsync((T)outcome.Row!, ct);
         _stats.AddRow(outcome.Row!);
+        _keys.Add(outcome.DedupKey);
     }
 
     /// <summary>Completes the open block's shard (if any row was accepted) and journals the block.</summary>
     public async Task FinishBlockAsync(CancellationToken ct)
     {
         if (_block < 0) return;
-        WrittenShard? shard = null;
+        IReadOnlyList<WrittenShard> shards = [];
         if (_writer is not null)
         {
-            shard = await _writer.CompleteAsync(ct);
+            shards = await _writer.CompleteAsync(ct);
             await _writer.DisposeAsync();
             _writer = null;
-            ShardsWritten++;
+            ShardsWritten += shards.Count;
         }
         _stats.SourceRows = _sourceRows;
-        var record = new BlockRecord(_block, _block * _options.BlockRows, _sourceRows, shard, _stats, _rejects);
+        var record = new BlockRecord(_block, _block * _options.BlockRows, _sourceRows, shards, _stats, _rejects);
+        _journal.WriteKeys(_block, _keys);
         _journal.Write(record);
         Totals.Add(_stats);
         _finished?.Invoke(record);
-        _block = -1; _sourceRows = 0; _stats = new(); _rejects = new();
+        _block = -1; _sourceRows = 0; _stats = new(); _rejects = new(); _keys = new();
     }
 
     public async ValueTask DisposeAsync()

@@ -9,10 +9,11 @@ public sealed record RejectRecord(string Source, long SourceRow, string? Id, str
 /// <summary>
 /// The journal entry of one finished source block: written (atomically) right after its shard is
 /// renamed into place, so a run killed at any moment resumes from the blocks whose entry exists and
-/// whose shard still has the recorded sha256. Shard is null when every row of the block was rejected.
+/// whose shard files still have the recorded sha256. Shards is empty when every row of the block was
+/// rejected, and has several files when --shard-bytes split the block.
 /// </summary>
 public sealed record BlockRecord(
-    long Block, long FirstSourceRow, long SourceRows, WrittenShard? Shard,
+    long Block, long FirstSourceRow, long SourceRows, IReadOnlyList<WrittenShard> Shards,
     DatasetStatistics Statistics, IReadOnlyList<RejectRecord> Rejects);
 
 /// <summary>The _progress folder of an output directory: the run settings and one entry per finished block.</summary>
@@ -30,6 +31,32 @@ public sealed class BlockJournal
 
     public void Write(BlockRecord record) =>
         Json.WriteFileAtomic(Path.Combine(_folder, BlockFileName(record.Block)), record);
+
+    /// <summary>
+    /// The de-duplication keys of a block's stored rows, in row order (16 bytes each), so a resumed
+    /// run or a merge knows the rows without reading the shards. Written before the block's entry.
+    /// </summary>
+    public void WriteKeys(long block, IReadOnlyList<UInt128> keys)
+    {
+        var bytes = new byte[keys.Count * 16];
+        for (int i = 0; i < keys.Count; i++)
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt128LittleEndian(bytes.AsSpan(i * 16), keys[i]);
+        AtomicFile.WriteAllBytes(KeysPath(block), bytes);
+    }
+
+    /// <summary>The keys written by <see cref="WriteKeys"/>, or null when the file is missing or does not fit <paramref name="rows"/>.</summary>
+    public UInt128[]? TryReadKeys(long block, long rows)
+    {
+        string path = KeysPath(block);
+        if (!File.Exists(path) || new FileInfo(path).Length != rows * 16) return null;
+        var bytes = File.ReadAllBytes(path);
+        var keys = new UInt128[rows];
+        for (int i = 0; i < keys.Length; i++)
+            keys[i] = System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(bytes.AsSpan(i * 16));
+        return keys;
+    }
+
+    string KeysPath(long block) => Path.Combine(_folder, $"{block:D5}.keys");
 
     public BlockRecord? TryRead(long block)
     {
@@ -54,14 +81,15 @@ public sealed class BlockJournal
         var intact = new Dictionary<long, BlockRecord>();
         foreach (var record in ReadAll())
         {
-            if (record.Shard is { } shard)
+            var broken = record.Shards.FirstOrDefault(shard =>
             {
                 string path = Path.Combine(outputDir, shard.File);
-                if (!File.Exists(path) || new FileInfo(path).Length != shard.Bytes || Hashing.Sha256OfFile(path) != shard.Sha256)
-                {
-                    warn?.Invoke($"{shard.File}: does not match its journal entry; block {record.Block} is produced again");
-                    continue;
-                }
+                return !File.Exists(path) || new FileInfo(path).Length != shard.Bytes || Hashing.Sha256OfFile(path) != shard.Sha256;
+            });
+            if (broken is not null)
+            {
+                warn?.Invoke($"{broken.File}: does not match its journal entry; block {record.Block} is produced again");
+                continue;
             }
             intact[record.Block] = record;
         }

@@ -48,13 +48,24 @@ public static class DatasetMerger
         {
             ct.ThrowIfCancellationRequested();
             var (dir, _) = parts.First(p => p.Manifest.Worker == (int)(b % workers));
-            var record = new BlockJournal(dir).TryRead(b) ?? throw LlavaModException.ForFile(dir, $"block {b} has no journal entry ({BlockJournal.FolderName}/{BlockJournal.BlockFileName(b)})");
-            if (record.Shard is { } shard && dir != outDir)
-                File.Copy(Path.Combine(dir, shard.File), Path.Combine(outDir, shard.File), overwrite: true);
-            if (record.Shard is not null && !first.KeepDuplicates)
-                record = first.Kind == ShardKind.Sft
-                    ? await DropSeenAsync<ShardRow>(outDir, record, seen, first, ct)
-                    : await DropSeenAsync<PreferenceShardRow>(outDir, record, seen, first, ct);
+            var journal = new BlockJournal(dir);
+            var record = journal.TryRead(b) ?? throw LlavaModException.ForFile(dir, $"block {b} has no journal entry ({BlockJournal.FolderName}/{BlockJournal.BlockFileName(b)})");
+            if (dir != outDir)
+                foreach (var shard in record.Shards)
+                    File.Copy(Path.Combine(dir, shard.File), Path.Combine(outDir, shard.File), overwrite: true);
+            var keys = journal.TryReadKeys(b, record.Shards.Sum(s => s.Rows)) ?? await ReadKeysAsync(outDir, record, first.Kind, ct);
+            if (!first.KeepDuplicates)
+            {
+                var drop = keys.Select(k => !seen.Add(k)).ToArray();
+                if (drop.Any(d => d))
+                {
+                    record = first.Kind == ShardKind.Sft
+                        ? await RewriteAsync<ShardRow>(outDir, record, drop, first, ct)
+                        : await RewriteAsync<PreferenceShardRow>(outDir, record, drop, first, ct);
+                    keys = keys.Where((_, i) => !drop[i]).ToArray();
+                }
+            }
+            outJournal.WriteKeys(b, keys);
             outJournal.Write(record);
             records.Add(record);
         }
@@ -65,31 +76,39 @@ public static class DatasetMerger
         return manifest;
     }
 
-    static async Task<BlockRecord> DropSeenAsync<T>(string dir, BlockRecord record, HashSet<UInt128> seen, DatasetManifest m, CancellationToken ct)
+    /// <summary>Keys of a block's rows computed from its shards (when a worker's key file is missing).</summary>
+    static async Task<UInt128[]> ReadKeysAsync(string dir, BlockRecord record, ShardKind kind, CancellationToken ct)
+    {
+        var keys = new List<UInt128>();
+        foreach (var shard in record.Shards)
+        {
+            string path = Path.Combine(dir, shard.File);
+            if (kind == ShardKind.Sft) await foreach (var row in ShardReader.ReadRows(path, ct)) keys.Add(RowProcessor.DedupKeyOf(row));
+            else await foreach (var row in ShardReader.ReadPreferenceRows(path, ct)) keys.Add(RowProcessor.DedupKeyOf(row));
+        }
+        return keys.ToArray();
+    }
+
+    /// <summary>Writes the block again without the rows marked in <paramref name="drop"/> (duplicates of earlier workers' rows).</summary>
+    static async Task<BlockRecord> RewriteAsync<T>(string dir, BlockRecord record, bool[] drop, DatasetManifest m, CancellationToken ct)
         where T : class, IShardRow, new()
     {
-        string path = Path.Combine(dir, record.Shard!.File);
         var kept = new List<T>();
-        int dropped = 0;
-        await foreach (var row in ShardReader.ReadRows<T>(path, ct))
-        {
-            if (seen.Add(RowProcessor.DedupKeyOf(row))) kept.Add(row); else dropped++;
-        }
-        if (dropped == 0) return record;
+        int index = 0, dropped = 0;
+        foreach (var shard in record.Shards)
+            await foreach (var row in ShardReader.ReadRows<T>(Path.Combine(dir, shard.File), ct))
+            {
+                if (drop[index++]) dropped++; else kept.Add(row);
+            }
 
         var stats = new DatasetStatistics
         {
             SourceRows = record.Statistics.SourceRows, Rejected = record.Statistics.Rejected,
             RejectsByReason = record.Statistics.RejectsByReason, DuplicatesDropped = record.Statistics.DuplicatesDropped + dropped,
         };
-        WrittenShard? shard = null;
-        if (kept.Count == 0) File.Delete(path);
-        else
-        {
-            await using var writer = new ShardWriter<T>(path, new ShardFormat { RowGroupRows = m.RowGroupRows });
-            foreach (var row in kept) { await writer.AddAsync(row, ct); stats.AddRow(row); }
-            shard = await writer.CompleteAsync(ct);
-        }
-        return record with { Shard = shard, Statistics = stats };
+        foreach (var shard in record.Shards) File.Delete(Path.Combine(dir, shard.File));
+        await using var writer = new BlockShardWriter<T>(dir, record.Block, new ShardFormat { RowGroupRows = m.RowGroupRows, MaxShardBytes = m.MaxShardBytes });
+        foreach (var row in kept) { await writer.AddAsync(row, ct); stats.AddRow(row); }
+        return record with { Shards = await writer.CompleteAsync(ct), Statistics = stats };
     }
 }

@@ -43,4 +43,6 @@ public sealed record ShardJobOptions
 }
 
 /// <summary>What the pipeline reports while it runs (the CLI draws a progress bar from it).</summary>
-public sealed record ShardProgress(long SourceRowsRead, long RowsWritten, long Rejected, long DuplicatesDropped, int ShardsWritten, long SourceRowsSkipped);
+/// <param name="InputBytesRead">Bytes of the inputs read so far (the files before the current one in full); with <paramref name="InputBytesTotal"/> it gives the fraction done.</param>
+public sealed record ShardProgress(long SourceRowsRead, long RowsWritten, long Rejected, long DuplicatesDropped, int ShardsWritten, long SourceRowsSkipped,
+    long InputBytesRead = 0, long InputBytesTotal = 0);

@@ -43,22 +43,27 @@ public sealed class ShardPipeline
         var inputs = FingerprintInputs();
         var kind = _options.Kind ?? await DetectKindAsync(ct);
         var settings = new ShardSettings(ToolInfo.Version, kind, _encoder.TokenizerFingerprint, _encoder.TemplateName,
-            _encoder.Fingerprint, _images.SettingsFingerprint, _options.BlockRows, _options.Format.RowGroupRows,
+            _encoder.Fingerprint, _images.SettingsFingerprint, _options.BlockRows, _options.Format.RowGroupRows, _options.Format.MaxShardBytes,
             ShardFormat.Compression, _options.KeyIndexDigits, _options.KeepDuplicates, _options.Reader.CaptionPrompt, inputs);
         CheckOrSaveSettings(journal, settings);
 
         var done = FinishedPrefix(journal.ReadIntact(outDir, Warn));
         if (done.Count > 0 && !_options.Resume)
             throw new LlavaModException($"{outDir}: holds {done.Count} finished shard(s) of an earlier run; pass --resume to keep them, or use an empty folder");
-        var seen = _options.KeepDuplicates ? new HashSet<UInt128>() : await LoadDedupKeysAsync(outDir, done.Values, kind, ct);
+        var seen = _options.KeepDuplicates ? new HashSet<UInt128>() : await LoadDedupKeysAsync(outDir, journal, done.Values, kind, ct);
 
         var counts = new long[_options.Inputs.Count];
         long read = 0, skipped = 0;
+        var position = new ReadPosition();
+        var reader = _options.Reader with { Position = position };
+        long totalBytes = inputs.Sum(f => f.Bytes), doneBytes = 0;
+        _bytes = () => (Interlocked.Read(ref doneBytes) + position.Bytes, totalBytes);
         async IAsyncEnumerable<(SourceInput, SourceRecord, long)> Owned()
         {
             for (int i = 0; i < _options.Inputs.Count; i++)
             {
-                await foreach (var record in SourceReaders.Read(_options.Inputs[i], _options.Reader, ct))
+                position.Set(0);
+                await foreach (var record in SourceReaders.Read(_options.Inputs[i], reader, ct))
                 {
                     long row = read++;
                     counts[i]++;
@@ -66,6 +71,8 @@ public sealed class ShardPipeline
                     if (!_options.OwnsBlock(block) || done.ContainsKey(block)) { skipped++; continue; }
                     yield return (_options.Inputs[i], record, row);
                 }
+                Interlocked.Add(ref doneBytes, inputs[i].Bytes);
+                position.Set(0);
             }
         }
 
@@ -112,10 +119,13 @@ public sealed class ShardPipeline
         return manifest;
     }
 
+    Func<(long Read, long Total)> _bytes = () => (0, 0);
+
     void Report(IBlockAssembler assembler, long read, long skipped)
     {
         var t = assembler.Totals;
-        Progress?.Invoke(new ShardProgress(read, t.Rows, t.Rejected, t.DuplicatesDropped, assembler.ShardsWritten, skipped));
+        var (bytesRead, bytesTotal) = _bytes();
+        Progress?.Invoke(new ShardProgress(read, t.Rows, t.Rejected, t.DuplicatesDropped, assembler.ShardsWritten, skipped, bytesRead, bytesTotal));
     }
 
     IReadOnlyList<InputFingerprint> FingerprintInputs()
@@ -163,17 +173,25 @@ public sealed class ShardPipeline
         return prefix;
     }
 
-    static async Task<HashSet<UInt128>> LoadDedupKeysAsync(string dir, IEnumerable<BlockRecord> blocks, ShardKind kind, CancellationToken ct)
+    /// <summary>The keys of the finished blocks' rows: from the journal's key files, else from the shards themselves.</summary>
+    static async Task<HashSet<UInt128>> LoadDedupKeysAsync(string dir, BlockJournal journal, IEnumerable<BlockRecord> blocks, ShardKind kind, CancellationToken ct)
     {
         var seen = new HashSet<UInt128>();
         foreach (var b in blocks)
         {
-            if (b.Shard is null) continue;
-            string path = Path.Combine(dir, b.Shard.File);
-            if (kind == ShardKind.Sft)
-                await foreach (var row in ShardReader.ReadRows(path, ct)) seen.Add(RowProcessor.DedupKeyOf(row));
-            else
-                await foreach (var row in ShardReader.ReadPreferenceRows(path, ct)) seen.Add(RowProcessor.DedupKeyOf(row));
+            if (journal.TryReadKeys(b.Block, b.Shards.Sum(s => s.Rows)) is { } keys)
+            {
+                seen.UnionWith(keys);
+                continue;
+            }
+            foreach (var shard in b.Shards)
+            {
+                string path = Path.Combine(dir, shard.File);
+                if (kind == ShardKind.Sft)
+                    await foreach (var row in ShardReader.ReadRows(path, ct)) seen.Add(RowProcessor.DedupKeyOf(row));
+                else
+                    await foreach (var row in ShardReader.ReadPreferenceRows(path, ct)) seen.Add(RowProcessor.DedupKeyOf(row));
+            }
         }
         return seen;
     }

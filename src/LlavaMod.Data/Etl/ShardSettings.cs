@@ -10,7 +10,7 @@ namespace LlavaMod.Data.Etl;
 /// </summary>
 public sealed record ShardSettings(
     string ToolVersion, ShardKind Kind, string TokenizerFingerprint, string Template, string EncoderFingerprint,
-    string ImageSettingsFingerprint, long BlockRows, int RowGroupRows, string Compression, int KeyIndexDigits,
+    string ImageSettingsFingerprint, long BlockRows, int RowGroupRows, long? MaxShardBytes, string Compression, int KeyIndexDigits,
     bool KeepDuplicates, string CaptionPrompt, IReadOnlyList<InputFingerprint> Inputs)
 {
     public string ComputeFingerprint() => Hashing.Sha256Hex(JsonSerializer.Serialize(this, Json.Compact));
@@ -31,13 +31,13 @@ public sealed record ShardSettings(
         foreach (var b in blocks.OrderBy(b => b.Block))
         {
             stats.Add(b.Statistics);
-            if (b.Shard is { } s) shards.Add(new ShardEntry(s.File, b.Block, b.FirstSourceRow, b.SourceRows, s.Rows, s.Bytes, s.Sha256));
+            foreach (var s in b.Shards) shards.Add(new ShardEntry(s.File, b.Block, b.FirstSourceRow, b.SourceRows, s.Rows, s.Bytes, s.Sha256));
         }
         return new DatasetManifest
         {
             Kind = Kind, TokenizerFingerprint = TokenizerFingerprint, Template = Template, EncoderFingerprint = EncoderFingerprint,
             ImageSettingsFingerprint = ImageSettingsFingerprint, SettingsFingerprint = ComputeFingerprint(), BlockRows = BlockRows,
-            RowGroupRows = RowGroupRows, KeyIndexDigits = KeyIndexDigits, KeepDuplicates = KeepDuplicates,
+            RowGroupRows = RowGroupRows, MaxShardBytes = MaxShardBytes, KeyIndexDigits = KeyIndexDigits, KeepDuplicates = KeepDuplicates,
             SourceRows = sourceRows, Worker = worker, Workers = workers, Inputs = inputs, Shards = shards, Statistics = stats,
         };
     }

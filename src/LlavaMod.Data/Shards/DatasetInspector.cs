@@ -29,11 +29,13 @@ public static class DatasetInspector
         var manifest = DatasetManifest.Load(dir);
         if (key.Length != 5 + manifest.KeyIndexDigits || !long.TryParse(key[..5], out long block))
             throw new LlavaModException($"key '{key}' is not a key of this dataset (5-digit shard + {manifest.KeyIndexDigits}-digit index)");
-        var shard = manifest.Shards.FirstOrDefault(s => s.Block == block)
-            ?? throw new LlavaModException($"{dir}: no shard for block {block} (all its rows were rejected, or the key is out of range)");
-        await foreach (var row in Read(manifest.Kind, Path.Combine(dir, shard.File), ct))
-            if (row.Key == key) return row;
-        throw new LlavaModException($"{shard.File}: no row with key {key} (that source row was rejected or a duplicate; see rejects.jsonl)");
+        var shards = manifest.Shards.Where(s => s.Block == block).ToList();
+        if (shards.Count == 0)
+            throw new LlavaModException($"{dir}: no shard for block {block} (all its rows were rejected, or the key is out of range)");
+        foreach (var shard in shards)
+            await foreach (var row in Read(manifest.Kind, Path.Combine(dir, shard.File), ct))
+                if (row.Key == key) return row;
+        throw new LlavaModException($"{shards[0].File}: no row with key {key} (that source row was rejected or a duplicate; see rejects.jsonl)");
     }
 
     /// <summary>The conversation turns a row stores (preference rows: the prompt turns then the chosen answer).</summary>

@@ -29,6 +29,7 @@ public sealed record DatasetManifest
     public string SettingsFingerprint { get; init; } = "";
     public long BlockRows { get; init; }
     public int RowGroupRows { get; init; }
+    public long? MaxShardBytes { get; init; }
     public int KeyIndexDigits { get; init; }
     public bool KeepDuplicates { get; init; }
     public long SourceRows { get; init; }

@@ -9,6 +9,8 @@ public sealed record ShardFormat
 {
     /// <summary>Rows per Parquet row group (rows are buffered until a group is full).</summary>
     public int RowGroupRows { get; init; } = 1000;
+    /// <summary>When set, a block's rows continue in a new file once a file reaches this size (checked per row group).</summary>
+    public long? MaxShardBytes { get; init; }
     /// <summary>Recorded in the settings; zstd at the library's "optimal" level.</summary>
     public const string Compression = "zstd/optimal";
 
@@ -49,6 +51,9 @@ public sealed class ShardWriter<T> : IAsyncDisposable where T : class, IShardRow
     }
 
     public long Rows => _rows + _pending.Count;
+
+    /// <summary>Bytes of the row groups written so far (without the footer).</summary>
+    public long BytesWritten => _stream?.Length ?? 0;
 
     public async Task AddAsync(T row, CancellationToken ct = default)
     {

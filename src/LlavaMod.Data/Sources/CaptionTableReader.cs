@@ -24,6 +24,7 @@ public static class CaptionTableReader
         while (await ReadRecordAsync(reader, separator, ct) is { } fields)
         {
             long row = index++;
+            options.Position?.Set(reader.BaseStream.Position);
             if (fields.Count == 1 && fields[0].Length == 0) continue;
             if (fields.Count != header.Count)
             {

@@ -17,7 +17,7 @@ public static class JsonSourceReaders
     static readonly UTF8Encoding StrictUtf8 = new(false, throwOnInvalidBytes: true);
 
     public static async IAsyncEnumerable<SourceRecord> ReadJsonArrayAsync(
-        string path, LlavaRowParser parser, [EnumeratorCancellation] CancellationToken ct = default)
+        string path, LlavaRowParser parser, [EnumeratorCancellation] CancellationToken ct = default, ReadPosition? position = null)
     {
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);
         var elements = JsonSerializer.DeserializeAsyncEnumerable<JsonElement>(stream, topLevelValues: false, cancellationToken: ct)
@@ -38,6 +38,7 @@ public static class JsonSourceReaders
                 }
                 if (failure is not null) { yield return failure; yield break; }
                 if (!more) yield break;
+                position?.Set(stream.Position);
                 yield return ParseOne(parser, elements.Current, path, index);
                 index++;
             }
@@ -46,10 +47,10 @@ public static class JsonSourceReaders
     }
 
     public static async IAsyncEnumerable<SourceRecord> ReadJsonLinesAsync(
-        string path, LlavaRowParser parser, [EnumeratorCancellation] CancellationToken ct = default)
+        string path, LlavaRowParser parser, [EnumeratorCancellation] CancellationToken ct = default, ReadPosition? position = null)
     {
         long index = 0;
-        await foreach (var line in ReadLinesAsync(path, ct))
+        await foreach (var line in ReadLinesAsync(path, ct, position))
         {
             long row = index++;
             if (IsBlank(line.Span)) continue;
@@ -79,7 +80,7 @@ public static class JsonSourceReaders
     }
 
     /// <summary>Lines of a file as raw bytes, without the trailing "\n" or "\r\n". Each line is a fresh array.</summary>
-    public static async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadLinesAsync(string path, [EnumeratorCancellation] CancellationToken ct = default)
+    public static async IAsyncEnumerable<ReadOnlyMemory<byte>> ReadLinesAsync(string path, [EnumeratorCancellation] CancellationToken ct = default, ReadPosition? position = null)
     {
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
         byte[] buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
@@ -89,6 +90,7 @@ public static class JsonSourceReaders
             int read;
             while ((read = await stream.ReadAsync(buffer.AsMemory(), ct)) > 0)
             {
+                position?.Set(stream.Position);
                 int start = 0;
                 for (int i = 0; i < read; i++)
                 {

@@ -35,6 +35,7 @@ public static class ParquetSourceReader
         {
             stream.Position = 0;
             var result = await ParquetSerializer.DeserializeUntypedAsync(stream, rowGroupIndex: g, cancellationToken: ct);
+            options.Position?.Set(stream.Length * (g + 1) / groups);
             foreach (var row in result.Data)
             {
                 yield return ToRecord(row, path, index, parser, options);

@@ -11,6 +11,8 @@ public sealed record SourceReaderOptions
     /// <summary>CSV/TSV/Parquet column names, tried in order.</summary>
     public IReadOnlyList<string> ImageColumns { get; init; } = ["image", "image_path", "file_name", "filepath", "path", "jpg"];
     public IReadOnlyList<string> CaptionColumns { get; init; } = ["caption", "text", "txt", "title"];
+    /// <summary>Updated with the byte offset in the file being read, when set.</summary>
+    public ReadPosition? Position { get; init; }
 }
 
 /// <summary>
@@ -24,11 +26,11 @@ public static class SourceReaders
         var parser = new LlavaRowParser(options.CaptionPrompt);
         return input.Format switch
         {
-            SourceFormat.LlavaJson => JsonSourceReaders.ReadJsonArrayAsync(input.Path, parser, ct),
-            SourceFormat.LlavaJsonl => JsonSourceReaders.ReadJsonLinesAsync(input.Path, parser, ct),
+            SourceFormat.LlavaJson => JsonSourceReaders.ReadJsonArrayAsync(input.Path, parser, ct, options.Position),
+            SourceFormat.LlavaJsonl => JsonSourceReaders.ReadJsonLinesAsync(input.Path, parser, ct, options.Position),
             SourceFormat.CaptionCsv => CaptionTableReader.ReadAsync(input.Path, ',', parser, options, ct),
             SourceFormat.CaptionTsv => CaptionTableReader.ReadAsync(input.Path, '\t', parser, options, ct),
-            SourceFormat.WebDataset => WebDatasetReader.ReadAsync(input.Path, parser, ct),
+            SourceFormat.WebDataset => WebDatasetReader.ReadAsync(input.Path, parser, ct, options.Position),
             SourceFormat.Parquet => ParquetSourceReader.ReadAsync(input.Path, parser, options, ct),
             _ => throw new LlavaModException($"{input.Path}: format {input.Format} has no reader"),
         };

@@ -16,7 +16,7 @@ public static class WebDatasetReader
     static readonly string[] ImageExtensions = ["jpg", "jpeg", "png", "webp"];
     static readonly UTF8Encoding StrictUtf8 = new(false, true);
 
-    public static async IAsyncEnumerable<SourceRecord> ReadAsync(string path, LlavaRowParser parser, [EnumeratorCancellation] CancellationToken ct = default)
+    public static async IAsyncEnumerable<SourceRecord> ReadAsync(string path, LlavaRowParser parser, [EnumeratorCancellation] CancellationToken ct = default, ReadPosition? position = null)
     {
         await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20, FileOptions.Asynchronous | FileOptions.SequentialScan);
         await using var tar = new TarReader(stream);
@@ -32,6 +32,7 @@ public static class WebDatasetReader
             var (entryKey, ext) = entry is null ? (null, "") : SplitName(entry.Name);
             if (key is not null && entryKey != key)
             {
+                position?.Set(stream.Position);
                 yield return ToRecord(path, index++, key, parts, parser);
                 parts.Clear();
             }

@@ -25,8 +25,8 @@ public class WorkerSplitTests : IDisposable
         Assert.False(File.Exists(Path.Combine(Out("split"), DatasetManifest.FileName)));
         await DatasetMerger.MergeAsync([Out("split")], Out("split"));
 
-        var want = PipelineRunner.FileHashes(Out("single"));
-        var got = PipelineRunner.FileHashes(Out("split"));
+        var want = PipelineRunner.FileHashes(Out("single"), includeJournal: true);
+        var got = PipelineRunner.FileHashes(Out("split"), includeJournal: true);
         foreach (var name in got.Keys.Where(k => k.StartsWith("worker-")).ToList()) got.Remove(name);
         Assert.Equal(want, got);
         Assert.Empty(await DatasetVerifier.VerifyAsync(Out("split")));
@@ -42,5 +42,39 @@ public class WorkerSplitTests : IDisposable
         await PipelineRunner.RunAsync(PipelineRunner.Options(_corpus, Out("w1"), [input]) with { Worker = 1, Workers = 2 });
         await DatasetMerger.MergeAsync([Out("w0"), Out("w1")], Out("merged"));
         Assert.Equal(PipelineRunner.FileHashes(Out("single")), PipelineRunner.FileHashes(Out("merged")));
+    }
+}
+
+public class ShardBytesCapTests : IDisposable
+{
+    readonly TestCorpus _corpus = new();
+    public void Dispose() => _corpus.Dispose();
+    string Out(string name) => Path.Combine(_corpus.Root, name);
+
+    [Fact]
+    public async Task A_byte_cap_splits_blocks_into_parts_with_the_same_rows_and_merge_still_matches()
+    {
+        string input = _corpus.WriteJsonl("a.jsonl", _corpus.MixedRows(75));
+        var uncapped = await PipelineRunner.RunAsync(PipelineRunner.Options(_corpus, Out("plain"), [input], groupRows: 2));
+        var capped = PipelineRunner.Options(_corpus, Out("capped"), [input], groupRows: 2) with { Format = new ShardFormat { RowGroupRows = 2, MaxShardBytes = 3000 } };
+        var manifest = await PipelineRunner.RunAsync(capped);
+
+        Assert.True(manifest.Shards.Count > uncapped.Shards.Count);
+        Assert.Contains(manifest.Shards, s => s.File == "00001_01.parquet");
+        Assert.All(manifest.Shards.GroupBy(s => s.Block), g => Assert.Equal(
+            uncapped.Shards.Single(s => s.Block == g.Key).Rows, g.Sum(s => s.Rows)));
+        var plainKeys = new List<string>();
+        await foreach (var r in DatasetReader.EnumerateRows(Out("plain"))) plainKeys.Add(r.Key);
+        var cappedKeys = new List<string>();
+        await foreach (var r in DatasetReader.EnumerateRows(Out("capped"))) cappedKeys.Add(r.Key);
+        Assert.Equal(plainKeys, cappedKeys);
+        Assert.Empty(await DatasetVerifier.VerifyAsync(Out("capped")));
+
+        for (int w = 0; w < 3; w++)
+            await PipelineRunner.RunAsync(capped with { OutputDir = Out("split"), Worker = w, Workers = 3, Threads = 1 });
+        await DatasetMerger.MergeAsync([Out("split")], Out("split"));
+        var got = PipelineRunner.FileHashes(Out("split"));
+        foreach (var name in got.Keys.Where(k => k.StartsWith("worker-")).ToList()) got.Remove(name);
+        Assert.Equal(PipelineRunner.FileHashes(Out("capped")), got);
     }
 }
