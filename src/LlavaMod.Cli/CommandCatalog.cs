@@ -31,6 +31,5 @@ public static class CommandCatalog
         yield return Commands.EvalCommand.Create();
         yield return Commands.PairsCommand.Create();
         yield return Commands.GenerateCommand.Create();
-        yield return Commands.DemoDataCommand.Create();
     }
 }
