@@ -27,7 +27,11 @@ public sealed class MoeLayer : nn.Module<Tensor, Tensor>
     /// <summary>Settings this layer routes with.</summary>
     public MoeLayerOptions Options { get; }
 
-    /// <summary>Routing of the most recent forward (null before the first).</summary>
+    /// <summary>
+    /// Routing of the most recent forward (null before the first). Its tensors belong to the layer,
+    /// outside any dispose scope (decoder layers dispose everything but their output), and stay
+    /// valid until the next forward of this layer disposes them: add AuxLoss to the loss before that.
+    /// </summary>
     public MoeRouting? LastRouting { get; private set; }
 
     /// <summary>Random source of the optional Gumbel noise (torch's default generator when null).</summary>
@@ -80,7 +84,9 @@ public sealed class MoeLayer : nn.Module<Tensor, Tensor>
             output = output.index_add(0, tokenIds, expertOut * weight.unsqueeze(1).to(expertOut.dtype), 1);
         }
 
+        var previous = LastRouting;
         LastRouting = Summarise(decision, n);
+        previous?.Dispose();
         return output.reshape(input.shape).MoveToOuterDisposeScope();
     }
 
@@ -91,10 +97,10 @@ public sealed class MoeLayer : nn.Module<Tensor, Tensor>
         long[] Counts(Tensor t) => t.to(ScalarType.Int64).cpu().data<long>().ToArray();
         var routing = new MoeRouting
         {
-            AuxLoss = decision.AuxLoss.MoveToOuterDisposeScope(),
-            ExpertIndices = decision.ExpertIndices.MoveToOuterDisposeScope(),
-            Kept = decision.Kept.MoveToOuterDisposeScope(),
-            Weights = decision.Weights.MoveToOuterDisposeScope(),
+            AuxLoss = decision.AuxLoss.DetachFromDisposeScope(),
+            ExpertIndices = decision.ExpertIndices.DetachFromDisposeScope(),
+            Kept = decision.Kept.DetachFromDisposeScope(),
+            Weights = decision.Weights.DetachFromDisposeScope(),
             TokenCount = n,
             Capacity = decision.Capacity,
             FirstChoiceCounts = Counts(routedOneHot.select(1, 0).sum(dim: 0)),

@@ -5,8 +5,8 @@ namespace LlavaMod.Models.Moe;
 /// <summary>
 /// What one forward of an <see cref="MoeLayer"/> decided: the auxiliary loss to add to the
 /// training loss (scaled by the aux-loss coefficient) and per-expert load counts to log.
-/// Tensors belong to the dispose scope of the forward call (read them before that scope ends);
-/// the next forward replaces the routing without disposing it.
+/// Its tensors are owned by the layer (detached from dispose scopes) and disposed by the layer's
+/// next forward.
 /// </summary>
 public sealed class MoeRouting : IDisposable
 {

@@ -14,7 +14,7 @@ namespace LlavaMod.Models.Moe;
 /// kaiming_uniform(a=√5), i.e. U(−1/√d, 1/√d). MoE-LLaVA does the same. We draw that
 /// distribution from an explicit generator so upcycling is reproducible.
 /// </summary>
-public static class MoeUpcycler
+public static partial class MoeUpcycler
 {
     /// <summary>
     /// An MoE layer whose experts are copies of <paramref name="dense"/>. <paramref name="createSameShape"/>
