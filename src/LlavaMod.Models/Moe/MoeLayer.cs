@@ -81,7 +81,7 @@ public sealed class MoeLayer : nn.Module<Tensor, Tensor>
             if (tokenIds.shape[0] == 0) continue;
             var weight = (decision.Weights * slotOfExpert.to(ScalarType.Float32)).sum(1).index_select(0, tokenIds);
             var expertOut = Expert(e).call(tokens.index_select(0, tokenIds));
-            output = output.index_add(0, tokenIds, expertOut * weight.unsqueeze(1).to(expertOut.dtype), 1);
+            output.index_add_(0, tokenIds, expertOut * weight.unsqueeze(1).to(expertOut.dtype), 1);
         }
 
         var previous = LastRouting;
