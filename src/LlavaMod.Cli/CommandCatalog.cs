@@ -23,5 +23,6 @@ public static class CommandCatalog
         yield return Commands.DemoDataCommand.Create();
         yield return Commands.PairsCommand.Create();
         yield return Commands.ModelCommand.Create();
+        yield return Commands.GenerateCommand.Create();
     }
 }
