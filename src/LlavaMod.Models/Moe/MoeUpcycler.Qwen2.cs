@@ -9,28 +9,32 @@ public static partial class MoeUpcycler
     /// <summary>
     /// Replaces the dense MLP of every layer named by <paramref name="settings"/> (default: every
     /// other layer from 0) with an <see cref="MoeLayer"/> of exact expert copies and returns the
-    /// model's config with <see cref="Qwen2Config.Moe"/> set (record it where the model is saved).
+    /// model's config, now with <see cref="Qwen2Config.Moe"/> = <paramref name="settings"/> (so a saved
+    /// config.json describes the MoE modules).
     /// </summary>
     public static Qwen2Config Upcycle(Qwen2ForCausalLM model, MoeConfig settings, Generator? routerGenerator = null)
     {
-        var config = model.Config with { Moe = settings };
-        config.Validate("MoE upcycling");
+        var config = (model.Config with { Moe = settings }).Validate("MoE upcycling");
         var layers = model.Model.Layers;
-        foreach (int index in settings.LayerIndices(config.NumHiddenLayers))
+        var indices = settings.LayerIndices(config.NumHiddenLayers);
+        foreach (int index in indices)
+            if (layers[index].FeedForward is not Qwen2Mlp)
+                throw new LlavaModException($"MoE upcycling: layer {index} has no dense MLP to copy (it is already {layers[index].FeedForward.GetType().Name})");
+        foreach (int index in indices)
         {
-            var layer = layers[index];
-            if (layer.FeedForward is not Qwen2Mlp dense)
-                throw new LlavaModException($"MoE upcycling: layer {index} has no dense MLP to copy (it is already {layer.FeedForward.GetType().Name})");
-            layer.ReplaceFeedForward(FromDense(dense, config.HiddenSize, MoeOptions.From(settings), dense.Copy, routerGenerator));
+            var dense = (Qwen2Mlp)layers[index].FeedForward;
+            layers[index].ReplaceFeedForward(FromDense(dense, config.HiddenSize, MoeOptions.From(settings), dense.Copy, routerGenerator));
+            dense.Dispose();
         }
-        return config;
+        model.SetMoeConfig(settings);
+        return model.Config;
     }
 
     /// <summary>Upcycles the language model of a LLaVA model and records the MoE settings in its config.</summary>
     public static void Upcycle(LlavaModel model, MoeConfig settings, Generator? routerGenerator = null)
     {
-        var text = Upcycle(model.LanguageModel, settings, routerGenerator);
-        model.SetMoeConfig(text.Moe);
+        Upcycle(model.LanguageModel, settings, routerGenerator);
+        model.SetMoeConfig(settings);
     }
 
     /// <summary>The MoE layers of a model, in layer order (empty for a dense model).</summary>
