@@ -76,6 +76,9 @@ public sealed record StageConfig
     /// <summary>Parameter-name patterns (globs on Hugging Face names) that train; the rest are frozen. Empty = the stage's default.</summary>
     public List<string> Trainable { get; init; } = new();
     public LossConfig Loss { get; init; } = new();
+    /// <summary>d2s: how the dense student is upcycled. Defaults: 4 experts, top-2, every other layer from 0,
+    /// capacity factor 1.5 in training and 2.0 in evaluation, min capacity 4 (the issue's; LLaVA-MoD's code uses 1.0 / 0).</summary>
+    public Models.MoeConfig Moe { get; init; } = new() { CapacityFactor = 1.5, EvalCapacityFactor = 2.0, MinCapacity = 4 };
 
     public int LogEvery { get; init; } = 10;
     public int CheckpointEvery { get; init; } = 200;

@@ -51,6 +51,9 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
         {
             metrics["aux"] = aux.item<float>();
             total = total + aux * loss.AuxWeight;
+            foreach (var layer in Models.Moe.MoeModelRouting.Loads(model.LanguageModel))
+                for (int e = 0; e < layer.Kept.Length; e++)
+                    metrics[$"load_l{layer.Layer}_e{e}"] = (double)layer.FirstChoice[e] / Math.Max(1, layer.Tokens);
         }
         metrics["loss"] = total.item<float>();
         metrics["tokens"] = output.Targets!.shape[0];

@@ -1,3 +1,6 @@
+using LlavaMod.Models;
+using LlavaMod.Models.Moe;
+
 namespace LlavaMod.Training.Stages;
 
 /// <summary>Dispatches a stage configuration to the loop that trains it.</summary>
@@ -6,7 +9,17 @@ public static class StageRunner
     public static StageSummary Run(StageConfig config, bool resume, Action<string> log, CancellationToken ct = default) => config.Stage switch
     {
         StageKind.Sft or StageKind.Mimic or StageKind.Pd => StageTrainer.Run(config, resume, log, ct),
+        StageKind.D2s => StageTrainer.Run(config, resume, log, ct, prepareModel: UpcycleToMoe, auxLoss: m => MoeModelRouting.TotalAuxLoss(m.LanguageModel)),
         StageKind.VisionPretrain => VisionPretrainer.Run(config, log, ct),
-        _ => throw new Core.LlavaModException($"stage '{config.Stage}' is not implemented yet (sft, mimic and pd are)"),
+        _ => throw new Core.LlavaModException($"stage '{config.Stage}' is not implemented yet "),
     };
+
+    /// <summary>d2s starts from the dense student: each chosen layer's MLP becomes E experts that copy it (sparse upcycling).</summary>
+    static LlavaModel UpcycleToMoe(LlavaModel model, StageConfig config)
+    {
+        if (model.Config.Text.Moe is not null) return model; // already sparse (e.g. a second d2s run)
+        using var generator = new TorchSharp.torch.Generator((ulong)config.Seed);
+        MoeUpcycler.Upcycle(model, config.Moe, generator);
+        return model;
+    }
 }

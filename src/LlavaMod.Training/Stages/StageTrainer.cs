@@ -160,6 +160,9 @@ public static class StageTrainer
         if (!File.Exists(path)) return;
         var rows = MetricsLog.Read(path).ToList();
         MetricsPlots.Plot(rows, ["loss", "kl", "ce", "aux", "preference", "chosen_nll"], "training loss", Path.Combine(outDir, "loss.png"));
+        var loads = rows.SelectMany(r => r.Values.Keys).Where(k => k.StartsWith("load_l")).Distinct().Order().ToList();
+        if (loads.Count > 0)
+            MetricsPlots.Plot(rows, loads, "expert load (share of first choices)", Path.Combine(outDir, "expert_load.png"));
         if (rows.Any(r => r.Values.ContainsKey("reward_margin")))
             MetricsPlots.Plot(rows, ["reward_chosen", "reward_rejected", "reward_margin"], "rewards β·(π − π_ref)", Path.Combine(outDir, "rewards.png"));
         MetricsPlots.Plot(rows, ["lr"], "learning rate", Path.Combine(outDir, "lr.png"));
