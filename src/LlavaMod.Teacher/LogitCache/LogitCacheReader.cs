@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using LlavaMod.Core;
 using Parquet;
+using Parquet.Schema;
 
 namespace LlavaMod.Teacher.LogitCache;
 
@@ -53,8 +54,8 @@ public sealed class LogitCacheReader : IAsyncDisposable
                 using var rg = reader.OpenRowGroupReader(g);
                 var groupKeys = new string?[rg.RowCount];
                 var counts = new int[rg.RowCount];
-                await rg.ReadAsync(LogitCacheSchema.Key, groupKeys.AsMemory(), cancellationToken: ct);
-                await rg.ReadAsync<int>(LogitCacheSchema.TokenCount, counts.AsMemory(), cancellationToken: ct);
+                await rg.ReadAsync(FileField(reader, LogitCacheSchema.Key, path), groupKeys.AsMemory(), cancellationToken: ct);
+                await rg.ReadAsync<int>(FileField(reader, LogitCacheSchema.TokenCount, path), counts.AsMemory(), cancellationToken: ct);
                 for (int i = 0; i < groupKeys.Length; i++)
                 {
                     string key = groupKeys[i] ?? throw LlavaModException.ForRow(path, keys.Count, "has no key");
@@ -112,12 +113,12 @@ public sealed class LogitCacheReader : IAsyncDisposable
             using var rg = _reader.OpenRowGroupReader(g);
             int n = checked((int)rg.RowCount);
             var raw = new RawRowGroup(new string?[n], new int[n], new byte[]?[n], new byte[]?[n], new byte[]?[n], new byte[]?[n]);
-            await rg.ReadAsync(LogitCacheSchema.Key, raw.Keys.AsMemory(), cancellationToken: ct);
-            await rg.ReadAsync<int>(LogitCacheSchema.TokenCount, raw.Counts.AsMemory(), cancellationToken: ct);
-            await rg.ReadAsync(LogitCacheSchema.Ids, raw.Ids.AsMemory(), cancellationToken: ct);
-            await rg.ReadAsync(LogitCacheSchema.Top1, raw.Top1.AsMemory(), cancellationToken: ct);
-            await rg.ReadAsync(LogitCacheSchema.Gaps, raw.Gaps.AsMemory(), cancellationToken: ct);
-            await rg.ReadAsync(LogitCacheSchema.Tail, raw.Tail.AsMemory(), cancellationToken: ct);
+            await rg.ReadAsync(FileField(_reader, LogitCacheSchema.Key, _path), raw.Keys.AsMemory(), cancellationToken: ct);
+            await rg.ReadAsync<int>(FileField(_reader, LogitCacheSchema.TokenCount, _path), raw.Counts.AsMemory(), cancellationToken: ct);
+            await rg.ReadAsync(FileField(_reader, LogitCacheSchema.Ids, _path), raw.Ids.AsMemory(), cancellationToken: ct);
+            await rg.ReadAsync(FileField(_reader, LogitCacheSchema.Top1, _path), raw.Top1.AsMemory(), cancellationToken: ct);
+            await rg.ReadAsync(FileField(_reader, LogitCacheSchema.Gaps, _path), raw.Gaps.AsMemory(), cancellationToken: ct);
+            await rg.ReadAsync(FileField(_reader, LogitCacheSchema.Tail, _path), raw.Tail.AsMemory(), cancellationToken: ct);
             _cached = (g, raw);
             return raw;
         }
@@ -165,6 +166,15 @@ public sealed class LogitCacheReader : IAsyncDisposable
 
     static LlavaModException Corrupt(string path, Exception e, string? where = null) =>
         LlavaModException.ForFile(path, $"not a readable logit cache{(where is null ? "" : $" ({where})")}: the file is truncated or corrupt, or not Parquet ({e.GetType().Name}: {e.Message}). Rebuild it with the teacher cache command.", e);
+
+    /// <summary>
+    /// The file's own column of that name. Parquet.Net fills a field's definition levels in when a
+    /// schema holding it is built, so the schema constants are only usable for reading in a
+    /// process that also wrote a cache; the file's fields always are.
+    /// </summary>
+    static DataField FileField(ParquetReader reader, DataField expected, string path) =>
+        reader.Schema.DataFields.FirstOrDefault(f => f.Name == expected.Name)
+        ?? throw LlavaModException.ForFile(path, $"has no '{expected.Name}' column: not a logit cache of this format");
 
     public async ValueTask DisposeAsync()
     {

@@ -36,6 +36,20 @@ public sealed class LogitCacheRoundTripTests(ITestOutputHelper output) : IDispos
         Assert.Contains(path, missing.Message);
     }
 
+    [Fact]
+    public async Task Full_row_groups_of_the_default_size_read_back()
+    {
+        // 600 rows at the default 256 rows a group: two full groups and a partial one.
+        const int vocab = 70, k = 8;
+        var rows = SyntheticTeacher.Rows(rows: 600, minTokens: 1, maxTokens: 4, vocab, k, scale: 3, zipf: 0, seed: 2);
+        var metadata = SyntheticTeacher.Metadata(vocab, k, rowGroupRows: LogitCacheMetadata.DefaultRowGroupRows);
+        string path = Path.Combine(_dir, "full-groups.parquet");
+        await SyntheticTeacher.WriteAsync(path, metadata, rows);
+        await using var reader = await LogitCacheReader.OpenAsync(path);
+        Assert.Equal(rows.Select(r => r.Key), reader.Keys);
+        AssertRowClose(rows[300], await reader.ReadAsync(rows[300].Key), metadata.MaxLogProbError);
+    }
+
     static void AssertRowClose(TopKRow expected, TopKRow actual, double bound)
     {
         Assert.Equal(expected.Key, actual.Key);
