@@ -29,6 +29,7 @@ public static class CommandCatalog
         yield return Commands.TeacherCommand.Create();
         yield return Commands.TrainCommand.Create();
         yield return Commands.EvalCommand.Create();
+        yield return Commands.ReportCommand.Create();
         yield return Commands.PairsCommand.Create();
         yield return Commands.GenerateCommand.Create();
     }

@@ -19,7 +19,8 @@ public enum PreferenceLossType
 /// <param name="Type">The objective.</param>
 /// <param name="Beta">β, 0.1 in LLaVA-MoD and TRL.</param>
 /// <param name="RpoWeight">Weight α of the RPO term α·mean_pairs(−π_w / n_w) (0 = off; DEMO.md uses 1.0).</param>
-public sealed record PreferenceLossOptions(PreferenceLossType Type = PreferenceLossType.Sigmoid, double Beta = 0.1, double RpoWeight = 0.0);
+/// <param name="PreferenceWeight">Weight of the preference term; 0 with RpoWeight &gt; 0 is the "chosen only" control (plain fine-tuning on the chosen responses).</param>
+public sealed record PreferenceLossOptions(PreferenceLossType Type = PreferenceLossType.Sigmoid, double Beta = 0.1, double RpoWeight = 0.0, double PreferenceWeight = 1.0);
 
 /// <summary>
 /// One batch of N pairs: summed response log-probs ([N] each) under the policy (with grad) and
@@ -66,7 +67,7 @@ public static class PreferenceLoss
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Type, "unknown preference loss type"),
         };
         var preferenceTerm = losses.mean();
-        var loss = preferenceTerm;
+        var loss = preferenceTerm * options.PreferenceWeight;
         double chosenNll = 0;
         if (options.RpoWeight != 0)
         {

@@ -27,7 +27,7 @@ public sealed class PreferenceObjective(LossConfig loss, IReadOnlyDictionary<str
                 torch.tensor(pairs.Select(p => p.RefRejectedLogp).ToArray(), device: device).to(sums.dtype),
                 torch.tensor(pairs.Select(p => p.Severity).ToArray(), device: device).to(sums.dtype),
                 counts.index_select(0, chosenIndex)),
-            new PreferenceLossOptions(loss.Preference, loss.Beta, loss.RpoWeight));
+            new PreferenceLossOptions(loss.Preference, loss.Beta, loss.RpoWeight, loss.PreferenceWeight));
         var m = result.Metrics;
         var metrics = new Dictionary<string, double>
         {

@@ -29,6 +29,8 @@ public sealed record LossConfig
     public double Beta { get; init; } = 0.1;
     /// <summary>Weight of the length-normalised NLL on the chosen response (RPO); 0 = off.</summary>
     public double RpoWeight { get; init; }
+    /// <summary>Weight of the preference term (0 with rpo_weight 1 = the chosen-only control run).</summary>
+    public double PreferenceWeight { get; init; } = 1.0;
 }
 
 /// <summary>

@@ -1,0 +1,36 @@
+using System.CommandLine;
+using LlavaMod.Core;
+using LlavaMod.Training.Evaluation;
+
+namespace LlavaMod.Cli.Commands;
+
+public static class ReportCommand
+{
+    public static Command Create()
+    {
+        var output = new Option<string>("--out", "-o") { Description = "Markdown file to write, e.g. runs/demo/report.md", Required = true };
+        var title = new Option<string>("--title") { Description = "Report title", DefaultValueFactory = _ => "LLaVA-MoD distillation report" };
+        var rows = new Option<string[]>("--row") { Description = "A table row: NAME=EVAL_DIR (a folder holding eval.json; repeatable, in table order)", Required = true };
+        var compare = new Option<string[]>("--compare") { Description = "Compare CHAIR_s of two rows: A:B (repeatable)" };
+        var plots = new Option<string[]>("--plot") { Description = "PNG plots to include (repeatable)" };
+        var command = new Command("report", "Write a markdown report: the evaluation table with standard errors, comparisons and training plots.")
+        {
+            output, title, rows, compare, plots,
+        };
+        command.SetAction(parse =>
+        {
+            var table = (parse.GetValue(rows) ?? []).Select(r => Split(r, '=', "--row", "NAME=EVAL_DIR")).Select(p => new ReportWriter.Row(p.A, p.B)).ToList();
+            var comparisons = (parse.GetValue(compare) ?? []).Select(c => Split(c, ':', "--compare", "A:B")).ToList();
+            string text = ReportWriter.Write(parse.GetValue(output)!, parse.GetValue(title)!, table, parse.GetValue(plots) ?? [], comparisons);
+            Console.WriteLine(text);
+        });
+        return command;
+    }
+
+    static (string A, string B) Split(string value, char separator, string option, string shape)
+    {
+        int i = value.IndexOf(separator);
+        if (i <= 0 || i == value.Length - 1) throw new LlavaModException($"{option} {value}: expected {shape}");
+        return (value[..i], value[(i + 1)..]);
+    }
+}
