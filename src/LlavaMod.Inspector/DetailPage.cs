@@ -1,0 +1,70 @@
+using System.Globalization;
+using System.Text;
+using LlavaMod.Core;
+using LlavaMod.Preferences;
+using static LlavaMod.Inspector.Html;
+
+namespace LlavaMod.Inspector;
+
+/// <summary><c>GET /pairs/{id}</c>: the image beside the prompt, the chosen and rejected responses side
+/// by side with hallucinated words marked, and the pair's scores, gap, severity and reference log-probs.</summary>
+public static class DetailPage
+{
+    /// <param name="imageAvailable">Whether <c>/pairs/{id}/image</c> will serve the image.</param>
+    public static string Render(PairDetail p, bool imageAvailable)
+    {
+        string id = p.Id.ToString(CultureInfo.InvariantCulture);
+        var sb = new StringBuilder();
+        sb.Append($"<h1>Pair {id}</h1>\n<div class=\"pair\">\n<div class=\"image\">");
+        if (p.ImagePath is null) sb.Append("<div class=\"noimage\">no image</div>");
+        else if (!imageAvailable) sb.Append($"<div class=\"noimage\">image not found under the image root:<br><code>{E(p.ImagePath)}</code></div>");
+        else sb.Append($"<a href=\"/pairs/{id}/image\"><img src=\"/pairs/{id}/image\" alt=\"image of pair {id}\"></a>");
+        sb.Append("\n<dl class=\"facts\">");
+        Fact(sb, "run", E(p.Run));
+        Fact(sb, "split / source", $"{E(p.Split)} / {E(p.Source)}");
+        Fact(sb, "gap", Num(p.Gap));
+        Fact(sb, "severity", Num(p.Severity));
+        Fact(sb, "ref logp chosen", $"{Num(p.RefChosenLogp, 4)} over {Num(p.RefChosenTokens)} tokens");
+        Fact(sb, "ref logp rejected", $"{Num(p.RefRejectedLogp, 4)} over {Num(p.RefRejectedTokens)} tokens");
+        Fact(sb, "prompt key", E(p.PromptKey));
+        Fact(sb, "image key", E(p.ImageKey ?? "–"));
+        Fact(sb, "image path", E(p.ImagePath ?? "–"));
+        if (p.PromptMetaJson is not null) Fact(sb, "prompt meta", $"<code>{E(p.PromptMetaJson)}</code>");
+        sb.Append("</dl>\n</div>\n<div>\n<h2>Prompt</h2>\n");
+        sb.Append($"<div class=\"prompt\">{E(p.PromptText)}</div>\n<div class=\"responses\">\n");
+        AppendResponse(sb, "Chosen", "chosen", p.Chosen);
+        AppendResponse(sb, "Rejected", "rejected", p.Rejected);
+        sb.Append("</div>\n</div>\n</div>\n");
+        return Page($"pair {id}", sb.ToString());
+    }
+
+    static void Fact(StringBuilder sb, string name, string html) => sb.Append($"<dt>{name}</dt><dd>{html}</dd>");
+
+    static void AppendResponse(StringBuilder sb, string title, string cls, ResponseDetail r)
+    {
+        IReadOnlyList<ClaimVerdict> claims;
+        string? claimsError = null;
+        try { claims = ClaimsJson.Parse(r.ClaimsJson, $"claims of response {r.Id}"); }
+        catch (LlavaModException e) { claims = []; claimsError = e.Message; }
+        sb.Append(CultureInfo.InvariantCulture, $"<section class=\"{cls}\">\n<h2>{title}</h2>\n<dl class=\"facts\">");
+        Fact(sb, "score", Num(r.Score));
+        Fact(sb, "tokens", Num(r.TokenCount));
+        Fact(sb, "sampler logp", Num(r.SamplerLogp, 4));
+        sb.Append($"</dl>\n<div class=\"response {cls}\">");
+        foreach (var span in ClaimsJson.Mark(r.Text, claims))
+            sb.Append(span.Hallucinated ? $"<mark>{E(span.Text)}</mark>" : E(span.Text));
+        sb.Append("</div>\n");
+        if (claimsError is not null) sb.Append($"<p class=\"error\">{E(claimsError)}</p>\n");
+        if (claims.Count > 0)
+        {
+            sb.Append("<ul class=\"claims\">");
+            foreach (var c in claims)
+            {
+                string words = c.HallucinatedWords is { Count: > 0 } w ? " — " + E(string.Join(", ", w)) : "";
+                sb.Append(c.Supported ? $"<li>✓ {E(c.Claim)}</li>" : $"<li class=\"unsupported\">✗ {E(c.Claim)}{words}</li>");
+            }
+            sb.Append("</ul>\n");
+        }
+        sb.Append("</section>\n");
+    }
+}
