@@ -10,15 +10,22 @@ namespace LlavaMod.Inspector;
 /// by side with hallucinated words marked, and the pair's scores, gap, severity and reference log-probs.</summary>
 public static class DetailPage
 {
+    const int SmallImage = 256;
+
     /// <param name="imageAvailable">Whether <c>/pairs/{id}/image</c> will serve the image.</param>
-    public static string Render(PairDetail p, bool imageAvailable)
+    /// <param name="imageSize">Its size in pixels when known (small images are scaled up without smoothing).</param>
+    public static string Render(PairDetail p, bool imageAvailable, (int Width, int Height)? imageSize = null)
     {
         string id = p.Id.ToString(CultureInfo.InvariantCulture);
         var sb = new StringBuilder();
         sb.Append($"<h1>Pair {id}</h1>\n<div class=\"pair\">\n<div class=\"image\">");
         if (p.ImagePath is null) sb.Append("<div class=\"noimage\">no image</div>");
         else if (!imageAvailable) sb.Append($"<div class=\"noimage\">image not found under the image root:<br><code>{E(p.ImagePath)}</code></div>");
-        else sb.Append($"<a href=\"/pairs/{id}/image\"><img src=\"/pairs/{id}/image\" alt=\"image of pair {id}\"></a>");
+        else
+        {
+            string small = imageSize is { Width: < SmallImage } ? " class=\"small\"" : "";
+            sb.Append($"<a href=\"/pairs/{id}/image\"><img{small} src=\"/pairs/{id}/image\" alt=\"image of pair {id}\"></a>");
+        }
         sb.Append("\n<dl class=\"facts\">");
         Fact(sb, "run", E(p.Run));
         Fact(sb, "split / source", $"{E(p.Split)} / {E(p.Source)}");
@@ -29,6 +36,7 @@ public static class DetailPage
         Fact(sb, "prompt key", E(p.PromptKey));
         Fact(sb, "image key", E(p.ImageKey ?? "–"));
         Fact(sb, "image path", E(p.ImagePath ?? "–"));
+        if (imageSize is { } size) Fact(sb, "image size", string.Create(CultureInfo.InvariantCulture, $"{size.Width} × {size.Height} px"));
         if (p.PromptMetaJson is not null) Fact(sb, "prompt meta", $"<code>{E(p.PromptMetaJson)}</code>");
         sb.Append("</dl>\n</div>\n<div>\n<h2>Prompt</h2>\n");
         sb.Append($"<div class=\"prompt\">{E(p.PromptText)}</div>\n<div class=\"responses\">\n");

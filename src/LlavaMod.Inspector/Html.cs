@@ -67,12 +67,13 @@ public static class Html
         .pager a { margin-right: 12px; }
         .error { background: #fde8e8; border: 1px solid #e0a0a0; padding: 8px; }
         .pair { display: grid; grid-template-columns: minmax(200px, 420px) 1fr; gap: 16px; align-items: start; }
-        .pair img { max-width: 100%; border: 1px solid #ccc; background: #fff; }
+        .pair img { width: 100%; border: 1px solid #ccc; background: #fff; }
+        .pair img.small { image-rendering: pixelated; }
         .noimage { padding: 40px 8px; border: 1px dashed #bbb; color: #777; text-align: center; }
         .responses { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
         .response { background: #fff; border: 1px solid #ddd; padding: 8px; white-space: pre-wrap; }
-        .chosen { border-top: 4px solid #3a9a4a; }
-        .rejected { border-top: 4px solid #c0392b; }
+        .response.chosen { border-top: 4px solid #3a9a4a; }
+        .response.rejected { border-top: 4px solid #c0392b; }
         .prompt { background: #fff; border: 1px solid #ddd; padding: 8px; white-space: pre-wrap; margin-bottom: 12px; }
         mark { background: #ffd6d6; color: #a00; font-weight: bold; }
         dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 8px 0; }

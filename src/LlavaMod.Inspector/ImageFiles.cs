@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.StaticFiles;
+using SixLabors.ImageSharp;
 
 namespace LlavaMod.Inspector;
 
@@ -30,6 +31,21 @@ public sealed class ImageFiles
         if (target is not null && !Inside(Path.GetFullPath(target.FullName))) return null;
         if (!ContentTypes.TryGetContentType(full, out var type) || !type.StartsWith("image/", StringComparison.Ordinal)) return null;
         return (full, type);
+    }
+
+    /// <summary>Width and height read from the image header, or null when the file is not a readable image.</summary>
+    public static (int Width, int Height)? Size(string file)
+    {
+        try
+        {
+            // ImageSharp 2 answers null (rather than throwing) for a format it does not know.
+            IImageInfo? info = Image.Identify(file);
+            return info is null ? null : (info.Width, info.Height);
+        }
+        catch (Exception e) when (e is ImageFormatException or UnknownImageFormatException or IOException)
+        {
+            return null;
+        }
     }
 
     bool Inside(string full) => full.StartsWith(Root, StringComparison.Ordinal);

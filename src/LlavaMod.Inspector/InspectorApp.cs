@@ -53,9 +53,9 @@ public static class InspectorApp
         app.MapGet("/pairs/{id:long}", (long id) =>
         {
             using var store = PairStore.Open(db, readOnly: true);
-            return store.GetPair(id) is { } pair
-                ? HtmlResult(DetailPage.Render(pair, images.Resolve(pair.ImagePath) is not null))
-                : NotFoundPage($"no pair with id {id}");
+            if (store.GetPair(id) is not { } pair) return NotFoundPage($"no pair with id {id}");
+            var image = images.Resolve(pair.ImagePath);
+            return HtmlResult(DetailPage.Render(pair, image is not null, image is { } i ? ImageFiles.Size(i.File) : null));
         });
         app.MapGet("/pairs/{id:long}/image", (long id) =>
         {

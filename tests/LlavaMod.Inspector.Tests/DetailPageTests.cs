@@ -21,7 +21,8 @@ public sealed class DetailPageTests(InspectorFixture f)
         string html = await Html("/pairs/1");
         Assert.Contains(p.Prompt, html);
         Assert.Contains(p.Chosen, html);
-        Assert.Contains("<img src=\"/pairs/1/image\"", html);
+        Assert.Contains("<img class=\"small\" src=\"/pairs/1/image\"", html);
+        Assert.Contains("<dt>image size</dt><dd>8 × 6 px</dd>", html);
         Assert.Contains("<dt>gap</dt><dd>2</dd>", html);
         Assert.Contains("<dt>severity</dt><dd>2</dd>", html);
         Assert.Contains("<dt>ref logp chosen</dt><dd>-12.5 over 6 tokens</dd>", html);

@@ -59,6 +59,16 @@ public sealed class ImageFilesTests : IDisposable
         Assert.Null(new ImageFiles(Root).Resolve("link.png"));
     }
 
+    [Fact]
+    public void SizeComesFromTheImageHeaderAndIsNullForNonImages()
+    {
+        string png = Path.Combine(Root, "real.png");
+        using (var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.L8>(13, 7))
+            SixLabors.ImageSharp.ImageExtensions.SaveAsPng(image, png);
+        Assert.Equal((13, 7), ImageFiles.Size(png));
+        Assert.Null(ImageFiles.Size(Path.Combine(Root, "b.jpg"))); // one byte, not a JPEG
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
