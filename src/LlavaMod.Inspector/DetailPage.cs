@@ -14,11 +14,15 @@ public static class DetailPage
 
     /// <param name="imageAvailable">Whether <c>/pairs/{id}/image</c> will serve the image.</param>
     /// <param name="imageSize">Its size in pixels when known (small images are scaled up without smoothing).</param>
-    public static string Render(PairDetail p, bool imageAvailable, (int Width, int Height)? imageSize = null)
+    /// <param name="previous">The id of the pair before (in id order), linked when not null; likewise <paramref name="next"/>.</param>
+    public static string Render(PairDetail p, bool imageAvailable, (int Width, int Height)? imageSize = null, long? previous = null, long? next = null)
     {
         string id = p.Id.ToString(CultureInfo.InvariantCulture);
         var sb = new StringBuilder();
-        sb.Append($"<h1>Pair {id}</h1>\n<div class=\"pair\">\n<div class=\"image\">");
+        sb.Append($"<h1>Pair {id}</h1>\n<nav class=\"pager\">");
+        if (previous is { } prev) sb.Append(CultureInfo.InvariantCulture, $"<a rel=\"prev\" href=\"/pairs/{prev}\">« pair {prev}</a>");
+        if (next is { } nxt) sb.Append(CultureInfo.InvariantCulture, $"<a rel=\"next\" href=\"/pairs/{nxt}\">pair {nxt} »</a>");
+        sb.Append($"<a href=\"/api/pairs/{id}\">JSON</a></nav>\n<div class=\"pair\">\n<div class=\"image\">");
         if (p.ImagePath is null) sb.Append("<div class=\"noimage\">no image</div>");
         else if (!imageAvailable) sb.Append($"<div class=\"noimage\">image not found under the image root:<br><code>{E(p.ImagePath)}</code></div>");
         else
@@ -31,8 +35,8 @@ public static class DetailPage
         Fact(sb, "split / source", $"{E(p.Split)} / {E(p.Source)}");
         Fact(sb, "gap", Num(p.Gap));
         Fact(sb, "severity", Num(p.Severity));
-        Fact(sb, "ref logp chosen", $"{Num(p.RefChosenLogp, 4)} over {Num(p.RefChosenTokens)} tokens");
-        Fact(sb, "ref logp rejected", $"{Num(p.RefRejectedLogp, 4)} over {Num(p.RefRejectedTokens)} tokens");
+        Fact(sb, "ref logp chosen", RefLogp(p.RefChosenLogp, p.RefChosenTokens));
+        Fact(sb, "ref logp rejected", RefLogp(p.RefRejectedLogp, p.RefRejectedTokens));
         Fact(sb, "prompt key", E(p.PromptKey));
         Fact(sb, "image key", E(p.ImageKey ?? "–"));
         Fact(sb, "image path", E(p.ImagePath ?? "–"));
@@ -45,6 +49,10 @@ public static class DetailPage
         sb.Append("</div>\n</div>\n</div>\n");
         return Page($"pair {id}", sb.ToString());
     }
+
+    /// <summary>The reference (teacher) summed log-prob, with its token count when known.</summary>
+    static string RefLogp(double? logp, long? tokens) =>
+        logp is null ? "–" : tokens is null ? Num(logp, 4) : $"{Num(logp, 4)} over {Num(tokens)} tokens";
 
     static void Fact(StringBuilder sb, string name, string html) => sb.Append($"<dt>{name}</dt><dd>{html}</dd>");
 

@@ -55,7 +55,9 @@ public static class InspectorApp
             using var store = PairStore.Open(db, readOnly: true);
             if (store.GetPair(id) is not { } pair) return NotFoundPage($"no pair with id {id}");
             var image = images.Resolve(pair.ImagePath);
-            return HtmlResult(DetailPage.Render(pair, image is not null, image is { } i ? ImageFiles.Size(i.File) : null));
+            long? previous = store.ListPairs(new PairQuery { After = id, Descending = true, Limit = 1 }).FirstOrDefault()?.Id;
+            long? next = store.ListPairs(new PairQuery { After = id, Limit = 1 }).FirstOrDefault()?.Id;
+            return HtmlResult(DetailPage.Render(pair, image is not null, image is { } i ? ImageFiles.Size(i.File) : null, previous, next));
         });
         app.MapGet("/pairs/{id:long}/image", (long id) =>
         {

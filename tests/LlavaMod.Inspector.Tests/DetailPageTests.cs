@@ -34,6 +34,19 @@ public sealed class DetailPageTests(InspectorFixture f)
     }
 
     [Fact]
+    public async Task LinksThePreviousAndNextPair()
+    {
+        string first = await Html("/pairs/1");
+        Assert.DoesNotContain("rel=\"prev\"", first);
+        Assert.Contains("<a rel=\"next\" href=\"/pairs/2\">", first);
+        string middle = await Html("/pairs/5");
+        Assert.Contains("<a rel=\"prev\" href=\"/pairs/4\">", middle);
+        Assert.Contains("<a rel=\"next\" href=\"/pairs/6\">", middle);
+        string last = await Html($"/pairs/{f.Pairs.Count}");
+        Assert.DoesNotContain("rel=\"next\"", last);
+    }
+
+    [Fact]
     public async Task MarksTheHallucinatedWordsOfTheRejectedResponseOnly()
     {
         string html = await Html("/pairs/1");
