@@ -60,6 +60,26 @@ public sealed class ImageFilesTests : IDisposable
     }
 
     [Fact]
+    public void RefusesAFolderLinkInsideTheRootThatPointsOutside()
+    {
+        Directory.CreateSymbolicLink(Path.Combine(Root, "elsewhere"), Path.Combine(_dir, "root-evil"));
+        Assert.Null(new ImageFiles(Root).Resolve("elsewhere/c.png"));
+    }
+
+    [Fact]
+    public void FollowsLinksThatStayInsideTheRootAndARootThatIsALink()
+    {
+        Directory.CreateSymbolicLink(Path.Combine(Root, "alias"), Path.Combine(Root, "sub"));
+        File.CreateSymbolicLink(Path.Combine(Root, "sub", "again.png"), "a.png");
+        Assert.NotNull(new ImageFiles(Root).Resolve("alias/a.png"));
+        Assert.NotNull(new ImageFiles(Root).Resolve("sub/again.png"));
+        string linkedRoot = Path.Combine(_dir, "linked-root");
+        Directory.CreateSymbolicLink(linkedRoot, Root);
+        Assert.NotNull(new ImageFiles(linkedRoot).Resolve("alias/a.png"));
+        Assert.Null(new ImageFiles(linkedRoot).Resolve("../secret.png"));
+    }
+
+    [Fact]
     public void SizeComesFromTheImageHeaderAndIsNullForNonImages()
     {
         string png = Path.Combine(Root, "real.png");
