@@ -30,6 +30,8 @@ public static class ListPage
         if (query.After is not null) sb.Append($"<a href=\"/{E(ListRequest.ToQueryString(query with { After = null }))}\">« first page</a>");
         if (rows.Count == query.Limit && rows.Count > 0)
             sb.Append($"<a rel=\"next\" href=\"/{E(ListRequest.ToQueryString(query with { After = rows[^1].Id }))}\">next page »</a>");
+        string filters = ListRequest.ToQueryString(query with { Sort = PairSort.Id, Descending = false, Limit = ListRequest.DefaultLimit, After = null });
+        sb.Append($"<a href=\"/stats{E(filters)}\">statistics of these pairs</a> <a href=\"/api/pairs{E(ListRequest.ToQueryString(query))}\">JSON</a>");
         sb.Append("</div>\n");
         return Page("pairs", sb.ToString());
     }

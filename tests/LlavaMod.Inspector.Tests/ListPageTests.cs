@@ -76,6 +76,14 @@ public sealed partial class ListPageTests(InspectorFixture f)
     }
 
     [Fact]
+    public async Task LinksTheStatisticsAndJsonOfTheSameFilter()
+    {
+        var (_, html) = await Rows("/?source=mined&min-gap=2&sort=gap");
+        Assert.Contains("<a href=\"/stats?min-gap=2&amp;source=mined\">", html);
+        Assert.Contains("<a href=\"/api/pairs?min-gap=2&amp;source=mined&amp;sort=gap\">", html);
+    }
+
+    [Fact]
     public async Task SortsByGapDescendingWithIdTieBreak()
     {
         var (ids, _) = await Rows("/?sort=gap&desc=1");
