@@ -50,6 +50,13 @@ public static class DetailPage
         return Page($"pair {id}", sb.ToString());
     }
 
+    /// <summary>The response's claims, or none and the reason when its claims JSON is malformed.</summary>
+    public static (IReadOnlyList<ClaimVerdict> Claims, string? Error) ReadClaims(ResponseDetail r)
+    {
+        try { return (ClaimsJson.Parse(r.ClaimsJson, $"claims of response {r.Id}"), null); }
+        catch (LlavaModException e) { return ([], e.Message); }
+    }
+
     /// <summary>The reference (teacher) summed log-prob, with its token count when known.</summary>
     static string RefLogp(double? logp, long? tokens) =>
         logp is null ? "–" : tokens is null ? Num(logp, 4) : $"{Num(logp, 4)} over {Num(tokens)} tokens";
@@ -58,10 +65,7 @@ public static class DetailPage
 
     static void AppendResponse(StringBuilder sb, string title, string cls, ResponseDetail r)
     {
-        IReadOnlyList<ClaimVerdict> claims;
-        string? claimsError = null;
-        try { claims = ClaimsJson.Parse(r.ClaimsJson, $"claims of response {r.Id}"); }
-        catch (LlavaModException e) { claims = []; claimsError = e.Message; }
+        var (claims, claimsError) = ReadClaims(r);
         sb.Append(CultureInfo.InvariantCulture, $"<section class=\"{cls}\">\n<h2>{title}</h2>\n<dl class=\"facts\">");
         Fact(sb, "score", Num(r.Score));
         Fact(sb, "tokens", Num(r.TokenCount));

@@ -89,9 +89,9 @@ public static class InspectorApp
             using var store = PairStore.Open(db, readOnly: true);
             if (store.GetPair(id) is not { } pair) return Results.Json(new ApiError($"no pair with id {id}"), Json.Options, statusCode: 404);
             string? imageUrl = images.Resolve(pair.ImagePath) is null ? null : $"/pairs/{id}/image";
-            return Results.Json(new PairApiDetail(pair, imageUrl,
-                ClaimsJson.Parse(pair.Chosen.ClaimsJson, $"claims of response {pair.Chosen.Id}"),
-                ClaimsJson.Parse(pair.Rejected.ClaimsJson, $"claims of response {pair.Rejected.Id}")), Json.Options);
+            var chosen = DetailPage.ReadClaims(pair.Chosen);
+            var rejected = DetailPage.ReadClaims(pair.Rejected);
+            return Results.Json(new PairApiDetail(pair, imageUrl, chosen.Claims, rejected.Claims, chosen.Error, rejected.Error), Json.Options);
         });
         return app;
     }
@@ -123,8 +123,10 @@ public static class InspectorApp
 /// <summary>One page of <c>/api/pairs</c>: <see cref="Next"/> is the URL of the following page (keyset), null on the last.</summary>
 public sealed record PairPage(long Total, int Count, long? NextAfter, string? Next, IReadOnlyList<PairRow> Pairs);
 
-/// <summary><c>/api/pairs/{id}</c>: the pair, its image URL (null when not served) and the parsed claims of both responses.</summary>
-public sealed record PairApiDetail(PairDetail Pair, string? ImageUrl, IReadOnlyList<ClaimVerdict> ChosenClaims, IReadOnlyList<ClaimVerdict> RejectedClaims);
+/// <summary><c>/api/pairs/{id}</c>: the pair, its image URL (null when not served) and the parsed claims of
+/// both responses (empty, with the reason in the error field, when a response's claims JSON is malformed).</summary>
+public sealed record PairApiDetail(PairDetail Pair, string? ImageUrl, IReadOnlyList<ClaimVerdict> ChosenClaims, IReadOnlyList<ClaimVerdict> RejectedClaims,
+    string? ChosenClaimsError = null, string? RejectedClaimsError = null);
 
 /// <summary>The JSON body of an API error.</summary>
 public sealed record ApiError(string Error);

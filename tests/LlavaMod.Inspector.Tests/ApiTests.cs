@@ -83,6 +83,21 @@ public sealed class ApiTests(InspectorFixture f)
         Assert.False((await Get("/api/pairs/2")).TryGetProperty("image_url", out _));
     }
 
+    [Fact]
+    public async Task MalformedClaimsJsonStillShowsThePairWithTheReason()
+    {
+        long id = f.BrokenClaimsId;
+        var json = await Get($"/api/pairs/{id}");
+        Assert.Empty(json.GetProperty("rejected_claims").EnumerateArray());
+        Assert.Contains("malformed JSON", json.GetProperty("rejected_claims_error").GetString());
+        Assert.False(json.TryGetProperty("chosen_claims_error", out _));
+        var page = await f.Client.GetAsync($"/pairs/{id}");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        string html = await page.Content.ReadAsStringAsync();
+        Assert.Contains("also plain", html);
+        Assert.Contains("<p class=\"error\">claims of response", html);
+    }
+
     [Theory]
     [InlineData("/api/pairs/999", HttpStatusCode.NotFound, "999")]
     [InlineData("/api/pairs?max-length=x", HttpStatusCode.BadRequest, "max-length")]

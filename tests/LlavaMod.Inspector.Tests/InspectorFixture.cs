@@ -28,6 +28,8 @@ public sealed class InspectorFixture : IAsyncLifetime
     public string OutsidePng => Path.Combine(Dir, "outside.png");
     public const string EvilRun = "evil\"<run>";
     public const string Script = "<script>alert('x')</script>";
+    public const string BrokenClaims = "[{\"claim\": \"unterminated";
+    public long BrokenClaimsId => Pairs.Single(p => p.RejectedClaims == BrokenClaims).Id;
     public List<SeedPair> Pairs { get; } = [];
     public WebApplication App { get; private set; } = null!;
     public HttpClient Client { get; private set; } = null!;
@@ -52,6 +54,7 @@ public sealed class InspectorFixture : IAsyncLifetime
             Add(store, runEvil, EvilRun, "<b>bold</b> prompt & more", null, "A harmless dog.", Script + " dog", -1, -3, 4, 5, 1.5, -7, -8, PairSource.Imported);
             for (int i = 0; i < 6; i++)
                 Add(store, runA, "run-a", $"Count the apples {i}", null, $"{i} apples", $"{i + 2} apples", -i, -i - 1 - (i % 3), 2 + i, 3 + 2 * i, 0.25 * i, -i, -2 * i, PairSource.Mined);
+            Add(store, runA, "run-a", "Broken claims?", null, "plain", "also plain", 0, -1, 1, 1, 1, -1, -1, PairSource.Mined, BrokenClaims);
         }
         App = InspectorApp.Build(DbPath, ImageRoot, InspectorApp.DefaultUrls, b => b.WebHost.UseTestServer());
         await App.StartAsync();
