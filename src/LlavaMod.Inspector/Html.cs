@@ -67,7 +67,7 @@ public static class Html
         .pager a { margin-right: 12px; }
         .error { background: #fde8e8; border: 1px solid #e0a0a0; padding: 8px; }
         .pair { display: grid; grid-template-columns: minmax(200px, 420px) 1fr; gap: 16px; align-items: start; }
-        .pair img { width: 100%; border: 1px solid #ccc; background: #fff; }
+        .pair img { width: 100%; max-width: 420px; border: 1px solid #ccc; background: #fff; }
         .pair img.small { image-rendering: pixelated; }
         .noimage { padding: 40px 8px; border: 1px dashed #bbb; color: #777; text-align: center; }
         .responses { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
@@ -81,6 +81,7 @@ public static class Html
         dl.facts dd { margin: 0; }
         ul.claims { margin: 6px 0 0; padding-left: 18px; white-space: normal; }
         .unsupported { color: #a00; }
+        @media (max-width: 900px) { .pair, .responses { grid-template-columns: 1fr; } }
         .hist { display: inline-block; margin: 0 24px 18px 0; vertical-align: top; }
         .hist rect { fill: #4a78a8; }
         .hist text { font-size: 10px; fill: #444; }
