@@ -3,7 +3,7 @@ using LlavaMod.Cli.Commands.Pairs;
 
 namespace LlavaMod.Cli.Commands;
 
-/// <summary><c>llavamod pairs</c>: the preference pair index (list, show, stats, export, import, verify).</summary>
+/// <summary><c>llavamod pairs</c>: the preference pair index (list, show, stats, export, import, verify, serve).</summary>
 public static class PairsCommand
 {
     public static Command Create()
@@ -22,6 +22,7 @@ public static class PairsCommand
         command.Subcommands.Add(PairsExchangeCommands.CreateExport(db));
         command.Subcommands.Add(PairsExchangeCommands.CreateImport(db));
         command.Subcommands.Add(PairsVerifyCommand.Create(db));
+        command.Subcommands.Add(PairsServeCommand.Create(db));
         return command;
     }
 }
