@@ -24,7 +24,7 @@ public static class ModelCommand
         var preset = new Option<string>("--preset") { Description = $"One of: {string.Join(", ", ModelPresets.All.Keys)}", Required = true };
         var output = new Option<string>("--out") { Description = "Folder to write (config.json, model.safetensors, tokenizer files)", Required = true };
         var seed = new Option<int>("--seed") { Description = "Random seed for the initial weights", DefaultValueFactory = _ => 0 };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder whose tokenizer files are copied beside the weights" };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder whose tokenizer files are copied beside the weights (default: the bundled Qwen tokenizer)" };
         var dtype = new Option<string>("--dtype") { Description = "Stored precision: fp32 or bf16", DefaultValueFactory = _ => "fp32" };
         var subsetFrom = new Option<string[]>("--vocab-subset-from") { Description = "Restrict the softmax to the token ids used by these shard folders (repeatable; small-domain runs such as the demo). The checkpoint keeps the full vocabulary shape." };
         var visionFrom = new Option<string?>("--vision-from") { Description = "Copy the vision tower's weights from this LLaVA folder (teacher and student share one frozen tower)" };
@@ -40,7 +40,7 @@ public static class ModelCommand
                 var other => throw new LlavaModException($"--dtype {other}: expected fp32 or bf16"),
             };
             string folder = parse.GetValue(output)!;
-            string? tokenizerFolder = parse.GetValue(tokenizer);
+            string? tokenizerFolder = parse.GetValue(tokenizer) ?? Path.GetDirectoryName(LlavaMod.Data.Text.QwenTokenizer.BundledPath);
             if (tokenizerFolder is not null)
             {
                 int tokens = Checkpoint.TokenizerVocabSize(tokenizerFolder);
