@@ -16,6 +16,7 @@ public static class ModelCommand
         var command = new Command("model", "Create model folders from presets and describe models.");
         command.Subcommands.Add(CreateInit());
         command.Subcommands.Add(CreateInfo());
+        command.Subcommands.Add(CreateAssemble());
         return command;
     }
 
@@ -105,5 +106,27 @@ public static class ModelCommand
         }
         var (_, llavaInfo, llavaMoe) = Describe(dir, LlavaConfig.Load(dir));
         return ($"{dir}: LLaVA ({text.ModelType})", llavaInfo, llavaMoe);
+    }
+
+    static Command CreateAssemble()
+    {
+        var qwen = new Option<string>("--llm") { Description = "Qwen2ForCausalLM folder (config.json + safetensors + tokenizer), e.g. Qwen2-0.5B", Required = true };
+        var clip = new Option<string>("--vision") { Description = "CLIP vision folder (CLIPVisionModel or CLIPModel), e.g. clip-vit-large-patch14-336", Required = true };
+        var projector = new Option<string?>("--projector") { Description = "Projector weights (safetensors, LLaVA or LLaVA-MoD names); random when omitted" };
+        var projectorType = new Option<string>("--projector-type") { Description = "mlp2x_gelu or linear", DefaultValueFactory = _ => "mlp2x_gelu" };
+        var selectLayer = new Option<int>("--select-layer") { Description = "Vision layer whose features are used (LLaVA: -2)", DefaultValueFactory = _ => -2 };
+        var output = new Option<string>("--out") { Description = "LLaVA folder to write", Required = true };
+        var command = new Command("assemble", "Build a LLaVA model folder from a Qwen2 checkpoint, a CLIP vision checkpoint and an optional projector (the start of a real run).")
+        {
+            qwen, clip, projector, projectorType, selectLayer, output,
+        };
+        command.SetAction(parse =>
+        {
+            using var model = Checkpoint.Assemble(parse.GetValue(qwen)!, parse.GetValue(clip)!, parse.GetValue(projector), parse.GetValue(projectorType)!, parse.GetValue(selectLayer));
+            Checkpoint.Save(model, parse.GetValue(output)!, parse.GetValue(qwen));
+            Console.WriteLine($"wrote {parse.GetValue(output)}");
+            foreach (var line in ModelInfo.Of(model.Config).Describe()) Console.WriteLine(line);
+        });
+        return command;
     }
 }
