@@ -17,7 +17,7 @@ public sealed class DemoWorkspace : IDisposable
 
     public DemoWorkspace()
     {
-        Llavamod("demo-data", "--out", Raw, "--train", "24", "--val", "0", "--test", "0", "--mine", "8", "--seed", "5");
+        Llavamod("demo-data", "--out", Raw, "--train", "12", "--val", "0", "--test", "0", "--mine", "8", "--seed", "5");
         Llavamod("shard", "--input", Path.Combine(Raw, "train", "conversations.json"), "--image-root", Path.Combine(Raw, "train"),
             "--tokenizer", QwenTokenizer.BundledPath, "--template", "qwen", "--out", TrainShards, "--threads", "1");
         Llavamod("model", "init", "--preset", "demo-teacher", "--out", Teacher, "--seed", "1", "--tokenizer", TokenizerFolder,

@@ -14,7 +14,7 @@ public class TrainingEndToEndTests(DemoWorkspace workspace) : IClassFixture<Demo
     StageConfig Sft(string output, int steps, int checkpointEvery = 1000) => StageConfig.Load(null,
     [
         "stage=sft", $"model={workspace.Teacher}", $"out={output}", $"data=[\"{workspace.TrainShards}\"]",
-        $"max_steps={steps}", "batch_size=8", "lr=3e-3", "warmup_ratio=0", "threads=1", "log_every=1", $"checkpoint_every={checkpointEvery}", "epochs=20",
+        $"max_steps={steps}", "batch_size=12", "lr=5e-3", "warmup_ratio=0", "threads=1", "log_every=1", $"checkpoint_every={checkpointEvery}", "epochs=20",
     ]);
 
     static double[] Losses(string output) => MetricsLog.Read(Path.Combine(output, "metrics.jsonl")).Select(r => r.Values["loss"]).ToArray();
@@ -23,10 +23,10 @@ public class TrainingEndToEndTests(DemoWorkspace workspace) : IClassFixture<Demo
     public void Sft_lowers_the_loss_on_a_small_corpus_and_leaves_the_frozen_vision_tower_untouched()
     {
         string output = Out("sft");
-        var summary = StageRunner.Run(Sft(output, steps: 30), resume: false, _ => { });
+        var summary = StageRunner.Run(Sft(output, steps: 60), resume: false, _ => { });
         var losses = Losses(output);
-        Assert.Equal(30, losses.Length);
-        Assert.True(losses[^3..].Average() < 0.5 * losses[..3].Average(), $"loss {losses[0]:F3} → {losses[^1]:F3}");
+        Assert.Equal(60, losses.Length);
+        Assert.True(losses[^5..].Average() < 0.6 * losses[..5].Average(), $"loss {losses[0]:F3} → {losses[^1]:F3}");
 
         var before = SafeTensorsFolder.Open(workspace.Teacher);
         var after = SafeTensorsFolder.Open(summary.ModelFolder);
@@ -34,10 +34,10 @@ public class TrainingEndToEndTests(DemoWorkspace workspace) : IClassFixture<Demo
         string lmWeight = "model.layers.0.self_attn.q_proj.weight";
         using var t0 = before.Read(towerWeight);
         using var t1 = after.Read(towerWeight);
-        Assert.True(t0.equal(t1).item<bool>(), "the vision tower is frozen in sft");
+        Assert.True(t0.eq(t1).all().item<bool>(), "the vision tower is frozen in sft");
         using var l0 = before.Read(lmWeight);
         using var l1 = after.Read(lmWeight);
-        Assert.False(l0.equal(l1).item<bool>(), "the language model trains in sft");
+        Assert.False(l0.eq(l1).all().item<bool>(), "the language model trains in sft");
     }
 
     [Fact]
