@@ -1,0 +1,161 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LlavaMod.Core;
+using LlavaMod.Data.Text;
+using LlavaMod.Models;
+using LlavaMod.Models.Generation;
+using LlavaMod.Models.Runtime;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using static TorchSharp.torch;
+
+namespace LlavaMod.Cli.Commands;
+
+/// <summary>
+/// `llavamod generate --model DIR --prompt TEXT [--image FILE]`: greedy or sampled generation with
+/// a LLaVA(-MoD) folder (dense or MoE) or a plain Qwen2 folder, printing text or JSON with token ids
+/// and per-token log-probs.
+/// </summary>
+public static class GenerateCommand
+{
+    const int MaxImageSide = 16384;
+
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Model folder (LLaVA-MoD layout or a Qwen2ForCausalLM folder)", Required = true };
+        var prompt = new Option<string?>("--prompt") { Description = "User message (rendered with --template)" };
+        var image = new Option<string?>("--image") { Description = "Image file for a LLaVA model; \"<image>\" is prepended to the prompt when absent" };
+        var template = new Option<string>("--template") { Description = "Chat template: qwen (LLaVA-MoD) or chatml", DefaultValueFactory = _ => "qwen" };
+        var inputIds = new Option<string?>("--input-ids") { Description = "Comma-separated prompt token ids instead of --prompt (-200 = image)" };
+        var json = new Option<bool>("--json") { Description = "Print JSON (ids, per-token log-probs, text)" };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Tokens to generate at most", DefaultValueFactory = _ => 128 };
+        var temperature = new Option<double>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 0.0 };
+        var topP = new Option<double>("--top-p") { Description = "Nucleus sampling mass (1 = off)", DefaultValueFactory = _ => 1.0 };
+        var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0 = off)", DefaultValueFactory = _ => 0 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of sample 0; sample s uses seed + s", DefaultValueFactory = _ => 0UL };
+        var samples = new Option<int>("--samples") { Description = "Samples per prompt", DefaultValueFactory = _ => 1 };
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
+        var command = new Command("generate", "Generate a response with a model (greedy or sampled, with per-token log-probs).");
+        foreach (var o in new Option[] { model, prompt, image, template, inputIds, json, maxNew, temperature, topP, topK, seed, samples, device })
+            command.Options.Add(o);
+        command.SetAction(parse =>
+        {
+            var options = new GenerationOptions
+            {
+                MaxNewTokens = parse.GetValue(maxNew), Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP),
+                TopK = parse.GetValue(topK), Seed = parse.GetValue(seed), SamplesPerPrompt = parse.GetValue(samples),
+            };
+            options.Validate();
+            var request = new Request(parse.GetValue(model)!, parse.GetValue(prompt), parse.GetValue(image), ChatTemplateKinds.Parse(parse.GetValue(template)!),
+                parse.GetValue(inputIds), parse.GetValue(device)!);
+            var results = Run(request, options);
+            if (parse.GetValue(json)) Console.WriteLine(ToJson(results).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            else
+                foreach (var r in results)
+                {
+                    if (results.Count > 1) Console.WriteLine($"--- sample {r.SampleIndex} (seed {r.Seed}, log-prob {r.LogProbSum:F3}, {r.FinishReason})");
+                    Console.WriteLine(r.Text);
+                }
+            return 0;
+        });
+        return command;
+    }
+
+    sealed record Request(string ModelDir, string? Prompt, string? ImagePath, ChatTemplateKind Template, string? InputIds, string Device);
+
+    static IReadOnlyList<GeneratedSequence> Run(Request request, GenerationOptions options)
+    {
+        TorchRuntime.EnsureLoaded();
+        if (!Directory.Exists(request.ModelDir)) throw new LlavaModException($"--model {request.ModelDir}: folder not found");
+        var device = TorchRuntime.ResolveDevice(request.Device);
+        var tokenizer = QwenTokenizer.Load(HasTokenizer(request.ModelDir) ? request.ModelDir : QwenTokenizer.BundledPath);
+        var stops = StopIds(tokenizer, request.Template);
+        options = options with { StopTokenIds = stops };
+        string Decode(long[] ids) => tokenizer.Decode(ids.Select(i => (int)i));
+
+        bool isLlava = ModelType(request.ModelDir) != "qwen2";
+        long[] promptIds = PromptIds(request, tokenizer, isLlava);
+        bool hasPlaceholder = promptIds.Contains(LlavaBatch.ImageTokenIndex);
+        if (!isLlava)
+        {
+            if (request.ImagePath is not null || hasPlaceholder) throw new LlavaModException($"--model {request.ModelDir} is a text-only Qwen2 model: it cannot take an image");
+            var lm = Checkpoint.LoadQwen2(request.ModelDir, device: device);
+            return TextGenerator.Generate(lm, [promptIds], options, Decode);
+        }
+        var llava = Checkpoint.Load(request.ModelDir, device: device);
+        if (hasPlaceholder != (request.ImagePath is not null))
+            throw new LlavaModException(hasPlaceholder ? "the prompt has an image placeholder but no --image was given" : "--image was given but the prompt ids have no image placeholder (-200)");
+        Tensor? pixels = request.ImagePath is null ? null : LoadPixels(request.ImagePath, llava.Config.Vision).to(device);
+        return TextGenerator.Generate(llava, new LlavaBatch { InputIds = [promptIds], PixelValues = pixels }, options, Decode);
+    }
+
+    static long[] PromptIds(Request request, QwenTokenizer tokenizer, bool isLlava)
+    {
+        if (request.InputIds is { } text)
+        {
+            if (request.Prompt is not null) throw new LlavaModException("give either --prompt or --input-ids, not both");
+            try { return text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(long.Parse).ToArray(); }
+            catch (FormatException) { throw new LlavaModException($"--input-ids \"{text}\": expected comma-separated integers"); }
+        }
+        if (request.Prompt is null) throw new LlavaModException("give --prompt TEXT or --input-ids 1,2,3");
+        string message = request.Prompt;
+        if (isLlava && request.ImagePath is not null && !message.Contains(ChatTemplate.ImageTag)) message = ChatTemplate.ImageTag + "\n" + message;
+        var ids = ChatTemplate.Create(request.Template, tokenizer).TokenizePrompt([new ChatTurn(ChatTurn.User, message)]);
+        return ids.Select(i => (long)i).ToArray();
+    }
+
+    /// <summary>The template's end-of-turn ids: &lt;|endoftext|&gt; (qwen), &lt;|im_end|&gt; and &lt;|endoftext|&gt; (chatml).</summary>
+    static long[] StopIds(QwenTokenizer tokenizer, ChatTemplateKind kind)
+    {
+        var ids = new List<long> { tokenizer.EndOfTextId };
+        if (kind == ChatTemplateKind.ChatMl && tokenizer.TokenToId("<|im_end|>") is int imEnd) ids.Add(imEnd);
+        return ids.ToArray();
+    }
+
+    static bool HasTokenizer(string dir) =>
+        File.Exists(Path.Combine(dir, "tokenizer.json")) || File.Exists(Path.Combine(dir, "vocab.json"));
+
+    static string ModelType(string dir)
+    {
+        string path = Path.Combine(dir, "config.json");
+        if (!File.Exists(path)) throw LlavaModException.ForFile(path, "file not found (is --model a model folder?)");
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path))?["model_type"]?.GetValue<string>() ?? "";
+        }
+        catch (JsonException e) { throw LlavaModException.ForFile(path, $"malformed JSON: {e.Message}", e); }
+    }
+
+    /// <summary>Decodes an image (size-checked before decoding) into CLIP pixel values [1, 3, S, S] (squashed to the tower's size).</summary>
+    static Tensor LoadPixels(string path, ClipVisionConfig vision)
+    {
+        if (!File.Exists(path)) throw LlavaModException.ForFile(path, "image file not found");
+        try
+        {
+            var info = Image.Identify(path);
+            if (info.Width > MaxImageSide || info.Height > MaxImageSide)
+                throw LlavaModException.ForFile(path, $"image is {info.Width}×{info.Height}, larger than {MaxImageSide} pixels per side");
+            using var image = Image.Load<Rgb24>(path);
+            var rgb = new byte[image.Width * image.Height * 3];
+            image.CopyPixelDataTo(rgb);
+            return ClipImageProcessor.ToPixelValues(rgb, image.Width, image.Height, vision).unsqueeze(0);
+        }
+        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException)
+        {
+            throw LlavaModException.ForFile(path, $"cannot decode image: {e.Message}", e);
+        }
+    }
+
+    static JsonArray ToJson(IReadOnlyList<GeneratedSequence> results) => new(results.Select(r => (JsonNode)new JsonObject
+    {
+        ["prompt_index"] = r.PromptIndex,
+        ["sample"] = r.SampleIndex,
+        ["seed"] = r.Seed,
+        ["finish_reason"] = r.FinishReason,
+        ["text"] = r.Text,
+        ["token_ids"] = new JsonArray(r.TokenIds.Select(i => (JsonNode)i).ToArray()),
+        ["token_logprobs"] = new JsonArray(r.TokenLogProbs.Select(p => (JsonNode)p).ToArray()),
+        ["logprob_sum"] = r.LogProbSum,
+    }).ToArray());
+}

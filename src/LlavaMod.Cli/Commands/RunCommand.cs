@@ -1,0 +1,51 @@
+using System.CommandLine;
+using LlavaMod.Cli.Pipelines;
+using LlavaMod.Core;
+
+namespace LlavaMod.Cli.Commands;
+
+public static class RunCommand
+{
+    public static Command Create()
+    {
+        var file = new Argument<string>("pipeline") { Description = "Pipeline file, e.g. pipelines/demo.json." };
+        var set = new Option<string[]>("--set") { Description = "Override a pipeline parameter: --set out=runs/x --set seed=4 (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var from = new Option<string?>("--from") { Description = "Start at this step; earlier steps are skipped even if not done." };
+        var force = new Option<bool>("--force") { Description = "Rerun every step, even those recorded as done." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print the resolved steps and exit." };
+
+        var command = new Command("run",
+            "Run a declarative pipeline (the demo, or the LLaVA-MoD recipe on real data) step by step. " +
+            "Finished steps are recorded, so rerunning the same command resumes after the last finished step.")
+        {
+            file, set, from, force, dryRun,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            string path = parse.GetValue(file)!;
+            var definition = PipelineDefinition.Load(path);
+            var overrides = ParseOverrides(parse.GetValue(set) ?? []);
+            var runner = new PipelineRunner(definition, path, overrides);
+            if (parse.GetValue(dryRun))
+            {
+                foreach (var (step, args) in runner.ResolvedSteps())
+                    Console.WriteLine($"{step.Name}: llavamod {string.Join(' ', args)}");
+                return 0;
+            }
+            return await runner.RunAsync(CommandCatalog.CreateRoot, parse.GetValue(from), parse.GetValue(force), Console.Out, ct);
+        });
+        return command;
+    }
+
+    static Dictionary<string, string> ParseOverrides(IEnumerable<string> pairs)
+    {
+        var result = new Dictionary<string, string>();
+        foreach (var pair in pairs)
+        {
+            int eq = pair.IndexOf('=');
+            if (eq <= 0) throw new LlavaModException($"--set {pair}: expected NAME=VALUE");
+            result[pair[..eq]] = pair[(eq + 1)..];
+        }
+        return result;
+    }
+}

@@ -1,0 +1,83 @@
+using System.CommandLine;
+using LlavaMod.Core;
+
+namespace LlavaMod.Cli.Pipelines;
+
+/// <summary>
+/// Runs a pipeline's steps in order, in this process. After a step succeeds the runner writes a
+/// record (STATE_DIR/.pipeline/STEP.done.json) holding the exact arguments it ran with; a rerun
+/// skips steps whose record matches and redoes the rest, so an interrupted pipeline resumes.
+/// Each verb is itself resumable, so the interrupted step continues where it stopped.
+/// </summary>
+public sealed class PipelineRunner(PipelineDefinition definition, string pipelinePath, IReadOnlyDictionary<string, string> overrides)
+{
+    public sealed record StepRecord(string Step, List<string> Args, DateTimeOffset FinishedAt, double Seconds);
+
+    public IReadOnlyDictionary<string, string> ResolvedParameters { get; } = ResolveParameters(definition, pipelinePath, overrides);
+
+    public IReadOnlyList<(PipelineStep Step, List<string> Args)> ResolvedSteps() =>
+        definition.Steps.Select(s => (s, s.Args.Select(a => PipelineParameters.Resolve(a, ResolvedParameters, pipelinePath)).ToList())).ToList();
+
+    public string StateDirectory => Path.Combine(PipelineParameters.Resolve(definition.StateDir, ResolvedParameters, pipelinePath), ".pipeline");
+
+    /// <summary>Runs the steps from <paramref name="fromStep"/> (all when null); returns the exit code.</summary>
+    public async Task<int> RunAsync(Func<RootCommand> createRoot, string? fromStep, bool force, TextWriter log, CancellationToken ct)
+    {
+        var steps = ResolvedSteps();
+        int start = 0;
+        if (fromStep is not null)
+        {
+            start = steps.ToList().FindIndex(s => s.Step.Name == fromStep);
+            if (start < 0)
+                throw new LlavaModException($"--from {fromStep}: no such step in {pipelinePath} (steps: {string.Join(", ", steps.Select(s => s.Step.Name))})");
+        }
+
+        for (int i = 0; i < steps.Count; i++)
+        {
+            var (step, args) = steps[i];
+            string recordPath = Path.Combine(StateDirectory, $"{step.Name}.done.json");
+            bool before = i < start;
+            if (before || (!force && IsDone(recordPath, args)))
+            {
+                log.WriteLine($"[{i + 1}/{steps.Count}] {step.Name}: {(before ? "skipped (before --from)" : "done earlier, skipped")}");
+                continue;
+            }
+            log.WriteLine($"[{i + 1}/{steps.Count}] {step.Name}: llavamod {string.Join(' ', args.Select(Quote))}");
+            var started = DateTimeOffset.UtcNow;
+            int code = await createRoot().Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, ct);
+            if (code != 0)
+            {
+                log.WriteLine($"step '{step.Name}' failed with exit code {code}; fix the cause and rerun: finished steps are kept.");
+                return code;
+            }
+            double seconds = (DateTimeOffset.UtcNow - started).TotalSeconds;
+            Json.WriteFileAtomic(recordPath, new StepRecord(step.Name, args, DateTimeOffset.UtcNow, seconds));
+            log.WriteLine($"[{i + 1}/{steps.Count}] {step.Name}: finished in {seconds:F1} s");
+        }
+        return 0;
+    }
+
+    static bool IsDone(string recordPath, List<string> args)
+    {
+        if (!File.Exists(recordPath)) return false;
+        var record = Json.ReadFile<StepRecord>(recordPath);
+        return record.Args.SequenceEqual(args);
+    }
+
+    static Dictionary<string, string> ResolveParameters(PipelineDefinition definition, string pipelinePath, IReadOnlyDictionary<string, string> overrides)
+    {
+        var values = new Dictionary<string, string>(definition.Parameters)
+        {
+            ["pipeline_dir"] = Path.GetDirectoryName(Path.GetFullPath(pipelinePath))!,
+        };
+        foreach (var (key, value) in overrides)
+        {
+            if (!definition.Parameters.ContainsKey(key))
+                throw new LlavaModException($"--set {key}=…: {pipelinePath} has no parameter '{key}' (parameters: {string.Join(", ", definition.Parameters.Keys)})");
+            values[key] = value;
+        }
+        return values.ToDictionary(kv => kv.Key, kv => PipelineParameters.Resolve(kv.Value, values, pipelinePath));
+    }
+
+    static string Quote(string arg) => arg.Contains(' ') ? $"\"{arg}\"" : arg;
+}

@@ -1,0 +1,167 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LlavaMod.Models.Moe;
+
+/// <summary>
+/// Sparse mixture-of-experts feed-forward block (LLaVA-MoD / DeepSpeed 0.9.5 <c>deepspeed.moe.layer.MoE</c>
+/// with ep_size 1, use_residual false). Input [..., d] (e.g. [B, T, d] or [N, d]); output has the
+/// same shape and dtype. Every position is one token for routing and capacity, as DeepSpeed
+/// reshapes to (-1, d). Each expert only sees the tokens routed to it (index_select → expert →
+/// weighted index_add); nothing computes all experts densely.
+///
+/// Parameter names, checked against DeepSpeed v0.9.5 (deepspeed/moe/layer.py: <c>MoE.deepspeed_moe =
+/// MOELayer(TopKGate(...), Experts(...))</c>; sharded_moe.py: <c>TopKGate.wg = Linear(d, E, bias=False).float()</c>;
+/// experts.py: <c>Experts.deepspeed_experts = ModuleList(deepcopy(expert) ...)</c>) and LLaVA-MoD's
+/// llava_qwen2_moe.py (<c>model.layers[i].mlp = MoE(hidden_size, expert=model.layers[i].mlp, ...)</c>):
+/// under the decoder layer's <c>mlp</c> this module's state dict holds
+/// <c>deepspeed_moe.gate.wg.weight</c> [E, d] and
+/// <c>deepspeed_moe.experts.deepspeed_experts.{e}.{gate_proj,up_proj,down_proj}.weight</c>.
+/// </summary>
+public sealed class MoeLayer : nn.Module<Tensor, Tensor>
+{
+    // Field names are the registered names: TorchSharp may also register module fields by reflection.
+    readonly DeepSpeedMoeBlock deepspeed_moe;
+
+    /// <summary>Settings this layer routes with.</summary>
+    public MoeLayerOptions Options { get; }
+
+    /// <summary>
+    /// Routing of the most recent forward (null before the first). Its tensors belong to the layer,
+    /// outside any dispose scope (decoder layers dispose everything but their output), and stay
+    /// valid until the next forward of this layer disposes them: add AuxLoss to the loss before that.
+    /// </summary>
+    public MoeRouting? LastRouting { get; private set; }
+
+    /// <summary>Random source of the optional Gumbel noise (torch's default generator when null).</summary>
+    public Generator? NoiseGenerator { get; set; }
+
+    /// <param name="hiddenSize">Model width d.</param>
+    /// <param name="options">Expert count, k, capacity factors, min capacity, noise.</param>
+    /// <param name="expertFactory">Builds expert e (a [.., d] → [.., d] module).</param>
+    public MoeLayer(long hiddenSize, MoeLayerOptions options, Func<int, nn.Module<Tensor, Tensor>> expertFactory)
+        : base(nameof(MoeLayer))
+    {
+        options.Validate();
+        Options = options;
+        var experts = Enumerable.Range(0, options.NumExperts).Select(expertFactory).ToArray();
+        deepspeed_moe = new DeepSpeedMoeBlock(new MoeGate(hiddenSize, options.NumExperts), new MoeExperts(experts));
+        register_module("deepspeed_moe", deepspeed_moe);
+    }
+
+    /// <summary>The router's fp32 Linear(d → E, no bias), <c>deepspeed_moe.gate.wg</c>.</summary>
+    public Linear Router => deepspeed_moe.Gate.Wg;
+
+    /// <summary>Expert e, <c>deepspeed_moe.experts.deepspeed_experts.{e}</c>.</summary>
+    public nn.Module<Tensor, Tensor> Expert(int e) => deepspeed_moe.Experts.DeepspeedExperts[e];
+
+    public int NumExperts => Options.NumExperts;
+
+    /// <summary>Capacity factor used now: training or evaluation, by the module's mode.</summary>
+    public double ActiveCapacityFactor => training ? Options.CapacityFactor : Options.EvalCapacityFactor;
+
+    public override Tensor forward(Tensor input)
+    {
+        long d = input.shape[^1];
+        using var scope = NewDisposeScope();
+        var tokens = input.reshape(-1, d);
+        long n = tokens.shape[0];
+
+        var logits = deepspeed_moe.Gate.Logits(tokens);
+        var decision = TopKGating.Route(logits, Options.TopK, ActiveCapacityFactor, Options.MinCapacity,
+            Options.GumbelNoiseOnLaterChoices, NoiseGenerator);
+
+        var output = zeros_like(tokens);
+        var keptIndices = decision.ExpertIndices.masked_fill(decision.Kept.logical_not(), -1);
+        for (int e = 0; e < Options.NumExperts; e++)
+        {
+            var slotOfExpert = keptIndices.eq(e); // [N, k]; a token picks an expert at most once
+            var tokenIds = slotOfExpert.any(1).nonzero().squeeze(1);
+            if (tokenIds.shape[0] == 0) continue;
+            var weight = (decision.Weights * slotOfExpert.to(ScalarType.Float32)).sum(1).index_select(0, tokenIds);
+            var expertOut = Expert(e).call(tokens.index_select(0, tokenIds));
+            output.index_add_(0, tokenIds, expertOut * weight.unsqueeze(1).to(expertOut.dtype), 1);
+        }
+
+        var previous = LastRouting;
+        LastRouting = Summarise(decision, n);
+        previous?.Dispose();
+        return output.reshape(input.shape).MoveToOuterDisposeScope();
+    }
+
+    MoeRouting Summarise(GatingDecision decision, long n)
+    {
+        int e = Options.NumExperts;
+        var routedOneHot = nn.functional.one_hot(decision.ExpertIndices, e); // [N, k, E]
+        long[] Counts(Tensor t) => t.to(ScalarType.Int64).cpu().data<long>().ToArray();
+        var routing = new MoeRouting
+        {
+            AuxLoss = decision.AuxLoss.DetachFromDisposeScope(),
+            ExpertIndices = decision.ExpertIndices.DetachFromDisposeScope(),
+            Kept = decision.Kept.DetachFromDisposeScope(),
+            Weights = decision.Weights.DetachFromDisposeScope(),
+            TokenCount = n,
+            Capacity = decision.Capacity,
+            FirstChoiceCounts = Counts(routedOneHot.select(1, 0).sum(dim: 0)),
+            RoutedCounts = Counts(routedOneHot.sum([0, 1])),
+            KeptCounts = Counts((routedOneHot * decision.Kept.unsqueeze(2)).sum([0, 1])),
+            FullyDroppedTokens = decision.Kept.any(1).logical_not().sum().item<long>(),
+        };
+        return routing;
+    }
+
+    /// <summary>DeepSpeed's MOELayer, kept only for parameter naming: <c>gate</c> and <c>experts</c>.</summary>
+    sealed class DeepSpeedMoeBlock : nn.Module
+    {
+        readonly MoeGate gate;
+        readonly MoeExperts experts;
+
+        public DeepSpeedMoeBlock(MoeGate gate, MoeExperts experts) : base("MOELayer")
+        {
+            this.gate = gate;
+            this.experts = experts;
+            register_module("gate", gate);
+            register_module("experts", experts);
+        }
+
+        public MoeGate Gate => gate;
+        public MoeExperts Experts => experts;
+    }
+}
+
+/// <summary>DeepSpeed's TopKGate: the router <c>wg</c>, an fp32 Linear(d → E) without bias.</summary>
+public sealed class MoeGate : nn.Module
+{
+    readonly Linear wg;
+
+    public MoeGate(long hiddenSize, int numExperts) : base("TopKGate")
+    {
+        wg = nn.Linear(hiddenSize, numExperts, hasBias: false, dtype: ScalarType.Float32);
+        register_module("wg", wg);
+    }
+
+    public Linear Wg => wg;
+
+    /// <summary>fp32 router logits [N, E]; the input (and the weight, if the model was cast) go to fp32 first, as DeepSpeed.</summary>
+    public Tensor Logits(Tensor tokens)
+    {
+        var weight = wg.weight!;
+        var w32 = weight.dtype == ScalarType.Float32 ? weight : weight.to(ScalarType.Float32);
+        return nn.functional.linear(tokens.to(ScalarType.Float32), w32);
+    }
+}
+
+/// <summary>DeepSpeed's Experts container: <c>deepspeed_experts</c>, a list of expert modules.</summary>
+public sealed class MoeExperts : nn.Module
+{
+    readonly ModuleList<nn.Module<Tensor, Tensor>> deepspeed_experts;
+
+    public MoeExperts(IEnumerable<nn.Module<Tensor, Tensor>> experts) : base("Experts")
+    {
+        deepspeed_experts = new ModuleList<nn.Module<Tensor, Tensor>>(experts.ToArray());
+        register_module("deepspeed_experts", deepspeed_experts);
+    }
+
+    public ModuleList<nn.Module<Tensor, Tensor>> DeepspeedExperts => deepspeed_experts;
+}

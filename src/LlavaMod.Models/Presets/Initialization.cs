@@ -1,0 +1,44 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LlavaMod.Models;
+
+/// <summary>
+/// Random initialisation as Hugging Face does for fresh models (initializer_range 0.02):
+/// Linear and Embedding weights ~ N(0, 0.02), biases 0, norms weight 1 / bias 0, CLIP class
+/// embedding ~ N(0, width^-0.5). Deterministic for a given seed.
+/// </summary>
+public static class Initialization
+{
+    public static LlavaModel NewLlava(LlavaConfig config, int seed, FeedForwardFactory? moeFactory = null)
+    {
+        Runtime.TorchRuntime.EnsureLoaded();
+        var model = new LlavaModel(config, moeFactory);
+        Apply(model, 0.02, seed);
+        return model;
+    }
+
+    // RMSNorm: input_layernorm, post_attention_layernorm, norm; CLIP: pre_layrnorm, layer_norm1/2, post_layernorm
+    static bool IsNorm(string name) => name.EndsWith("norm.weight") || name.Contains("layer_norm") || name.Contains("layrnorm");
+
+    /// <summary>Re-initialises every parameter from its own generator (independent of torch's global RNG).</summary>
+    public static void Apply(nn.Module model, double std, int seed = 0)
+    {
+        using var noGrad = torch.no_grad();
+        using var generator = new Generator((ulong)seed);
+        foreach (var (name, p) in model.named_parameters())
+        {
+            if (name.EndsWith(".bias")) p.zero_();
+            else if (name.EndsWith("class_embedding")) Normal(p, Math.Pow(p.shape[0], -0.5), generator);
+            else if (IsNorm(name)) p.fill_(1);
+            else Normal(p, std, generator);
+        }
+    }
+
+    static void Normal(Tensor p, double std, Generator generator)
+    {
+        using var values = torch.randn(p.shape, dtype: ScalarType.Float32, generator: generator);
+        p.copy_(values.mul_(std));
+    }
+}

@@ -1,0 +1,40 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlavaMod.Models;
+
+/// <summary>Builds additive attention masks (0 where allowed, the dtype's minimum where not), as HF does.</summary>
+public static class AttentionMasks
+{
+    /// <summary>
+    /// Causal + padding mask of shape [B, 1, Tq, past+Tq]. Query i (absolute position past+i in the
+    /// key sequence) sees keys j ≤ past+i whose <paramref name="keyPadding"/> entry is nonzero.
+    /// Returns null when nothing needs masking (a single query over an unpadded cache).
+    /// </summary>
+    public static Tensor? CausalWithPadding(long batch, long queryLength, long pastLength, Tensor? keyPadding, ScalarType dtype, Device device)
+    {
+        long keyLength = pastLength + queryLength;
+        if (keyPadding is not null && (keyPadding.shape.Length != 2 || keyPadding.shape[0] != batch || keyPadding.shape[1] != keyLength))
+            throw new ArgumentException($"attention mask has shape [{string.Join(", ", keyPadding.shape)}], expected [{batch}, {keyLength}] (past {pastLength} + new {queryLength} positions)");
+        if (queryLength == 1 && keyPadding is null) return null;
+        using var scope = torch.NewDisposeScope();
+        var q = torch.arange(queryLength, device: device).unsqueeze(1) + pastLength; // [Tq, 1]
+        var k = torch.arange(keyLength, device: device).unsqueeze(0);                // [1, Tk]
+        var allowed = k.le(q).unsqueeze(0).unsqueeze(0);                              // [1, 1, Tq, Tk]
+        if (keyPadding is not null)
+            allowed = allowed.logical_and(keyPadding.to(device).ne(0).unsqueeze(1).unsqueeze(1)); // [B, 1, Tq, Tk]
+        allowed = allowed.expand(batch, 1, queryLength, keyLength);
+        var mask = torch.zeros(allowed.shape, dtype: dtype, device: device)
+            .masked_fill(allowed.logical_not(), MinValue(dtype));
+        return mask.MoveToOuterDisposeScope();
+    }
+
+    public static double MinValue(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Float32 => float.MinValue,
+        ScalarType.BFloat16 => -3.3895313892515355e38,
+        ScalarType.Float16 => -65504.0,
+        ScalarType.Float64 => double.MinValue,
+        _ => throw new ArgumentException($"attention masks need a floating dtype, got {dtype}"),
+    };
+}

@@ -1,0 +1,150 @@
+using LlavaMod.Core;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LlavaMod.Models;
+
+/// <summary>
+/// Builds the feed-forward block of decoder layer <c>layerIndex</c> when the config has an MoE
+/// block and that layer is listed in it. The MoE module registers itself here (see
+/// <see cref="FeedForwardFactories.Moe"/>) so that checkpoints of MoE models load without the
+/// caller naming it.
+/// </summary>
+public delegate nn.Module<Tensor, Tensor> FeedForwardFactory(Qwen2Config config, int layerIndex);
+
+/// <summary>Where the MoE implementation plugs in (set once, e.g. from a module initializer).</summary>
+public static class FeedForwardFactories
+{
+    public static FeedForwardFactory? Moe { get; set; }
+}
+
+/// <summary>
+/// Qwen2 decoder stack (HF <c>Qwen2Model</c>): embed_tokens, layers.N, norm. Forward takes input
+/// embeddings (so LLaVA can splice image features) and returns the final-normed hidden states.
+/// </summary>
+public sealed class Qwen2Model : nn.Module
+{
+    readonly Embedding embed_tokens;
+    readonly ModuleList<Qwen2DecoderLayer> layers;
+    readonly RmsNorm norm;
+
+    public Qwen2Model(Qwen2Config config, FeedForwardFactory? moeFactory = null) : base(nameof(Qwen2Model))
+    {
+        Config = config;
+        embed_tokens = nn.Embedding(config.VocabSize, config.HiddenSize);
+        var moeLayers = config.Moe?.LayerIndices(config.NumHiddenLayers).ToHashSet() ?? [];
+        moeFactory ??= FeedForwardFactories.Moe;
+        if (moeLayers.Count > 0 && moeFactory is null)
+            throw new LlavaModException("the config has an moe block but no mixture-of-experts implementation is registered (FeedForwardFactories.Moe)");
+        layers = new ModuleList<Qwen2DecoderLayer>();
+        for (int i = 0; i < config.NumHiddenLayers; i++)
+            layers.Add(new Qwen2DecoderLayer(config, i, moeLayers.Contains(i) ? moeFactory!(config, i) : null));
+        norm = new RmsNorm(config.HiddenSize, config.RmsNormEps);
+        register_module("embed_tokens", embed_tokens);
+        register_module("layers", layers);
+        register_module("norm", norm);
+    }
+
+    public Qwen2Config Config { get; internal set; }
+    public Embedding EmbedTokens => embed_tokens;
+    public IReadOnlyList<Qwen2DecoderLayer> Layers => layers.ToList();
+    public RmsNorm Norm => norm;
+
+    /// <summary>Token embeddings [B, T, hidden] of ids [B, T].</summary>
+    public Tensor Embed(Tensor inputIds) => embed_tokens.forward(inputIds);
+
+    /// <summary>
+    /// Runs the decoder over <paramref name="inputsEmbeds"/> [B, T, hidden].
+    /// <paramref name="attentionMask"/> [B, past+T] marks real (1) and padding (0) positions,
+    /// including the cached ones; <paramref name="positionIds"/> [B, T] defaults to past..past+T-1.
+    /// With a <paramref name="cache"/>, new keys/values are appended to it.
+    /// </summary>
+    public Tensor Forward(Tensor inputsEmbeds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        long b = inputsEmbeds.shape[0], t = inputsEmbeds.shape[1];
+        long past = cache?.Length ?? 0;
+        var device = inputsEmbeds.device;
+        positionIds ??= torch.arange(past, past + t, device: device).unsqueeze(0).expand(b, t);
+        var (cos, sin) = RotaryEmbedding.CosSin(positionIds, Config.HeadDim, Config.RopeTheta, inputsEmbeds.dtype);
+        var mask = AttentionMasks.CausalWithPadding(b, t, past, attentionMask, inputsEmbeds.dtype, device);
+        var hidden = inputsEmbeds;
+        foreach (var layer in layers)
+        {
+            layer.Cache = cache;
+            try { hidden = layer.forward(hidden, cos, sin, mask); }
+            finally { layer.Cache = null; }
+        }
+        return norm.forward(hidden).MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
+/// HF <c>Qwen2ForCausalLM</c>: "model" (<see cref="Qwen2Model"/>) and "lm_head" (absent when
+/// tie_word_embeddings: the embedding matrix is the head, as in HF files that omit lm_head.weight).
+/// </summary>
+public sealed class Qwen2ForCausalLM : nn.Module
+{
+    readonly Qwen2Model model;
+    readonly Linear? lm_head;
+
+    public Qwen2ForCausalLM(Qwen2Config config, FeedForwardFactory? moeFactory = null) : base(nameof(Qwen2ForCausalLM))
+    {
+        config.Validate("Qwen2 config");
+        Config = config;
+        model = new Qwen2Model(config, moeFactory);
+        register_module("model", model);
+        if (!config.TieWordEmbeddings)
+        {
+            lm_head = nn.Linear(config.HiddenSize, config.VocabSize, hasBias: false);
+            register_module("lm_head", lm_head);
+        }
+    }
+
+    public Qwen2Config Config { get; private set; }
+    public Qwen2Model Model => model;
+
+    /// <summary>
+    /// Records the MoE block after layers were upcycled (or null after going back to dense), so
+    /// that saved config.json files describe the modules. Shapes are unchanged.
+    /// </summary>
+    public void SetMoeConfig(MoeConfig? moe)
+    {
+        var config = (Config with { Moe = moe }).Validate("MoE config");
+        Config = config;
+        model.Config = config;
+    }
+
+    /// <summary>The output matrix [vocab, hidden] (the embedding matrix when tied).</summary>
+    public Tensor HeadWeight => lm_head?.weight ?? model.EmbedTokens.weight!;
+
+    /// <summary>Final hidden states [B, T, hidden] for token ids [B, T].</summary>
+    public Tensor Hidden(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        return model.Forward(model.Embed(inputIds), attentionMask, positionIds, cache).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// fp32 logits for hidden states [..., hidden]: over the full vocabulary, or only over the rows
+    /// of <paramref name="subset"/> (column i is token subset.TokenIds[i]).
+    /// </summary>
+    public Tensor Logits(Tensor hidden, VocabSubset? subset = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        var weight = HeadWeight;
+        if (subset is not null) weight = weight.index_select(0, subset.IndexTensor(weight.device));
+        var logits = nn.functional.linear(hidden, weight.to(hidden.dtype));
+        return logits.to(ScalarType.Float32).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>fp32 logits [B, T, V] for token ids [B, T].</summary>
+    public Tensor Forward(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null, VocabSubset? subset = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        return Logits(Hidden(inputIds, attentionMask, positionIds, cache), subset).MoveToOuterDisposeScope();
+    }
+
+    public KvCache NewCache() => new(Config.NumHiddenLayers);
+}

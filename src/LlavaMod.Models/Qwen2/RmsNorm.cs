@@ -1,0 +1,30 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LlavaMod.Models;
+
+/// <summary>Qwen2 RMSNorm: normalises in fp32, casts back to the input dtype, then scales (HF order).</summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    readonly double _eps;
+    readonly Parameter weight;
+
+    public RmsNorm(int size, double eps) : base(nameof(RmsNorm))
+    {
+        _eps = eps;
+        weight = new Parameter(torch.ones(size));
+        register_parameter("weight", weight);
+    }
+
+    public Parameter Weight => weight;
+
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = torch.NewDisposeScope();
+        var x = input.to(ScalarType.Float32);
+        var variance = x.pow(2).mean([-1L], keepdim: true);
+        x = x * torch.rsqrt(variance + _eps);
+        return (weight * x.to(input.dtype)).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,37 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlavaMod.Models;
+
+/// <summary>
+/// Rotary position embedding, rotate-half convention (HF Qwen2): frequencies
+/// theta^(-2i/d), cos/sin computed in fp32 from explicit position ids, applied in the input dtype.
+/// </summary>
+public static class RotaryEmbedding
+{
+    /// <summary>cos and sin of shape [B, T, headDim] for position ids [B, T].</summary>
+    public static (Tensor Cos, Tensor Sin) CosSin(Tensor positionIds, int headDim, double theta, ScalarType dtype)
+    {
+        using var scope = torch.NewDisposeScope();
+        var exponent = torch.arange(0, headDim, 2, dtype: ScalarType.Int64, device: positionIds.device).to(ScalarType.Float32) / headDim;
+        var invFreq = 1.0f / torch.pow(torch.tensor((float)theta, device: positionIds.device), exponent);
+        var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * invFreq; // [B, T, d/2]
+        var emb = torch.cat([freqs, freqs], dim: -1);
+        var cos = emb.cos().to(dtype);
+        var sin = emb.sin().to(dtype);
+        return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Applies rotation to x [B, H, T, headDim] with cos/sin [B, T, headDim].</summary>
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    {
+        using var scope = torch.NewDisposeScope();
+        var c = cos.unsqueeze(1);
+        var s = sin.unsqueeze(1);
+        long half = x.shape[^1] / 2;
+        var x1 = x[.., .., .., ..(int)half];
+        var x2 = x[.., .., .., (int)half..];
+        var rotated = torch.cat([-x2, x1], dim: -1);
+        return (x * c + rotated * s).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,112 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlavaMod.Training.Losses;
+
+/// <summary>Which preference objective to optimise.</summary>
+public enum PreferenceLossType
+{
+    /// <summary>DPO: −log σ(β·[(π_w − π_ref,w) − (π_l − π_ref,l)]).</summary>
+    Sigmoid,
+    /// <summary>TRL 0.7.5–0.7.11 <c>kto_pair</c> (LLaVA-MoD's default); see <see cref="PreferenceLoss"/>.</summary>
+    KtoPair,
+    /// <summary>Hallucination-severity-aware DPO: the rejected log-probs weighed by the pair's severity.</summary>
+    HsaDpo,
+    /// <summary>IPO as in TRL: (logits − 1/(2β))² with logits = (π_w − π_l) − (π_ref,w − π_ref,l).</summary>
+    Ipo,
+}
+
+/// <param name="Type">The objective.</param>
+/// <param name="Beta">β, 0.1 in LLaVA-MoD and TRL.</param>
+/// <param name="RpoWeight">Weight α of the RPO term α·mean_pairs(−π_w / n_w) (0 = off; DEMO.md uses 1.0).</param>
+public sealed record PreferenceLossOptions(PreferenceLossType Type = PreferenceLossType.Sigmoid, double Beta = 0.1, double RpoWeight = 0.0);
+
+/// <summary>
+/// One batch of N pairs: summed response log-probs ([N] each) under the policy (with grad) and
+/// the reference (the teacher, constants). <paramref name="RejectedSeverity"/> ([N], HSA-DPO's w_r)
+/// is required for <see cref="PreferenceLossType.HsaDpo"/>; <paramref name="ChosenTokenCounts"/> ([N])
+/// is required when the RPO term is on.
+/// </summary>
+public sealed record PreferenceBatch(
+    Tensor PolicyChosen, Tensor PolicyRejected, Tensor ReferenceChosen, Tensor ReferenceRejected,
+    Tensor? RejectedSeverity = null, Tensor? ChosenTokenCounts = null);
+
+/// <summary>Batch means, as TRL logs them: rewards are β·(π − π_ref), accuracy is the share of pairs with reward_w &gt; reward_l.</summary>
+public sealed record PreferenceMetrics(
+    double RewardChosen, double RewardRejected, double RewardMargin, double RewardAccuracy,
+    double PreferenceTerm, double ChosenNll);
+
+/// <summary>The scalar loss to back-propagate and its metrics.</summary>
+public sealed record PreferenceLossResult(Tensor Loss, PreferenceMetrics Metrics);
+
+/// <summary>
+/// Preference losses from summed log-probs. KTO-pair follows TRL 0.7.x exactly: with
+/// KL_w = mean(π_w − π_ref,w).clamp(min 0) and KL_l = mean(π_l − π_ref,l).clamp(min 0) taken over
+/// the batch (so a pair's loss depends on its batch), the losses are 1 − σ(β[(π_w − π_ref,w) − KL_l])
+/// and 1 − σ(β[KL_w − (π_l − π_ref,l)]) (1 − σ, not −log σ), and the mean runs over all 2N terms.
+/// The optional RPO term is length-normalised per pair as in the RPO paper (TRL's rpo_alpha
+/// instead averages over all chosen tokens of the batch; the two agree when lengths are equal).
+/// </summary>
+public static class PreferenceLoss
+{
+    public static PreferenceLossResult Compute(PreferenceBatch batch, PreferenceLossOptions options)
+    {
+        if (options.Beta <= 0) throw new ArgumentOutOfRangeException(nameof(options), "beta must be positive");
+        using var scope = NewDisposeScope();
+        double beta = options.Beta;
+        var chosenRatio = batch.PolicyChosen - batch.ReferenceChosen.detach();
+        var rejectedRatio = batch.PolicyRejected - batch.ReferenceRejected.detach();
+
+        Tensor losses = options.Type switch
+        {
+            PreferenceLossType.Sigmoid => -nn.functional.logsigmoid(beta * (chosenRatio - rejectedRatio)),
+            PreferenceLossType.Ipo => (chosenRatio - rejectedRatio - 1.0 / (2.0 * beta)).pow(2),
+            PreferenceLossType.HsaDpo => HsaDpoLosses(batch, beta),
+            PreferenceLossType.KtoPair => KtoPairLosses(chosenRatio, rejectedRatio, beta),
+            _ => throw new ArgumentOutOfRangeException(nameof(options), options.Type, "unknown preference loss type"),
+        };
+        var preferenceTerm = losses.mean();
+        var loss = preferenceTerm;
+        double chosenNll = 0;
+        if (options.RpoWeight != 0)
+        {
+            if (batch.ChosenTokenCounts is null)
+                throw new ArgumentException("the RPO term needs ChosenTokenCounts (tokens per chosen response)");
+            var nll = (-batch.PolicyChosen / batch.ChosenTokenCounts.to_type(batch.PolicyChosen.dtype).clamp_min(1)).mean();
+            chosenNll = nll.to_type(ScalarType.Float64).item<double>();
+            loss = loss + options.RpoWeight * nll;
+        }
+
+        var rewardChosen = (beta * chosenRatio).detach();
+        var rewardRejected = (beta * rejectedRatio).detach();
+        var metrics = new PreferenceMetrics(
+            Scalar(rewardChosen.mean()),
+            Scalar(rewardRejected.mean()),
+            Scalar((rewardChosen - rewardRejected).mean()),
+            Scalar((rewardChosen > rewardRejected).to_type(ScalarType.Float64).mean()),
+            Scalar(preferenceTerm),
+            chosenNll);
+        return new PreferenceLossResult(loss.MoveToOuterDisposeScope(), metrics);
+    }
+
+    static double Scalar(Tensor t) => t.detach().to_type(ScalarType.Float64).item<double>();
+
+    static Tensor HsaDpoLosses(PreferenceBatch b, double beta)
+    {
+        if (b.RejectedSeverity is null) throw new ArgumentException("HSA-DPO needs RejectedSeverity (w_r per pair)");
+        var wr = b.RejectedSeverity.to_type(b.PolicyChosen.dtype);
+        // w_c = 1.
+        var logits = (b.PolicyChosen - wr * b.PolicyRejected) - (b.ReferenceChosen.detach() - wr * b.ReferenceRejected.detach());
+        return -nn.functional.logsigmoid(beta * logits);
+    }
+
+    static Tensor KtoPairLosses(Tensor chosenRatio, Tensor rejectedRatio, double beta)
+    {
+        var chosenKl = chosenRatio.mean().clamp_min(0);
+        var rejectedKl = rejectedRatio.mean().clamp_min(0);
+        return cat([
+            1 - (beta * (chosenRatio - rejectedKl)).sigmoid(),
+            1 - (beta * (chosenKl - rejectedRatio)).sigmoid(),
+        ], 0);
+    }
+}

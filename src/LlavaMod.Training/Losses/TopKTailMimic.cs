@@ -1,0 +1,73 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlavaMod.Training.Losses;
+
+/// <summary>The top-k + tail mimic loss and the share of teacher probability its top-k covered.</summary>
+/// <param name="Loss">Scalar KL over k + 1 buckets, averaged over masked positions.</param>
+/// <param name="TeacherCoveredMass">Mean over masked positions of Σ_top-k p_T (1 means the cache is exact).</param>
+public sealed record TopKMimicResult(Tensor Loss, double TeacherCoveredMass);
+
+/// <summary>
+/// Mimic loss from a cached teacher: per position the teacher's top-k ids and log-probs plus the
+/// log of its remaining mass, <c>log(1 − Σ_top-k p_T)</c>. The student's distribution is coarsened
+/// to the same k + 1 buckets: its probabilities of the k ids, and one tail bucket holding the rest,
+/// <c>1 − Σ_top-k p_S</c>. The loss is KL(teacher buckets ‖ student buckets).
+/// <para>
+/// The student's tail is the log-sum-exp of its log-probs over the non-top-k ids (the top-k
+/// entries replaced by a large negative number), which is exact even when the tail is tiny, has
+/// finite gradients when the tail is empty (k = V), and needs no <c>log(1 − x)</c> cancellation.
+/// Because merging outcomes never increases KL, this is ≤ the full-vocabulary KL, with equality
+/// when k = V or the distributions agree inside the tail; the gap is the bias Sparse Logit Sampling
+/// points out, which is why <see cref="TopKMimicResult.TeacherCoveredMass"/> is reported.
+/// </para>
+/// </summary>
+public static class TopKTailMimic
+{
+    const double MaskedLogit = -1e30;
+
+    /// <param name="studentLogits">[B, T, V]</param>
+    /// <param name="teacherIds">[B, T, k] long: distinct ids per position for top-k caches; a
+    /// Sparse Logit Sampling cache repeats ids, with log-probs log(1/k) and tail −∞, and then the
+    /// loss is the unbiased sampled soft cross-entropy plus a constant</param>
+    /// <param name="teacherLogProbs">[B, T, k] teacher log-probs of those ids</param>
+    /// <param name="teacherTailLogMass">[B, T] log(1 − Σ_top-k p_T); −∞ when the top-k holds everything</param>
+    /// <param name="mask">[B, T] bool, positions to train (see <see cref="TokenAlignment.PredictionMask"/>)</param>
+    public static TopKMimicResult Compute(Tensor studentLogits, Tensor teacherIds, Tensor teacherLogProbs, Tensor teacherTailLogMass, Tensor mask)
+    {
+        CheckShapes(studentLogits, teacherIds, teacherLogProbs, teacherTailLogMass, mask);
+        using var scope = NewDisposeScope();
+        var logpS = FullVocabularyMimic.UpcastForSoftmax(studentLogits).log_softmax(-1);
+        var dtype = logpS.dtype;
+        var ids = teacherIds.to_type(ScalarType.Int64);
+        var lpT = teacherLogProbs.detach().to_type(dtype);
+        var tailT = teacherTailLogMass.detach().to_type(dtype);
+
+        var lpSTop = logpS.gather(-1, ids);
+        var inTopK = zeros_like(logpS, dtype: ScalarType.Bool).scatter(-1, ids, ones_like(ids, dtype: ScalarType.Bool));
+        var tailS = logpS.masked_fill(inTopK, MaskedLogit).logsumexp(-1);
+
+        var pT = lpT.exp();
+        var pTail = tailT.exp();
+        var topTerms = (pT * (lpT - lpSTop)).sum(-1);
+        // p·log p is 0 at p = 0: keep the teacher's own term finite when its tail is empty.
+        var tailSelf = where(pTail > 0, pTail * tailT, zeros_like(pTail));
+        var perPosition = topTerms + tailSelf - pTail * tailS;
+
+        var loss = TokenAlignment.MaskedMean(perPosition, mask);
+        double covered = TokenAlignment.MaskedMean(pT.sum(-1), mask).to_type(ScalarType.Float64).item<double>();
+        return new TopKMimicResult(loss.MoveToOuterDisposeScope(), covered);
+    }
+
+    static void CheckShapes(Tensor s, Tensor ids, Tensor lp, Tensor tail, Tensor mask)
+    {
+        static string Sh(Tensor x) => "[" + string.Join(", ", x.shape) + "]";
+        bool ok = s.dim() == 3 && ids.dim() == 3 && lp.dim() == 3 && tail.dim() == 2 && mask.dim() == 2
+                  && ids.shape.SequenceEqual(lp.shape)
+                  && ids.shape[0] == s.shape[0] && ids.shape[1] == s.shape[1]
+                  && tail.shape.SequenceEqual(s.shape.Take(2)) && mask.shape.SequenceEqual(s.shape.Take(2))
+                  && ids.shape[2] <= s.shape[2];
+        if (!ok)
+            throw new ArgumentException($"expected student logits [B, T, V], teacher ids and log-probs [B, T, k≤V], tail and mask [B, T]; got {Sh(s)}, {Sh(ids)}, {Sh(lp)}, {Sh(tail)}, {Sh(mask)}");
+    }
+}

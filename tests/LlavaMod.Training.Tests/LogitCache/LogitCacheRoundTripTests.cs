@@ -1,0 +1,103 @@
+using LlavaMod.Core;
+using LlavaMod.Teacher.LogitCache;
+using ParquetSharp;
+using Xunit.Abstractions;
+
+namespace LlavaMod.Training.Tests.LogitCache;
+
+public sealed class LogitCacheRoundTripTests(ITestOutputHelper output) : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("llavamod-cache-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public async Task Rows_round_trip_by_key_and_in_order_within_the_quantisation_bound()
+    {
+        const int vocab = 151_936, k = 16;
+        var rows = SyntheticTeacher.Rows(rows: 21, minTokens: 0, maxTokens: 9, vocab, k, scale: 3, zipf: 0, seed: 1);
+        var metadata = SyntheticTeacher.Metadata(vocab, k, rowGroupRows: 4);
+        string path = Path.Combine(_dir, "cache.parquet");
+        await SyntheticTeacher.WriteAsync(path, metadata, rows);
+
+        await using var reader = await LogitCacheReader.OpenAsync(path);
+        Assert.Equal(metadata, reader.Metadata);
+        Assert.Equal(rows.Select(r => r.Key), reader.Keys);
+        Assert.Equal(rows.Sum(r => r.TokenCount), reader.TokenCount);
+        var inOrder = new List<TopKRow>();
+        await foreach (var row in reader.ReadAllAsync()) inOrder.Add(row);
+        // Random access, out of order, crossing row groups.
+        foreach (var expected in rows.AsEnumerable().Reverse())
+        {
+            AssertRowClose(expected, await reader.ReadAsync(expected.Key), metadata.MaxLogProbError);
+            AssertRowClose(expected, inOrder[rows.IndexOf(expected)], metadata.MaxLogProbError);
+        }
+        var missing = await Assert.ThrowsAsync<LlavaModException>(() => reader.ReadAsync("no-such-row"));
+        Assert.Contains(path, missing.Message);
+    }
+
+    static void AssertRowClose(TopKRow expected, TopKRow actual, double bound)
+    {
+        Assert.Equal(expected.Key, actual.Key);
+        Assert.Equal(expected.TokenCount, actual.TokenCount);
+        for (int t = 0; t < expected.TokenCount; t++)
+        {
+            Assert.Equal(expected.Ids[t], actual.Ids[t]);
+            Assert.Equal(expected.LogProbs[t][0], actual.LogProbs[t][0]); // top-1 exact
+            for (int j = 0; j < expected.LogProbs[t].Length; j++)
+            {
+                double err = Math.Abs(expected.LogProbs[t][j] - actual.LogProbs[t][j]);
+                Assert.True(err <= bound + 1e-5, $"{expected.Key} token {t} entry {j}: error {err} over the bound {bound}");
+            }
+            Assert.Equal(expected.TailLogMass[t], actual.TailLogMass[t]);
+        }
+    }
+
+    [Fact]
+    public async Task An_independent_parquet_reader_sees_the_columns_and_metadata()
+    {
+        const int vocab = 1000, k = 8;
+        var rows = SyntheticTeacher.Rows(rows: 5, minTokens: 1, maxTokens: 4, vocab, k, scale: 2, zipf: 0, seed: 2);
+        string path = Path.Combine(_dir, "arrow.parquet");
+        await SyntheticTeacher.WriteAsync(path, SyntheticTeacher.Metadata(vocab, k, rowGroupRows: 2), rows);
+
+        using var file = new ParquetFileReader(path);
+        var kv = file.FileMetaData.KeyValueMetadata;
+        Assert.Contains("\"vocab_size\": 1000", kv[LogitCacheMetadata.MetadataKey]);
+        Assert.Contains("\"teacher_fingerprint\": \"sha256:teacher-test\"", kv[LogitCacheMetadata.MetadataKey]);
+        Assert.Equal(3, file.FileMetaData.NumRowGroups);
+        var keys = new List<string>();
+        var counts = new List<int>();
+        for (int g = 0; g < file.FileMetaData.NumRowGroups; g++)
+        {
+            using var rg = file.RowGroup(g);
+            int n = checked((int)rg.MetaData.NumRows);
+            using (var col = rg.Column(0).LogicalReader<string>()) keys.AddRange(col.ReadAll(n));
+            using (var col = rg.Column(1).LogicalReader<int>()) counts.AddRange(col.ReadAll(n));
+            Assert.Equal(Compression.Zstd, rg.MetaData.GetColumnChunkMetaData(2).Compression);
+        }
+        Assert.Equal(rows.Select(r => r.Key), keys);
+        Assert.Equal(rows.Select(r => r.TokenCount), counts);
+    }
+
+    [Theory]
+    [InlineData(64, 0.0, 6.0)]
+    [InlineData(64, 1.0, 6.0)]
+    [InlineData(50, 1.0, 6.0)]
+    public async Task Bytes_per_token_on_peaked_distributions(int k, double zipf, double scale)
+    {
+        const int vocab = 151_936;
+        var rows = SyntheticTeacher.Rows(rows: 6, minTokens: 60, maxTokens: 100, vocab, k, scale, zipf: zipf, seed: 3);
+        string path = Path.Combine(_dir, $"size-{k}.parquet");
+        var metadata = SyntheticTeacher.Metadata(vocab, k);
+        await SyntheticTeacher.WriteAsync(path, metadata, rows);
+        long tokens = rows.Sum(r => r.TokenCount);
+        double bytesPerToken = (double)new FileInfo(path).Length / tokens;
+        double covered = rows.SelectMany(r => r.LogProbs).Average(lp => lp.Sum(v => Math.Exp(v)));
+        double idBytes = k * metadata.IdBits / 8.0;
+        output.WriteLine($"k={k}, logit scale {scale}, zipf prior {zipf}: {bytesPerToken:F1} bytes/token over {tokens} tokens " +
+                         $"(packed ids alone {idBytes:F1}; teacher top-k covers {covered:P1} of the mass)");
+        // Bit-packed ids plus 8 bytes of exact floats plus at most ~1 byte per gap code, before zstd.
+        Assert.True(bytesPerToken < idBytes + 8 + k, $"{bytesPerToken:F1} bytes/token exceeds the uncompressed layout");
+    }
+}

@@ -1,0 +1,30 @@
+using LlavaMod.Core;
+using LlavaMod.Training.Stages;
+
+namespace LlavaMod.Training.Tests.Stages;
+
+public class StageConfigTests
+{
+    [Fact]
+    public void Defaults_follow_the_paper_and_overrides_reach_nested_fields()
+    {
+        var config = StageConfig.Load(null, ["stage=pd", "model=m", "out=o", "pairs=p.sqlite", "loss.beta=0.5", "loss.preference=dpo", "lr=2e-6"]);
+        Assert.Equal(StageKind.Pd, config.Stage);
+        Assert.Equal(PreferenceLossKind.Dpo, config.Loss.Preference);
+        Assert.Equal(0.5, config.Loss.Beta);
+        Assert.Equal(2e-6, config.Lr);
+        Assert.Equal([0.9, 0.98], config.AdamBetas);
+        Assert.Equal(0.03, config.WarmupRatio);
+    }
+
+    [Fact]
+    public void Missing_inputs_are_explained()
+    {
+        var e = Assert.Throws<LlavaModException>(() => StageConfig.Load(null, ["stage=mimic", "model=m", "out=o", "data=[\"shards\"]"]));
+        Assert.Contains("logit_cache", e.Message);
+        e = Assert.Throws<LlavaModException>(() => StageConfig.Load(null, ["stage=pd", "model=m", "out=o"]));
+        Assert.Contains("pairs", e.Message);
+        e = Assert.Throws<LlavaModException>(() => StageConfig.Load(null, ["model=m", "out=o", "data=[\"d\"]", "precision=fp16"]));
+        Assert.Contains("fp16", e.Message);
+    }
+}
