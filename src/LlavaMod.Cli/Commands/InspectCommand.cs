@@ -13,10 +13,12 @@ public static class InspectCommand
         var dir = new Argument<string>("dir") { Description = "Dataset folder (holds dataset.json)" };
         var rows = new Option<int>("--rows") { Description = "How many rows to show", DefaultValueFactory = _ => 3 };
         var key = new Option<string?>("--row") { Description = "Show the row with this key, with its template-rendered text" };
+        var tokenizer = new Option<string?>("--tokenizer") { Description = "Tokenizer to decode ids with (default: the bundled Qwen tokenizer)" };
         var command = new Command("inspect", "Show a dataset's statistics and a few rows.");
         command.Arguments.Add(dir);
         command.Options.Add(rows);
         command.Options.Add(key);
+        command.Options.Add(tokenizer);
         command.SetAction(async (parse, ct) =>
         {
             string path = parse.GetValue(dir)!;
@@ -25,7 +27,7 @@ public static class InspectCommand
             {
                 var row = await DatasetInspector.FindAsync(path, k, ct);
                 ShowRow(row, full: true);
-                RowRendering.Show(manifest, row);
+                RowRendering.Show(manifest, row, parse.GetValue(tokenizer));
                 return 0;
             }
             ShardSummary.Print(manifest);
