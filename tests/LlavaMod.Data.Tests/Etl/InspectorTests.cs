@@ -25,5 +25,11 @@ public class InspectorTests : IDisposable
         Assert.Contains("rejects.jsonl", e.Message);
         await Assert.ThrowsAsync<LlavaMod.Core.LlavaModException>(() => DatasetInspector.FindAsync(dir, "12"));
         Assert.Equal(["r0", "r1"], (await DatasetInspector.FirstRowsAsync(dir, 2)).Select(r => r.Id));
+
+        var counts = await DatasetReader.TokenCountsAsync(dir);
+        var all = new List<ShardRow>();
+        await foreach (var r in DatasetReader.EnumerateRows(dir)) all.Add(r);
+        Assert.Equal(all.Select(r => r.InputIds.Length), counts.SelectMany(c => c));
+        Assert.Equal(DatasetManifest.Load(dir).Shards.Select(s => (int)s.Rows), counts.Select(c => c.Length));
     }
 }
