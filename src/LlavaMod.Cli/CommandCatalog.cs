@@ -19,18 +19,18 @@ public static class CommandCatalog
     public static IEnumerable<Command> All()
     {
         yield return Commands.RunCommand.Create();
-        yield return Commands.VersionCommand.Create();
         yield return Commands.DemoDataCommand.Create();
-        yield return Commands.ModelCommand.Create();
         yield return Commands.ShardCommand.Create();
         yield return Commands.VerifyCommand.Create();
         yield return Commands.InspectCommand.Create();
         yield return Commands.MergeCommand.Create();
+        yield return Commands.ModelCommand.Create();
+        yield return Commands.GenerateCommand.Create();
         yield return Commands.TeacherCommand.Create();
+        yield return Commands.PairsCommand.Create();
         yield return Commands.TrainCommand.Create();
         yield return Commands.EvalCommand.Create();
         yield return Commands.ReportCommand.Create();
-        yield return Commands.PairsCommand.Create();
-        yield return Commands.GenerateCommand.Create();
+        yield return Commands.VersionCommand.Create();
     }
 }

@@ -23,6 +23,14 @@ public static class DatasetReader
                 yield return row;
     }
 
+    /// <summary>Per shard (manifest order), the token count of each row; images and ids are not read.</summary>
+    public static async Task<IReadOnlyList<int[]>> TokenCountsAsync(string dir, CancellationToken ct = default)
+    {
+        var result = new List<int[]>();
+        foreach (var path in ShardPaths(dir)) result.Add(await ShardReader.ReadTokenCountsAsync(path, ct));
+        return result;
+    }
+
     /// <summary>Full paths of the shard files, in order (for readers that split work by shard).</summary>
     public static IReadOnlyList<string> ShardPaths(string dir) =>
         DatasetManifest.Load(dir).Shards.Select(s => Path.Combine(dir, s.File)).ToList();

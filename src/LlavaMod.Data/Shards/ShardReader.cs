@@ -31,6 +31,22 @@ public static class ShardReader
         }
     }
 
+    /// <summary>
+    /// The num_tokens column of a shard, in row order, without reading images or ids
+    /// (Parquet reads only the columns asked for): what an epoch planner needs.
+    /// </summary>
+    public static async Task<int[]> ReadTokenCountsAsync(string shardPath, CancellationToken ct = default)
+    {
+        var counts = new List<int>();
+        await foreach (var row in ReadRows<TokenCountRow>(shardPath, ct)) counts.Add(row.NumTokens);
+        return counts.ToArray();
+    }
+
+    sealed class TokenCountRow
+    {
+        [System.Text.Json.Serialization.JsonPropertyName("num_tokens")] public int NumTokens { get; set; }
+    }
+
     /// <summary>Row count and key-value metadata from the footer alone.</summary>
     public static async Task<(long Rows, IReadOnlyDictionary<string, string> Metadata, string[] Columns)> ReadFooterAsync(string shardPath, CancellationToken ct = default)
     {

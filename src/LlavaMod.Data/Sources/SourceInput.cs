@@ -37,18 +37,22 @@ public sealed record SourceInput(string Path, SourceFormat Format, IReadOnlyList
         return matches;
     }
 
-    /// <summary>Resolves a relative image path against the image roots; the first root that has it wins.</summary>
+    /// <summary>
+    /// Resolves a relative image path against the image roots (the input's folder when none are
+    /// given); the first root that has it wins. Absolute paths and paths that climb out of the root
+    /// ("../") are refused, so an annotation file cannot pull arbitrary local files into the shards.
+    /// </summary>
     public string? FindImage(string relative)
     {
-        if (System.IO.Path.IsPathRooted(relative)) return File.Exists(relative) ? relative : null;
-        if (ImageRoots.Count == 0)
+        if (System.IO.Path.IsPathRooted(relative))
+            throw new RowRejectedException("image_path_outside_root", $"image path '{relative}' is absolute; image paths must be relative to --image-root");
+        IEnumerable<string> roots = ImageRoots.Count > 0 ? ImageRoots : [System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!];
+        foreach (string root in roots)
         {
-            string besideInput = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Path)!, relative);
-            return File.Exists(besideInput) ? besideInput : null;
-        }
-        foreach (string root in ImageRoots)
-        {
-            string candidate = System.IO.Path.Combine(root, relative);
+            string fullRoot = System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(root)) + System.IO.Path.DirectorySeparatorChar;
+            string candidate = System.IO.Path.GetFullPath(System.IO.Path.Combine(fullRoot, relative));
+            if (!candidate.StartsWith(fullRoot, StringComparison.Ordinal))
+                throw new RowRejectedException("image_path_outside_root", $"image path '{relative}' leads outside the image root {root}");
             if (File.Exists(candidate)) return candidate;
         }
         return null;

@@ -77,3 +77,21 @@ public class JsonReaderTests : IDisposable
         Assert.Equal(RejectReasons.MissingField, r[4].Failure!.ReasonCode);
     }
 }
+
+public class ImagePathTests : IDisposable
+{
+    readonly LlavaMod.Data.Tests.Etl.TestCorpus _corpus = new();
+    public void Dispose() => _corpus.Dispose();
+
+    [Fact]
+    public void Image_paths_resolve_under_the_roots_only()
+    {
+        string name = _corpus.MakeImage("in.png", 4, 4, 1);
+        File.WriteAllText(Path.Combine(_corpus.Root, "secret.txt"), "x");
+        var input = new SourceInput(Path.Combine(_corpus.Root, "a.jsonl"), SourceFormat.LlavaJsonl, [_corpus.Images]);
+        Assert.Equal(Path.Combine(_corpus.Images, name), input.FindImage(name));
+        Assert.Null(input.FindImage("nope.png"));
+        Assert.Equal("image_path_outside_root", Assert.Throws<LlavaMod.Core.RowRejectedException>(() => input.FindImage("../secret.txt")).ReasonCode);
+        Assert.Equal("image_path_outside_root", Assert.Throws<LlavaMod.Core.RowRejectedException>(() => input.FindImage(Path.Combine(_corpus.Root, "secret.txt"))).ReasonCode);
+    }
+}
