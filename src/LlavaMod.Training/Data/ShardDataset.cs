@@ -1,6 +1,5 @@
 using LlavaMod.Core;
 using LlavaMod.Data.Shards;
-using Parquet;
 
 namespace LlavaMod.Training.Data;
 
@@ -38,39 +37,10 @@ public sealed class ShardDataset
             paths.AddRange(manifest.Shards.Select(s => Path.Combine(dir, s.File)));
         }
         if (paths.Count == 0) throw new LlavaModException($"no shards in {string.Join(", ", datasetDirs)}");
-        var lengths = paths.Select(ReadTokenLengths).ToList();
+        var lengths = paths.Select(p => ShardReader.ReadTokenCountsAsync(p).GetAwaiter().GetResult()).ToList();
         return new ShardDataset(paths, lengths, tokenizer ?? "");
     }
 
     public IReadOnlyList<ShardRow> LoadShard(int index) =>
         ShardReader.ReadRows(ShardPaths[index]).ToBlockingEnumerable().ToList();
-
-    static int[] ReadTokenLengths(string path)
-    {
-        try
-        {
-            return ReadTokenLengthsAsync(path).GetAwaiter().GetResult();
-        }
-        catch (IOException e)
-        {
-            throw LlavaModException.ForFile(path, $"cannot read shard: {e.Message}", e);
-        }
-    }
-
-    static async Task<int[]> ReadTokenLengthsAsync(string path)
-    {
-        await using var stream = File.OpenRead(path);
-        await using var reader = await ParquetReader.CreateAsync(stream);
-        var field = reader.Schema.DataFields.FirstOrDefault(f => f.Name == "num_tokens")
-            ?? throw LlavaModException.ForFile(path, "has no num_tokens column: not a llavamod data shard");
-        var lengths = new List<int>();
-        for (int g = 0; g < reader.RowGroupCount; g++)
-        {
-            using var group = reader.OpenRowGroupReader(g);
-            var values = new int[group.RowCount];
-            await group.ReadAsync<int>(field, values.AsMemory());
-            lengths.AddRange(values);
-        }
-        return lengths.ToArray();
-    }
 }
