@@ -20,6 +20,9 @@ public sealed record GenerationOptions
     public IReadOnlyList<long> StopTokenIds { get; init; } = [];
     public int SamplesPerPrompt { get; init; } = 1;
     public ulong Seed { get; init; }
+    /// <summary>Optional seed per prompt (one per prompt of the call): sample s of prompt p then uses PromptSeeds[p] + s,
+    /// so a prompt's samples depend only on its own seed, whatever else is in the batch.</summary>
+    public IReadOnlyList<ulong>? PromptSeeds { get; init; }
     /// <summary>Decode with a KV cache (default) or by re-running the whole sequence each step.</summary>
     public bool UseCache { get; init; } = true;
 

@@ -110,7 +110,9 @@ public static class TextGenerator
         Tensor? allPositions = cache is null ? positions.index_select(0, fanOut) : null;
         cache?.SelectRows(fanOut);
 
-        var seeds = Enumerable.Range(0, rows).Select(r => options.Seed + (ulong)(r % samples)).ToArray();
+        if (options.PromptSeeds is { } promptSeeds && promptSeeds.Count != prompts)
+            throw new LlavaModException($"{promptSeeds.Count} prompt seeds for {prompts} prompts");
+        var seeds = Enumerable.Range(0, rows).Select(r => (options.PromptSeeds?[r / samples] ?? options.Seed) + (ulong)(r % samples)).ToArray();
         var generators = seeds.Select(s => new torch.Generator(s)).ToArray();
         var stop = options.StopTokenIds.ToHashSet();
         var tokens = Enumerable.Range(0, rows).Select(_ => new List<long>()).ToArray();

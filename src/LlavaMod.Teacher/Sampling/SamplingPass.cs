@@ -23,6 +23,8 @@ public sealed record SamplingOptions
     public int TopK { get; init; }
     public int MaxNewTokens { get; init; } = 64;
     public long Seed { get; init; }
+    /// <summary>Prompts per generation call (each with all its samples); results do not depend on it.</summary>
+    public int PromptsPerBatch { get; init; } = 32;
     /// <summary>Only rows whose id ends with this (e.g. "-describe"); null = every row.</summary>
     public string? OnlyIdsEndingWith { get; init; }
     public string Device { get; init; } = "auto";
@@ -71,10 +73,15 @@ public static class SamplingPass
                 .Where(r => o.OnlyIdsEndingWith is null || (r.Id?.EndsWith(o.OnlyIdsEndingWith, StringComparison.Ordinal) ?? false))
                 .Select(SupervisedExample.FromShardRow).ToList();
             var samples = new List<SampleRow>();
-            foreach (var row in rows)
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            int done = 0;
+            foreach (var batch in rows.Chunk(o.PromptsPerBatch))
             {
                 ct.ThrowIfCancellationRequested();
-                samples.AddRange(Sample(model, tokenizer, row, o, device));
+                samples.AddRange(Sample(model, tokenizer, batch, o, device));
+                done += batch.Length;
+                double rate = done / clock.Elapsed.TotalSeconds;
+                if (done < rows.Count) log($"{shard.File}: {done}/{rows.Count} prompts, {rate:F1} prompts/s, eta {TimeSpan.FromSeconds((rows.Count - done) / rate):mm\\:ss}");
             }
             string file = Path.GetFileNameWithoutExtension(shard.File) + ".samples.parquet";
             string path = Path.Combine(o.Out, file);
@@ -86,24 +93,24 @@ public static class SamplingPass
         return manifest;
     }
 
-    /// <summary>The N samples of one row, in one generation call, so the row's seeds depend only on its key.</summary>
-    static IEnumerable<SampleRow> Sample(LlavaModel model, QwenTokenizer tokenizer, SupervisedExample row, SamplingOptions o, TorchSharp.torch.Device device)
+    /// <summary>The N samples of each row of a batch; each row's seeds derive from (seed, row key) alone, so batching changes nothing.</summary>
+    static IEnumerable<SampleRow> Sample(LlavaModel model, QwenTokenizer tokenizer, IReadOnlyList<SupervisedExample> rows, SamplingOptions o, TorchSharp.torch.Device device)
     {
         var stops = StopTokens.Of(tokenizer);
-        var prompt = row.PromptOnly();
+        var seeds = rows.Select(row => BitConverter.ToUInt64(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{o.Seed}|{row.Key}")))).ToList();
+        var generated = TextGenerator.Generate(model, SupervisedExample.ToBatch(rows.Select(r => r.PromptOnly()).ToList(), model.Config.Vision, device), new GenerationOptions
         {
-            ulong seed = BitConverter.ToUInt64(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{o.Seed}|{row.Key}")));
-            var generated = TextGenerator.Generate(model, SupervisedExample.ToBatch([prompt], model.Config.Vision, device), new GenerationOptions
+            MaxNewTokens = o.MaxNewTokens, Temperature = o.Temperature, TopP = o.TopP, TopK = o.TopK,
+            SamplesPerPrompt = o.SamplesPerPrompt, PromptSeeds = seeds, StopTokenIds = stops,
+        }, ids => tokenizer.Decode(ids.Select(i => (int)i)));
+        foreach (var g in generated)
+        {
+            var row = rows[g.PromptIndex];
+            yield return new SampleRow
             {
-                MaxNewTokens = o.MaxNewTokens, Temperature = o.Temperature, TopP = o.TopP, TopK = o.TopK,
-                SamplesPerPrompt = o.SamplesPerPrompt, Seed = seed, StopTokenIds = stops,
-            }, ids => tokenizer.Decode(ids.Select(i => (int)i)));
-            foreach (var g in generated)
-                yield return new SampleRow
-                {
-                    Key = row.Key, Id = row.Id, SampleIndex = g.SampleIndex, Seed = (long)g.Seed, Text = (g.Text ?? "").Trim(),
-                    TokenIds = g.TokenIds.Select(i => (int)i).ToArray(), TokenLogProbs = g.TokenLogProbs, FinishReason = g.FinishReason,
-                };
+                Key = row.Key, Id = row.Id, SampleIndex = g.SampleIndex, Seed = (long)g.Seed, Text = (g.Text ?? "").Trim(),
+                TokenIds = g.TokenIds.Select(i => (int)i).ToArray(), TokenLogProbs = g.TokenLogProbs, FinishReason = g.FinishReason,
+            };
         }
     }
 

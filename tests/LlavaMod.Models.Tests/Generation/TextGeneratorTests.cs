@@ -65,6 +65,20 @@ public class TextGeneratorTests
     }
 
     [Fact]
+    public void Per_prompt_seeds_make_each_prompt_sample_as_if_it_were_alone()
+    {
+        var model = TinyModels.Qwen2();
+        ulong[] seeds = [1000, 7, 123456789];
+        var batched = TextGenerator.Generate(model, Prompts, Sampling(0) with { PromptSeeds = seeds });
+        for (int p = 0; p < Prompts.Length; p++)
+        {
+            var alone = TextGenerator.Generate(model, [Prompts[p]], Sampling(seeds[p]));
+            Assert.Equal(Ids(alone), Ids(batched.Where(s => s.PromptIndex == p).ToArray()));
+        }
+        Assert.Throws<LlavaMod.Core.LlavaModException>(() => TextGenerator.Generate(model, Prompts, Sampling(0) with { PromptSeeds = [1] }));
+    }
+
+    [Fact]
     public void Top_k_1_and_a_tiny_top_p_sample_the_greedy_sequence()
     {
         var model = TinyModels.Qwen2();
