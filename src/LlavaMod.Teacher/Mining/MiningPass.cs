@@ -73,6 +73,7 @@ public static class MiningPass
                     var row = rows.TryGetValue(group.Key, out var r) ? r
                         : throw LlavaModException.ForFile(Path.Combine(o.Samples, shard.File), $"row key {group.Key} is not in the data shard {shard.DataShard}");
                     var question = truth.Find(row.Id) ?? throw LlavaModException.ForFile(o.GroundTruth, $"has no question '{row.Id}' (data row {row.Key})");
+                    using var scope = torch.NewDisposeScope();
                     var mined = MinePrompt(SupervisedExample.FromShardRow(row), row.Image?.Path, question, group.ToList(), o, tokenizer, teacher, device);
                     if (mined.Pairs.Count == 0) empty++;
                     batch.Add(mined);

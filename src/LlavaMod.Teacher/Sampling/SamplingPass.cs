@@ -78,7 +78,7 @@ public static class SamplingPass
             foreach (var batch in rows.Chunk(o.PromptsPerBatch))
             {
                 ct.ThrowIfCancellationRequested();
-                samples.AddRange(Sample(model, tokenizer, batch, o, device));
+                using (torch.NewDisposeScope()) samples.AddRange(Sample(model, tokenizer, batch, o, device));
                 done += batch.Length;
                 double rate = done / clock.Elapsed.TotalSeconds;
                 if (done < rows.Count) log($"{shard.File}: {done}/{rows.Count} prompts, {rate:F1} prompts/s, eta {TimeSpan.FromSeconds((rows.Count - done) / rate):mm\\:ss}");

@@ -26,7 +26,8 @@ public sealed class EpochPlan
     public static EpochPlan Create(IReadOnlyList<int[]> tokenLengths, int seed, int epoch, Options options)
     {
         if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "batch size must be ≥ 1");
-        var random = new Random(HashCode.Combine(seed, epoch, 0x5eed));
+        // Not HashCode.Combine: .NET randomises it per process, which would change the order between runs.
+        var random = new Random(unchecked(seed * 1_000_003 + epoch * 7_919 + 0x5eed));
         int[] shardOrder = Enumerable.Range(0, tokenLengths.Count).ToArray();
         random.Shuffle(shardOrder);
 

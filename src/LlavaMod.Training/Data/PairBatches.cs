@@ -24,12 +24,12 @@ public sealed class PairBatches : ITrainingBatches
 
     public IReadOnlyDictionary<string, TrainingPair> ByChosenKey { get; }
 
-    public PairBatches(IReadOnlyList<TrainingPair> pairs, int seed, int pairsPerBatch)
+    public PairBatches(IReadOnlyList<TrainingPair> pairs, int seed, int pairsPerBatch, int lengthGroupBatches = 16)
     {
         if (pairs.Count == 0) throw new LlavaModException("no preference pairs to train on");
         _pairs = pairs.ToList();
         _seed = seed;
-        _options = new EpochPlan.Options(pairsPerBatch, ShardsPerBuffer: 1);
+        _options = new EpochPlan.Options(pairsPerBatch, ShardsPerBuffer: 1, LengthGroupBatches: lengthGroupBatches);
         ByChosenKey = _pairs.ToDictionary(p => p.Chosen.Key);
     }
 

@@ -50,7 +50,7 @@ public sealed record StageConfig
     public string? LogitCache { get; init; }
     /// <summary>Teacher model folder, for --online-teacher mimic.</summary>
     public string? OnlineTeacher { get; init; }
-    /// <summary>Pair index (SQLite) or exported TRL preference Parquet (pd).</summary>
+    /// <summary>Pair index (SQLite) of the pd stage; its pairs must carry reference log-probs.</summary>
     public string? Pairs { get; init; }
     public string PairsSplit { get; init; } = "train";
     /// <summary>Folder relative image paths of pairs resolve against (pd).</summary>
@@ -69,11 +69,13 @@ public sealed record StageConfig
     public int GradAccumulation { get; init; } = 1;
     public double Lr { get; init; } = 2e-5;
     public double WarmupRatio { get; init; } = 0.03;
-    public double MinLrRatio { get; init; }
     public double WeightDecay { get; init; }
     public double[] AdamBetas { get; init; } = [0.9, 0.98];
     public double MaxGradNorm { get; init; } = 1.0;
     public int ShardsPerBuffer { get; init; } = 4;
+    /// <summary>Batches per length-sorted mega-batch (HF length grouping); 1 = plain shuffled batches. Length-grouped
+    /// batches hold rows of similar length, which on short mixed-task data means batches of one task at a time.</summary>
+    public int LengthGroupBatches { get; init; } = 16;
 
     /// <summary>Parameter-name patterns (globs on Hugging Face names) that train; the rest are frozen. Empty = the stage's default.</summary>
     public List<string> Trainable { get; init; } = new();
@@ -102,11 +104,16 @@ public sealed record StageConfig
         Require(Out.Length > 0, "'out' is required: the folder for checkpoints and logs");
         Require(BatchSize >= 1 && GradAccumulation >= 1, "batch_size and grad_accumulation must be ≥ 1");
         Require(Lr > 0, "lr must be > 0");
+        Require(Epochs >= 1, "epochs must be ≥ 1");
+        Require(ShardsPerBuffer >= 1 && LengthGroupBatches >= 1, "shards_per_buffer and length_group_batches must be ≥ 1");
+        Require(LogEvery >= 1 && CheckpointEvery >= 1, "log_every and checkpoint_every must be ≥ 1");
+        Require(MaxGradNorm > 0, "max_grad_norm must be > 0");
+        Require(Loss.Temperature == 1.0, "loss.temperature: only 1 is supported (the logit cache stores the teacher's log-probs at temperature 1)");
         Require(WarmupRatio is >= 0 and < 1, "warmup_ratio must be in [0, 1)");
         Require(AdamBetas.Length == 2, "adam_betas must hold two numbers, e.g. [0.9, 0.98]");
         Require(Precision == "fp32", $"precision '{Precision}': only fp32 training is implemented so far (bf16 mixed precision is planned)");
         Require(Stage == StageKind.Pd ? Pairs is not null : Data.Count > 0, Stage == StageKind.Pd
-            ? "'pairs' is required for the pd stage: a pair index (.sqlite) or a TRL preference Parquet with reference log-probs"
+            ? "'pairs' is required for the pd stage: a pair index (.sqlite) whose pairs carry the teacher's reference log-probs (llavamod pairs mine, or pairs import of a file with ref_chosen_logps/ref_rejected_logps)"
             : "'data' is required: one or more shard folders");
         Require(Stage is not (StageKind.Mimic or StageKind.D2s) || LogitCache is not null || OnlineTeacher is not null,
             "mimic and d2s need 'logit_cache' (from 'llavamod teacher cache-logits') or 'online_teacher'");

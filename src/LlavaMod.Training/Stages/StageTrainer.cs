@@ -39,6 +39,7 @@ public static class StageTrainer
             throw LlavaModException.ForFile(config.Out, $"already holds checkpoints ({Path.GetFileName(stale)}): pass --resume to continue that run, or choose another output folder");
 
         var model = checkpoint is not null ? Checkpoint.Load(checkpoint, ScalarType.Float32, device) : Checkpoint.Load(config.Model, ScalarType.Float32, device);
+        model.SourceFolder = config.Model; // tokenizer files are copied from the starting model, not from a checkpoint that may be pruned
         if (checkpoint is null && prepareModel is not null) model = prepareModel(model, config);
         var patterns = config.Trainable.Count > 0 ? config.Trainable : StageDefaults.TrainablePatterns(config.Stage, model.Config.Text.TieWordEmbeddings);
         var selection = TrainableParameters.Select(HuggingFaceNamed(model), new ParameterPatterns(patterns));
@@ -51,7 +52,7 @@ public static class StageTrainer
         var schedule = CosineWarmupSchedule.FromWarmupRatio(totalSteps, config.WarmupRatio);
         using var optimizer = AdamWSetup.Create(selection.Trainable, new AdamWSettings(config.Lr, config.WeightDecay, config.AdamBetas[0], config.AdamBetas[1]));
 
-        long step = 0;
+        long step = 0, startStep = 0;
         var position = TrainingPosition.Start;
         string fingerprint = Hashing.Sha256Hex(Json.Serialize(config with { Out = "", Device = "", Threads = 0 }));
         if (checkpoint is not null)
@@ -60,7 +61,7 @@ public static class StageTrainer
             if (state.ConfigFingerprint != fingerprint)
                 throw LlavaModException.ForFile(checkpoint, "was written with another configuration: resume needs the same config and overrides");
             TrainingCheckpoint.LoadOptimizer(checkpoint, optimizer);
-            (step, position) = (state.Step, state.Position);
+            (step, position, startStep) = (state.Step, state.Position, state.Step);
             log($"resuming from {checkpoint} at step {step}");
         }
 
@@ -85,10 +86,12 @@ public static class StageTrainer
                     throw new LlavaModException($"step {step + 1}: the loss is {values["loss"]} (batch rows {string.Join(", ", batch.Select(b => b.Key).Take(4))}…); " +
                         $"training stopped. Last good checkpoint: {TrainingCheckpoint.Latest(config.Out) ?? "none"}. Lower lr or check the data.");
                 (loss / config.GradAccumulation).backward();
-                foreach (var (name, value) in values) window[name] = window.GetValueOrDefault(name) + value / config.GradAccumulation;
+                foreach (var (name, value) in values)
+                    window[name] = window.GetValueOrDefault(name) + (name == "tokens" ? value : value / config.GradAccumulation);
                 windowTokens += (long)values["tokens"];
             }
-            if (++micro < config.GradAccumulation) continue;
+            bool lastMicroBatch = NextPosition(at, stream, config.Epochs).Epoch >= config.Epochs;
+            if (++micro < config.GradAccumulation && !lastMicroBatch) continue;
             micro = 0;
 
             double gradNorm = GradientClipping.ClipGlobalNorm(trainable, config.MaxGradNorm);
@@ -104,7 +107,7 @@ public static class StageTrainer
             window["epoch"] = at.Epoch;
             metrics.Write(step, window);
             if (step % config.LogEvery == 0 || step == totalSteps)
-                log($"step {step}/{totalSteps}  loss {lastLoss:F4}  lr {lr:E2}  grad {gradNorm:F2}  {window["tokens_per_s"]:F0} tok/s  eta {Eta(clock, step - (checkpoint is null ? 0 : TrainingCheckpoint.ReadState(checkpoint).Step), totalSteps - step)}");
+                log($"step {step}/{totalSteps}  loss {lastLoss:F4}  lr {lr:E2}  grad {gradNorm:F2}  {window["tokens_per_s"]:F0} tok/s  eta {Eta(clock, step - startStep, totalSteps - step)}");
             window = new Dictionary<string, double>();
             windowTokens = 0;
             windowClock.Restart();
@@ -129,10 +132,10 @@ public static class StageTrainer
     {
         if (config.Stage == StageKind.Pd)
         {
-            var pairs = new PairBatches(PairBatches.Load(config.Pairs!, config.PairsSplit, config.ImageRoot), config.Seed, config.BatchSize);
+            var pairs = new PairBatches(PairBatches.Load(config.Pairs!, config.PairsSplit, config.ImageRoot), config.Seed, config.BatchSize, config.LengthGroupBatches);
             return (pairs, new PreferenceObjective(config.Loss, pairs.ByChosenKey));
         }
-        var stream = new BatchStream(ShardDataset.Open(config.Data), config.Seed, new EpochPlan.Options(config.BatchSize, config.ShardsPerBuffer));
+        var stream = new BatchStream(ShardDataset.Open(config.Data), config.Seed, new EpochPlan.Options(config.BatchSize, config.ShardsPerBuffer, config.LengthGroupBatches));
         IStageObjective objective = config.Stage switch
         {
             StageKind.Sft => new SupervisedObjective(config.Loss, null, auxLoss),

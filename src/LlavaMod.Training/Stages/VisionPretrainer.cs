@@ -34,6 +34,7 @@ public static class VisionPretrainer
 
         var (pixels, colours, shapes) = LoadScenes(config.Data[0], vision, device);
         int n = (int)pixels.shape[0];
+        if (config.BatchSize > n) throw new LlavaModException($"batch_size {config.BatchSize} is larger than the {n} scenes of {config.Data[0]}");
         int width = vision.HiddenSize;
         using var colourHead = nn.Linear(width, DemoVocabulary.Colors.Count + 1).to(device);
         using var shapeHead = nn.Linear(width, DemoVocabulary.Shapes.Count + 1).to(device);
