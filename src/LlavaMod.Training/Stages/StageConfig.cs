@@ -24,6 +24,9 @@ public sealed record LossConfig
     public double CeWeight { get; init; }
     public double AuxWeight { get; init; } = 0.01;
     public double Temperature { get; init; } = 1.0;
+    /// <summary>"token" (LLaVA: cross-entropy averaged over the batch's supervised tokens) or "row" (each row's
+    /// mean first, then the mean over rows, so one-word answers weigh as much as long descriptions).</summary>
+    public string CeAverage { get; init; } = "token";
     /// <summary>kto_pair (LLaVA-MoD's default), sigmoid (DPO), hsa_dpo, ipo.</summary>
     public Losses.PreferenceLossType Preference { get; init; } = Losses.PreferenceLossType.KtoPair;
     public double Beta { get; init; } = 0.1;
@@ -108,6 +111,7 @@ public sealed record StageConfig
         Require(ShardsPerBuffer >= 1 && LengthGroupBatches >= 1, "shards_per_buffer and length_group_batches must be ≥ 1");
         Require(LogEvery >= 1 && CheckpointEvery >= 1, "log_every and checkpoint_every must be ≥ 1");
         Require(MaxGradNorm > 0, "max_grad_norm must be > 0");
+        Require(Loss.CeAverage is "token" or "row", $"loss.ce_average '{Loss.CeAverage}' must be token or row");
         Require(Loss.Temperature == 1.0, "loss.temperature: only 1 is supported (the logit cache stores the teacher's log-probs at temperature 1)");
         Require(WarmupRatio is >= 0 and < 1, "warmup_ratio must be in [0, 1)");
         Require(AdamBetas.Length == 2, "adam_betas must hold two numbers, e.g. [0.9, 0.98]");

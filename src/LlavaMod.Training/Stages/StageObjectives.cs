@@ -31,7 +31,9 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
         using var scope = torch.NewDisposeScope();
         using var output = model.Forward(SupervisedExample.ToBatch(batch, model.Config.Vision, device), lossPositionsOnly: true);
         var metrics = new Dictionary<string, double>();
-        var ce = nn.functional.cross_entropy(output.Logits.to(ScalarType.Float32), output.Targets!);
+        var ce = loss.CeAverage == "row"
+            ? RowAveraged(nn.functional.cross_entropy(output.Logits.to(ScalarType.Float32), output.Targets!, reduction: nn.Reduction.None), output.Rows!, batch.Count, device)
+            : nn.functional.cross_entropy(output.Logits.to(ScalarType.Float32), output.Targets!);
         metrics["ce"] = ce.item<float>();
         Tensor total;
         if (cache is null)
@@ -58,6 +60,16 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
         metrics["loss"] = total.item<float>();
         metrics["tokens"] = output.Targets!.shape[0];
         return (total.MoveToOuterDisposeScope(), metrics);
+    }
+
+    /// <summary>Mean over rows of each row's mean per-token loss.</summary>
+    public static Tensor RowAveraged(Tensor perToken, long[] rows, int rowCount, Device device)
+    {
+        var index = torch.tensor(rows, device: device);
+        var sums = torch.zeros(rowCount, dtype: perToken.dtype, device: device).index_add(0, index, perToken, 1);
+        var counts = torch.zeros(rowCount, dtype: perToken.dtype, device: device).index_add(0, index, torch.ones_like(perToken), 1);
+        var present = counts > 0;
+        return (sums[present] / counts[present]).mean();
     }
 
     /// <summary>The cached teacher rows of the batch as [1, N, k] ids (in the student's logit columns), log-probs, and [1, N] tail.</summary>
