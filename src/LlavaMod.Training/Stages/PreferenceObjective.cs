@@ -1,4 +1,5 @@
 using LlavaMod.Models;
+using LlavaMod.Models.Generation;
 using LlavaMod.Training.Data;
 using LlavaMod.Training.Losses;
 using TorchSharp;
@@ -17,7 +18,11 @@ public sealed class PreferenceObjective(LossConfig loss, IReadOnlyDictionary<str
     public (Tensor Loss, Dictionary<string, double> Metrics) Compute(LlavaModel model, IReadOnlyList<SupervisedExample> batch, Device device)
     {
         using var scope = torch.NewDisposeScope();
-        var (sums, counts) = SequenceLogProbs.Compute(model, batch, device);
+        // Each sequence is prompt + response (labels on the response): score the responses given their prompts.
+        var prompts = batch.Select(e => e.PromptOnly()).ToList();
+        var responses = batch.Select((e, i) => e.InputIds[prompts[i].InputIds.Length..]).ToList();
+        var sums = SequenceScorer.SumLogProbs(model, SupervisedExample.ToBatch(prompts, model.Config.Vision, device), responses);
+        var counts = torch.tensor(responses.Select(r => (long)r.Length).ToArray(), device: device);
         var pairs = Enumerable.Range(0, batch.Count / 2).Select(i => pairsByChosenKey[batch[2 * i].Key]).ToList();
         var chosenIndex = torch.arange(0, batch.Count, 2, dtype: ScalarType.Int64, device: device);
         var result = PreferenceLoss.Compute(new PreferenceBatch(

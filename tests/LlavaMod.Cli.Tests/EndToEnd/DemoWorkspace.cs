@@ -12,6 +12,7 @@ public sealed class DemoWorkspace : IDisposable
     public string Root { get; } = Directory.CreateTempSubdirectory("llavamod-e2e-").FullName;
     public string Raw => Path.Combine(Root, "raw");
     public string TrainShards => Path.Combine(Root, "shards", "train");
+    public string MineShards => Path.Combine(Root, "shards", "mine");
     public string Teacher => Path.Combine(Root, "teacher-init");
     public string TokenizerFolder => Path.GetDirectoryName(QwenTokenizer.BundledPath)!;
 
@@ -20,8 +21,10 @@ public sealed class DemoWorkspace : IDisposable
         Llavamod("demo-data", "--out", Raw, "--train", "12", "--val", "0", "--test", "0", "--mine", "8", "--seed", "5");
         Llavamod("shard", "--input", Path.Combine(Raw, "train", "conversations.json"), "--image-root", Path.Combine(Raw, "train"),
             "--tokenizer", QwenTokenizer.BundledPath, "--template", "qwen", "--out", TrainShards, "--threads", "1");
+        Llavamod("shard", "--input", Path.Combine(Raw, "mine", "conversations.json"), "--image-root", Path.Combine(Raw, "mine"),
+            "--template", "qwen", "--out", MineShards, "--threads", "1");
         Llavamod("model", "init", "--preset", "demo-teacher", "--out", Teacher, "--seed", "1", "--tokenizer", TokenizerFolder,
-            "--vocab-subset-from", TrainShards);
+            "--vocab-subset-from", TrainShards, "--vocab-subset-from", MineShards);
     }
 
     public static void Llavamod(params string[] args)
