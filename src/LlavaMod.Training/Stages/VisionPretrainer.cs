@@ -13,8 +13,11 @@ namespace LlavaMod.Training.Stages;
 /// <summary>
 /// Demo only: pre-trains the tiny CLIP-layout vision tower on per-cell scene labels, the stand-in
 /// for CLIP's own pre-training that real runs download (DEMO.md). With 48 px images and 16 px
-/// patches every patch token is one grid cell, so two linear heads on the tower's features
-/// classify each cell's colour and shape ("none" for an empty cell). The heads are thrown away; the
+/// patches every patch token is one grid cell, so linear heads on the tower's features classify
+/// each cell's colour and shape ("none" for an empty cell) and which cell the token is. The last
+/// target keeps absolute position in the features: without it, a teacher trained on them answered
+/// "where is …?" questions at chance (0.13–0.29); with it, 0.52 after 300 steps on a colour and
+/// position subset. The heads are thrown away; the
 /// tower is written back into the model folder, which teacher and student then share (frozen).
 /// Data: the demo split folder (scenes.jsonl + images/).
 /// </summary>
@@ -38,9 +41,10 @@ public static class VisionPretrainer
         int width = vision.HiddenSize;
         using var colourHead = nn.Linear(width, DemoVocabulary.Colors.Count + 1).to(device);
         using var shapeHead = nn.Linear(width, DemoVocabulary.Shapes.Count + 1).to(device);
+        using var cellHead = nn.Linear(width, 9).to(device); // which cell a token is: keeps absolute position in the features
         model.FreezeVisionTower = false;
         var tower = model.VisionTower;
-        var parameters = tower.parameters().Concat(colourHead.parameters()).Concat(shapeHead.parameters()).ToList();
+        var parameters = tower.parameters().Concat(colourHead.parameters()).Concat(shapeHead.parameters()).Concat(cellHead.parameters()).ToList();
         foreach (var p in parameters) p.requires_grad = true;
         using var optimizer = torch.optim.AdamW(parameters, config.Lr, config.AdamBetas[0], config.AdamBetas[1], weight_decay: config.WeightDecay);
         long steps = config.MaxSteps > 0 ? config.MaxSteps : (long)Math.Ceiling((double)n * config.Epochs / config.BatchSize);
@@ -63,7 +67,9 @@ public static class VisionPretrainer
             var shapeLogits = shapeHead.forward(features).reshape(-1, DemoVocabulary.Shapes.Count + 1);
             var colourTargets = colours.index_select(0, index).reshape(-1);
             var shapeTargets = shapes.index_select(0, index).reshape(-1);
-            var total = nn.functional.cross_entropy(colourLogits, colourTargets) + nn.functional.cross_entropy(shapeLogits, shapeTargets);
+            var cellTargets = torch.arange(9, device: device).repeat(config.BatchSize);
+            var total = nn.functional.cross_entropy(colourLogits, colourTargets) + nn.functional.cross_entropy(shapeLogits, shapeTargets)
+                + nn.functional.cross_entropy(cellHead.forward(features).reshape(-1, 9), cellTargets);
             optimizer.zero_grad();
             total.backward();
             schedule.Apply(optimizer, step);
