@@ -6,6 +6,7 @@ using LlavaMod.Data.Text;
 using LlavaMod.Models;
 using LlavaMod.Models.Generation;
 using LlavaMod.Models.Runtime;
+using LlavaMod.Teacher.Sampling;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using static TorchSharp.torch;
@@ -70,7 +71,7 @@ public static class GenerateCommand
         if (!Directory.Exists(request.ModelDir)) throw new LlavaModException($"--model {request.ModelDir}: folder not found");
         var device = TorchRuntime.ResolveDevice(request.Device);
         var tokenizer = QwenTokenizer.Load(HasTokenizer(request.ModelDir) ? request.ModelDir : QwenTokenizer.BundledPath);
-        var stops = StopIds(tokenizer, request.Template);
+        var stops = StopTokens.Of(tokenizer);
         options = options with { StopTokenIds = stops };
         string Decode(long[] ids) => tokenizer.Decode(ids.Select(i => (int)i));
 
@@ -103,14 +104,6 @@ public static class GenerateCommand
         if (isLlava && request.ImagePath is not null && !message.Contains(ChatTemplate.ImageTag)) message = ChatTemplate.ImageTag + "\n" + message;
         var ids = ChatTemplate.Create(request.Template, tokenizer).TokenizePrompt([new ChatTurn(ChatTurn.User, message)]);
         return ids.Select(i => (long)i).ToArray();
-    }
-
-    /// <summary>The template's end-of-turn ids: &lt;|endoftext|&gt; (qwen), &lt;|im_end|&gt; and &lt;|endoftext|&gt; (chatml).</summary>
-    static long[] StopIds(QwenTokenizer tokenizer, ChatTemplateKind kind)
-    {
-        var ids = new List<long> { tokenizer.EndOfTextId };
-        if (kind == ChatTemplateKind.ChatMl && tokenizer.TokenToId("<|im_end|>") is int imEnd) ids.Add(imEnd);
-        return ids.ToArray();
     }
 
     static bool HasTokenizer(string dir) =>
