@@ -91,15 +91,16 @@ public sealed class LlavaModel : nn.Module
         int width = language_model.Config.HiddenSize;
         int maxIds = batch.InputIds.Max(r => r.Length);
         var ids = new long[rows * maxIds];
+        Array.Fill(ids, language_model.Model.AnyTokenId); // padding (and image placeholders below): any id the table holds
         for (int r = 0; r < rows; r++)
             for (int j = 0; j < batch.InputIds[r].Length; j++)
             {
                 long id = batch.InputIds[r][j];
                 if (id != LlavaBatch.ImageTokenIndex && (id < 0 || id >= language_model.Config.VocabSize))
                     throw new LlavaModException($"row {r}, position {j}: token id {id} is outside the vocabulary (0..{language_model.Config.VocabSize - 1})");
-                ids[r * maxIds + j] = id == LlavaBatch.ImageTokenIndex ? 0 : id;
+                ids[r * maxIds + j] = id == LlavaBatch.ImageTokenIndex ? language_model.Model.AnyTokenId : id;
             }
-        var textEmbeds = embedTokens.forward(torch.tensor(ids, device: device).view(rows, maxIds)).reshape(rows * maxIds, width);
+        var textEmbeds = language_model.Model.Embed(torch.tensor(ids, device: device).view(rows, maxIds)).reshape(rows * maxIds, width);
         var parts = new List<Tensor> { textEmbeds };
         if (imageEmbeds is not null) parts.Add(imageEmbeds.reshape(images * patches, width).to(textEmbeds.dtype));
         parts.Add(torch.zeros(1, width, dtype: textEmbeds.dtype, device: device));

@@ -51,8 +51,25 @@ public sealed class Qwen2Model : nn.Module
     public IReadOnlyList<Qwen2DecoderLayer> Layers => layers.ToList();
     public RmsNorm Norm => norm;
 
+    /// <summary>Set while training keeps the embedding compact (see <see cref="Qwen2ForCausalLM.CompactTo"/>).</summary>
+    public CompactVocabulary? Compact { get; internal set; }
+
     /// <summary>Token embeddings [B, T, hidden] of ids [B, T].</summary>
-    public Tensor Embed(Tensor inputIds) => embed_tokens.forward(inputIds);
+    public Tensor Embed(Tensor inputIds)
+    {
+        if (Compact is null) return embed_tokens.forward(inputIds);
+        using var rows = Compact.RowsOf(inputIds);
+        return embed_tokens.forward(rows);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) Compact?.Dispose();
+        base.Dispose(disposing);
+    }
+
+    /// <summary>A token id every embedding table holds (for positions whose embedding is replaced, e.g. image placeholders).</summary>
+    public long AnyTokenId => Compact?.Subset.TokenIdAt(0) ?? 0;
 
     /// <summary>
     /// Runs the decoder over <paramref name="inputsEmbeds"/> [B, T, hidden].
@@ -116,8 +133,32 @@ public sealed class Qwen2ForCausalLM : nn.Module
         model.Config = config;
     }
 
-    /// <summary>The output matrix [vocab, hidden] (the embedding matrix when tied).</summary>
+    /// <summary>The output matrix [vocab, hidden] (the embedding matrix when tied); [subset, hidden] while compact.</summary>
     public Tensor HeadWeight => lm_head?.weight ?? model.EmbedTokens.weight!;
+
+    /// <summary>Set while the embedding and head hold only a vocabulary subset's rows.</summary>
+    public CompactVocabulary? Compact => model.Compact;
+
+    /// <summary>
+    /// Makes the embedding (and an untied lm_head) hold only <paramref name="subset"/>'s rows, as
+    /// new parameters: call before choosing trainable parameters and building the optimizer.
+    /// Logits then need that subset; saving expands the tables back (<see cref="StateForSaving"/>).
+    /// </summary>
+    public void CompactTo(VocabSubset subset)
+    {
+        if (Compact is not null) throw new InvalidOperationException("the vocabulary is already compact");
+        subset.Validate(Config.VocabSize, "vocabulary subset");
+        var compact = new CompactVocabulary(subset, Config.VocabSize, HeadWeight.device);
+        var embedding = model.EmbedTokens;
+        embedding.weight = new TorchSharp.Modules.Parameter(compact.Compact("model.embed_tokens.weight", embedding.weight!), embedding.weight!.requires_grad);
+        if (lm_head is not null)
+            lm_head.weight = new TorchSharp.Modules.Parameter(compact.Compact("lm_head.weight", lm_head.weight!), lm_head.weight!.requires_grad);
+        model.Compact = compact;
+    }
+
+    /// <summary>The state dict with Hugging Face shapes (compact tables expanded to the full vocabulary).</summary>
+    public IEnumerable<KeyValuePair<string, Tensor>> StateForSaving() =>
+        state_dict().Select(kv => new KeyValuePair<string, Tensor>(kv.Key, Compact?.Expand(kv.Key, kv.Value) ?? kv.Value));
 
     /// <summary>Final hidden states [B, T, hidden] for token ids [B, T].</summary>
     public Tensor Hidden(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
@@ -134,7 +175,12 @@ public sealed class Qwen2ForCausalLM : nn.Module
     {
         using var scope = torch.NewDisposeScope();
         var weight = HeadWeight;
-        if (subset is not null) weight = weight.index_select(0, subset.IndexTensor(weight.device));
+        if (Compact is not null)
+        {
+            if (subset is null || (subset != Compact.Subset && !subset.TokenIds.SequenceEqual(Compact.Subset.TokenIds)))
+                throw new LlavaModException("this model holds only its vocabulary subset's rows (compact for training): logits need that subset");
+        }
+        else if (subset is not null) weight = weight.index_select(0, subset.IndexTensor(weight.device));
         var logits = nn.functional.linear(hidden, weight.to(hidden.dtype));
         return logits.to(ScalarType.Float32).MoveToOuterDisposeScope();
     }

@@ -41,6 +41,7 @@ public static class StageTrainer
         var model = checkpoint is not null ? Checkpoint.Load(checkpoint, ScalarType.Float32, device) : Checkpoint.Load(config.Model, ScalarType.Float32, device);
         model.SourceFolder = config.Model; // tokenizer files are copied from the starting model, not from a checkpoint that may be pruned
         if (checkpoint is null && prepareModel is not null) model = prepareModel(model, config);
+        if (model.VocabSubset is { } subset) model.LanguageModel.CompactTo(subset); // train [subset, hidden] tables; saved expanded
         var patterns = config.Trainable.Count > 0 ? config.Trainable : StageDefaults.TrainablePatterns(config.Stage, model.Config.Text.TieWordEmbeddings);
         var selection = TrainableParameters.Select(HuggingFaceNamed(model), new ParameterPatterns(patterns));
         log($"{config.Stage}: {selection.TrainableElements:N0} parameters train, {selection.FrozenElements:N0} frozen ({string.Join(", ", patterns)})");
