@@ -11,6 +11,7 @@ public static class RunCommand
         var file = new Argument<string>("pipeline") { Description = "Pipeline file, e.g. pipelines/demo.json." };
         var set = new Option<string[]>("--set") { Description = "Override a pipeline parameter: --set out=runs/x --set seed=4 (repeatable).", AllowMultipleArgumentsPerToken = false };
         var from = new Option<string?>("--from") { Description = "Start at this step; earlier steps are skipped even if not done." };
+        var until = new Option<string?>("--until") { Description = "Stop after this step (e.g. --until teacher-sft to train and inspect the teacher first)." };
         var force = new Option<bool>("--force") { Description = "Rerun every step, even those recorded as done." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the resolved steps and exit." };
 
@@ -18,7 +19,7 @@ public static class RunCommand
             "Run a declarative pipeline (the demo, or the LLaVA-MoD recipe on real data) step by step. " +
             "Finished steps are recorded, so rerunning the same command resumes after the last finished step.")
         {
-            file, set, from, force, dryRun,
+            file, set, from, until, force, dryRun,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -32,7 +33,7 @@ public static class RunCommand
                     Console.WriteLine($"{step.Name}: llavamod {string.Join(' ', args)}");
                 return 0;
             }
-            return await runner.RunAsync(CommandCatalog.CreateRoot, parse.GetValue(from), parse.GetValue(force), Console.Out, ct);
+            return await runner.RunAsync(CommandCatalog.CreateRoot, parse.GetValue(from), parse.GetValue(force), Console.Out, ct, parse.GetValue(until));
         });
         return command;
     }

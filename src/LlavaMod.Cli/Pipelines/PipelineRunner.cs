@@ -21,18 +21,13 @@ public sealed class PipelineRunner(PipelineDefinition definition, string pipelin
     public string StateDirectory => Path.Combine(PipelineParameters.Resolve(definition.StateDir, ResolvedParameters, pipelinePath), ".pipeline");
 
     /// <summary>Runs the steps from <paramref name="fromStep"/> (all when null); returns the exit code.</summary>
-    public async Task<int> RunAsync(Func<RootCommand> createRoot, string? fromStep, bool force, TextWriter log, CancellationToken ct)
+    public async Task<int> RunAsync(Func<RootCommand> createRoot, string? fromStep, bool force, TextWriter log, CancellationToken ct, string? untilStep = null)
     {
         var steps = ResolvedSteps();
-        int start = 0;
-        if (fromStep is not null)
-        {
-            start = steps.ToList().FindIndex(s => s.Step.Name == fromStep);
-            if (start < 0)
-                throw new LlavaModException($"--from {fromStep}: no such step in {pipelinePath} (steps: {string.Join(", ", steps.Select(s => s.Step.Name))})");
-        }
+        int start = fromStep is null ? 0 : StepIndex(steps, fromStep, "--from");
+        int end = untilStep is null ? steps.Count - 1 : StepIndex(steps, untilStep, "--until");
 
-        for (int i = 0; i < steps.Count; i++)
+        for (int i = 0; i <= end; i++)
         {
             var (step, args) = steps[i];
             string recordPath = Path.Combine(StateDirectory, $"{step.Name}.done.json");
@@ -55,6 +50,14 @@ public sealed class PipelineRunner(PipelineDefinition definition, string pipelin
             log.WriteLine($"[{i + 1}/{steps.Count}] {step.Name}: finished in {seconds:F1} s");
         }
         return 0;
+    }
+
+    int StepIndex(IReadOnlyList<(PipelineStep Step, List<string> Args)> steps, string name, string option)
+    {
+        int index = steps.ToList().FindIndex(s => s.Step.Name == name);
+        if (index < 0)
+            throw new LlavaModException($"{option} {name}: no such step in {pipelinePath} (steps: {string.Join(", ", steps.Select(s => s.Step.Name))})");
+        return index;
     }
 
     static bool IsDone(string recordPath, List<string> args)

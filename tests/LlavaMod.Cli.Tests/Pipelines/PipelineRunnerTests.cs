@@ -61,6 +61,22 @@ public class PipelineRunnerTests : IDisposable
     }
 
     [Fact]
+    public async Task Until_stops_after_the_named_step_and_an_unknown_name_is_an_error()
+    {
+        string path = WritePipeline("""
+            [ { "name": "first", "args": ["version"] },
+              { "name": "second", "args": ["version"] },
+              { "name": "third", "args": ["version"] } ]
+            """);
+        var runner = new PipelineRunner(PipelineDefinition.Load(path), path, new Dictionary<string, string>());
+        Assert.Equal(0, await runner.RunAsync(CommandCatalog.CreateRoot, null, false, new StringWriter(), CancellationToken.None, untilStep: "second"));
+        Assert.True(File.Exists(Path.Combine(runner.StateDirectory, "second.done.json")));
+        Assert.False(File.Exists(Path.Combine(runner.StateDirectory, "third.done.json")));
+        var e = await Assert.ThrowsAsync<LlavaModException>(() => runner.RunAsync(CommandCatalog.CreateRoot, null, false, new StringWriter(), CancellationToken.None, untilStep: "fourth"));
+        Assert.Contains("--until fourth", e.Message);
+    }
+
+    [Fact]
     public void Duplicate_step_names_are_refused()
     {
         string path = WritePipeline("""[ { "name": "a", "args": ["version"] }, { "name": "a", "args": ["version"] } ]""");
