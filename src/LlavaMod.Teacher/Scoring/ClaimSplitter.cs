@@ -9,10 +9,12 @@ namespace LlavaMod.Teacher.Scoring;
 /// 2. a sentence is split further at a comma, "and" or ", and" when the next word opens a new
 ///    mention: an article, quantifier or number word ("a", "the", "two", …), a pronoun, or "there";
 ///    so "a red and blue circle" stays whole while "a red circle and a blue square" splits;
-/// 3. a piece that opens with an article/quantifier (a bare noun phrase such as "a blue square")
-///    takes the lead-in of the sentence's first piece: the words before its first article that is
-///    not its first word ("There is a red circle, a blue square" → "There is a red circle", "There
-///    is a blue square"; "The image shows a cat and a dog" → "… shows a cat", "The image shows a dog");
+/// 3. a piece that opens with an indefinite article, number or quantifier (a bare noun phrase such
+///    as "a blue square") takes the lead-in of the sentence's first piece: its words up to a
+///    presentational verb ("is", "are", "shows", "has", …) that comes right before an article or
+///    number ("There is a red circle, a blue square" → "There is a red circle", "There is a blue
+///    square"; "The image shows a cat and a dog" → "… shows a cat", "The image shows a dog");
+///    without such a verb the piece stands alone;
 /// 4. a piece is kept only when it mentions something: at least one content word (not a
 ///    function word, see <see cref="IsContentWord"/>); trailing punctuation is dropped.
 /// </summary>
@@ -22,6 +24,17 @@ public static partial class ClaimSplitter
     {
         "a", "an", "the", "some", "several", "many", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
         "no", "another", "each", "every", "this", "that", "these", "those", "its", "their", "his", "her",
+    };
+
+    static readonly HashSet<string> Indefinites = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "a", "an", "some", "several", "many", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "no", "another",
+    };
+
+    static readonly HashSet<string> PresentationalVerbs = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "is", "are", "was", "were", "shows", "show", "showing", "has", "have", "contains", "contain", "includes", "include",
+        "depicts", "depict", "features", "feature", "see",
     };
 
     static readonly HashSet<string> ClauseOpeners = new(StringComparer.OrdinalIgnoreCase)
@@ -52,11 +65,12 @@ public static partial class ClaimSplitter
                 string claim = piece;
                 if (first)
                 {
-                    int det = words.FindIndex(1, w => Determiners.Contains(w));
-                    leadIn = det > 0 ? string.Join(' ', piece.Split(' ', StringSplitOptions.RemoveEmptyEntries)[..LeadInTokens(piece, det)]) : null;
+                    int det = words.FindIndex(1, w => Indefinites.Contains(w) || w.Equals("the", StringComparison.OrdinalIgnoreCase));
+                    leadIn = det > 0 && PresentationalVerbs.Contains(words[det - 1])
+                        ? string.Join(' ', piece.Split(' ', StringSplitOptions.RemoveEmptyEntries)[..LeadInTokens(piece, det)]) : null;
                     first = false;
                 }
-                else if (leadIn is not null && Determiners.Contains(words[0]))
+                else if (leadIn is not null && Indefinites.Contains(words[0]))
                     claim = leadIn + " " + piece;
                 if (words.Any(IsContentWord) && !claims.Contains(claim, StringComparer.OrdinalIgnoreCase)) claims.Add(claim);
             }
