@@ -43,6 +43,12 @@ public sealed partial class PairStore
             (long)row.r_id, (string)row.r_text, TokenIdBlob.DecodeOrNull((byte[]?)row.r_ids), (long)row.has_reference != 0)).ToList();
     }
 
+    /// <summary>The runs that have pairs lacking reference log-probs or token ids: id, name, recorded tokenizer.</summary>
+    public IReadOnlyList<(long Id, string Name, string? Tokenizer)> RunsNeedingReference() =>
+        _connection.Query<(long, string, string?)>(
+            $"SELECT DISTINCT ru.id, ru.name, ru.tokenizer_fingerprint FROM pairs p {RowJoins} WHERE {MissingReference} ORDER BY ru.id",
+            transaction: _transaction).AsList();
+
     /// <summary>The tokenizer fingerprint a run's token ids were made with, or null when not recorded.</summary>
     public string? RunTokenizer(long runId) =>
         _connection.ExecuteScalar<string?>("SELECT tokenizer_fingerprint FROM runs WHERE id = @runId", new { runId }, _transaction);

@@ -47,13 +47,13 @@ public static class ReferencePass
         if (total == 0) return new ReferenceSummary(0, 0, 0);
 
         var tokenizer = QwenTokenizer.Load(o.Teacher);
+        foreach (var run in store.RunsNeedingReference()) CheckTokenizer(run.Name, run.Tokenizer, tokenizer.Fingerprint, o.Db);
         var template = ChatTemplate.Create(o.Template, tokenizer);
         TorchRuntime.SetThreads(o.Threads);
         var device = TorchRuntime.ResolveDevice(o.Device);
         using var teacher = Checkpoint.Load(o.Teacher, torch.ScalarType.Float32, device);
         teacher.eval();
         var images = new PairImages(o.ImageRoot, o.Shards);
-        var checkedRuns = new Dictionary<long, string?>();
 
         long done = 0, after = 0;
         int filled = 0, tokenized = 0;
@@ -62,7 +62,6 @@ public static class ReferencePass
             ct.ThrowIfCancellationRequested();
             var page = store.PairsNeedingReference(after, Math.Max(1, o.PairsPerBatch));
             if (page.Count == 0) break;
-            foreach (var pair in page) CheckTokenizer(store, pair, tokenizer.Fingerprint, checkedRuns, o.Db);
             var prepared = page.Select(p => Prepare(p, template, images, o.Db)).ToList();
             var needReference = prepared.Where(p => !p.Pair.HasReference).ToList();
             IReadOnlyList<SequenceLogProb> logps = needReference.Count == 0 ? [] : Score(teacher, needReference, device);
@@ -88,11 +87,10 @@ public static class ReferencePass
 
     sealed record Prepared(PairNeedingReference Pair, int[] Prompt, int[] Chosen, int[] Rejected, byte[]? Image, bool Tokenized);
 
-    static void CheckTokenizer(PairStore store, PairNeedingReference pair, string fingerprint, Dictionary<long, string?> checkedRuns, string db)
+    static void CheckTokenizer(string run, string? recorded, string fingerprint, string db)
     {
-        if (!checkedRuns.TryGetValue(pair.RunId, out var recorded)) checkedRuns[pair.RunId] = recorded = store.RunTokenizer(pair.RunId);
         if (recorded is not null && recorded != fingerprint)
-            throw LlavaModException.ForFile(db, $"run '{pair.RunName}' was tokenized with tokenizer {recorded[..Math.Min(12, recorded.Length)]}…, " +
+            throw LlavaModException.ForFile(db, $"run '{run}' was tokenized with tokenizer {recorded[..Math.Min(12, recorded.Length)]}…, " +
                 $"the teacher's is {fingerprint[..Math.Min(12, fingerprint.Length)]}…; its token ids would not match the teacher: use the teacher whose tokenizer made the pairs");
     }
 
