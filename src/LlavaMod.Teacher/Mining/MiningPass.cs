@@ -63,7 +63,7 @@ public static class MiningPass
         var tokenizer = QwenTokenizer.Load(o.Teacher);
         IPromptScorer scorer = o.Scorer switch
         {
-            MiningScorer.Judge => new JudgePromptScorer(new TeacherJudge(teacher!, tokenizer, ChatTemplateKinds.Parse(data.Template), device, o.JudgeClaimsPerForward), o.JudgeClaimsPerForward),
+            MiningScorer.Judge => new JudgePromptScorer(new TeacherJudge(teacher!, tokenizer, JudgeTemplate(data, samples.DataFolder), device, o.JudgeClaimsPerForward), o.JudgeClaimsPerForward),
             _ => new ReferencePromptScorer(DemoGroundTruth.Load(o.GroundTruth
                 ?? throw new LlavaModException("the reference scorer needs ground truth (--ground-truth); without it use --scorer judge")), o.GroundTruth),
         };
@@ -101,6 +101,11 @@ public static class MiningPass
         }
         return new MiningSummary(prompts, responses, inserted, empty, reuse);
     }
+
+    /// <summary>The judge asks in the chat template the data (and so the teacher's training) used.</summary>
+    static ChatTemplateKind JudgeTemplate(DatasetManifest data, string folder) => string.IsNullOrEmpty(data.Template)
+        ? throw LlavaModException.ForFile(folder, "the data manifest records no chat template; the judge needs the one the teacher was trained with")
+        : ChatTemplateKinds.Parse(data.Template);
 
     static MinedPrompt MinePrompt(SupervisedExample row, string? imagePath, PromptScores scored, IReadOnlyList<SampleRow> samples,
         MiningOptions o, QwenTokenizer tokenizer, LlavaModel? teacher, torch.Device device)
