@@ -100,6 +100,10 @@ public static class SchemaMigrations
         INSERT INTO responses_fts(responses_fts) VALUES ('rebuild');
         INSERT INTO prompts_fts(prompts_fts) VALUES ('rebuild');
         """,
+        // 3: which tokenizer (QwenTokenizer.Fingerprint) made a run's token ids; null = not recorded.
+        """
+        ALTER TABLE runs ADD COLUMN tokenizer_fingerprint TEXT;
+        """,
     ];
 
     public static int ReadVersion(SqliteConnection connection) =>

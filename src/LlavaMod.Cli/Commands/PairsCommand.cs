@@ -3,7 +3,7 @@ using LlavaMod.Cli.Commands.Pairs;
 
 namespace LlavaMod.Cli.Commands;
 
-/// <summary><c>llavamod pairs</c>: the preference pair index (list, show, stats, export, import, verify, serve).</summary>
+/// <summary><c>llavamod pairs</c>: the preference pair index (list, show, stats, export, import, verify, mine, reference, serve).</summary>
 public static class PairsCommand
 {
     public static Command Create()
@@ -23,6 +23,7 @@ public static class PairsCommand
         command.Subcommands.Add(PairsExchangeCommands.CreateImport(db));
         command.Subcommands.Add(PairsVerifyCommand.Create(db));
         command.Subcommands.Add(PairsMineCommand.Create(db));
+        command.Subcommands.Add(PairsReferenceCommand.Create(db));
         command.Subcommands.Add(PairsServeCommand.Create(db));
         return command;
     }

@@ -17,8 +17,12 @@ public sealed record MiningOptions
 {
     public required string Samples { get; init; }
     public required string Teacher { get; init; }
-    public required string GroundTruth { get; init; }
+    /// <summary>Ground truth of the reference scorer (a demo split folder); unused by the judge.</summary>
+    public string? GroundTruth { get; init; }
     public required string Db { get; init; }
+    public MiningScorer Scorer { get; init; } = MiningScorer.Reference;
+    /// <summary>Judge: claims per teacher forward pass.</summary>
+    public int JudgeClaimsPerForward { get; init; } = 64;
     public string RunName { get; init; } = "mined";
     public PairMiningPolicy Policy { get; init; } = new();
     public double ValFraction { get; init; } = 0.05;
@@ -30,7 +34,8 @@ public sealed record MiningOptions
 public sealed record MiningSummary(int Prompts, int Responses, int PairsInserted, int PromptsWithoutPair, bool ReferenceFromSamples);
 
 /// <summary>
-/// Scores sampled responses with the reference scorer, mines chosen/rejected pairs with a
+/// Scores sampled responses with the reference scorer (ground truth) or the teacher as judge
+/// (<see cref="TeacherJudge"/>, claim by claim), mines chosen/rejected pairs with a
 /// <see cref="PairMiningPolicy"/>, and stores prompts, responses and pairs in the pair index with
 /// the teacher's summed log-probs of both responses: the reference of the pd stage. When the
 /// samples came from the teacher itself, those log-probs are the samples' own per-token log-probs
@@ -43,12 +48,12 @@ public static class MiningPass
     {
         log ??= _ => { };
         var samples = SampleManifest.Load(o.Samples);
-        var truth = DemoGroundTruth.Load(o.GroundTruth);
+        var data = DatasetManifest.Load(samples.DataFolder);
         string teacherFingerprint = ModelFingerprint.OfWeights(o.Teacher);
         bool reuse = teacherFingerprint == samples.ModelFingerprint;
         LlavaModel? teacher = null;
         torch.Device device = torch.CPU;
-        if (!reuse)
+        if (!reuse || o.Scorer == MiningScorer.Judge)
         {
             TorchRuntime.SetThreads(o.Threads);
             device = TorchRuntime.ResolveDevice(o.Device);
@@ -56,10 +61,17 @@ public static class MiningPass
             teacher.eval();
         }
         var tokenizer = QwenTokenizer.Load(o.Teacher);
+        IPromptScorer scorer = o.Scorer switch
+        {
+            MiningScorer.Judge => new JudgePromptScorer(new TeacherJudge(teacher!, tokenizer, JudgeTemplate(data, samples.DataFolder), device, o.JudgeClaimsPerForward), o.JudgeClaimsPerForward),
+            _ => new ReferencePromptScorer(DemoGroundTruth.Load(o.GroundTruth
+                ?? throw new LlavaModException("the reference scorer needs ground truth (--ground-truth); without it use --scorer judge")), o.GroundTruth),
+        };
 
         using var store = PairStore.Open(o.Db);
         long run = store.CreateRun(new RunInfo(o.RunName, Path.GetFullPath(o.Teacher), teacherFingerprint, samples.ModelFolder, samples.ModelFingerprint,
-            "reference", ReferenceScorer.Version, Json.Serialize(new { o.Policy, o.ValFraction, samples.Temperature, samples.SamplesPerPrompt, samples.Seed })));
+            scorer.Name, scorer.Version, Json.Serialize(new { o.Policy, o.ValFraction, samples.Temperature, samples.SamplesPerPrompt, samples.Seed, scorer = scorer.Settings })));
+        if (data.TokenizerFingerprint.Length > 0) store.RecordRunTokenizer(run, data.TokenizerFingerprint);
         int prompts = 0, responses = 0, inserted = 0, empty = 0;
         try
         {
@@ -72,9 +84,9 @@ public static class MiningPass
                 {
                     var row = rows.TryGetValue(group.Key, out var r) ? r
                         : throw LlavaModException.ForFile(Path.Combine(o.Samples, shard.File), $"row key {group.Key} is not in the data shard {shard.DataShard}");
-                    var question = truth.Find(row.Id) ?? throw LlavaModException.ForFile(o.GroundTruth, $"has no question '{row.Id}' (data row {row.Key})");
                     using var scope = torch.NewDisposeScope();
-                    var mined = MinePrompt(SupervisedExample.FromShardRow(row), row.Image?.Path, question, group.ToList(), o, tokenizer, teacher, device);
+                    var list = group.ToList();
+                    var mined = MinePrompt(SupervisedExample.FromShardRow(row), row.Image?.Path, scorer.Score(row, list), list, o, tokenizer, reuse ? null : teacher, device);
                     if (mined.Pairs.Count == 0) empty++;
                     batch.Add(mined);
                 }
@@ -90,11 +102,16 @@ public static class MiningPass
         return new MiningSummary(prompts, responses, inserted, empty, reuse);
     }
 
-    static MinedPrompt MinePrompt(SupervisedExample row, string? imagePath, GroundTruthQuestion question, IReadOnlyList<SampleRow> samples,
+    /// <summary>The judge asks in the chat template the data (and so the teacher's training) used.</summary>
+    static ChatTemplateKind JudgeTemplate(DatasetManifest data, string folder) => string.IsNullOrEmpty(data.Template)
+        ? throw LlavaModException.ForFile(folder, "the data manifest records no chat template; the judge needs the one the teacher was trained with")
+        : ChatTemplateKinds.Parse(data.Template);
+
+    static MinedPrompt MinePrompt(SupervisedExample row, string? imagePath, PromptScores scored, IReadOnlyList<SampleRow> samples,
         MiningOptions o, QwenTokenizer tokenizer, LlavaModel? teacher, torch.Device device)
     {
         var prompt = row.PromptOnly();
-        var scores = samples.Select(s => DemoGroundTruth.Score(question, s.Text)).ToList();
+        var scores = scored.Samples;
         var candidates = o.Policy.Mine(samples.Select((s, i) => new ScoredResponse(i, s.Text, scores[i].Score, s.TokenIds.Length)).ToList());
 
         double[] reference = samples.Select(s => s.TokenLogProbs.Sum(p => (double)p)).ToArray();
@@ -107,16 +124,12 @@ public static class MiningPass
         }
 
         var split = PromptKeys.SplitFor(row.Key, o.ValFraction);
-        var responses = samples.Select((s, i) => new ResponseRecord(s.Text, s.TokenIds, scores[i].Score, ClaimsOf(s.Text, scores[i]),
+        var responses = samples.Select((s, i) => new ResponseRecord(s.Text, s.TokenIds, scores[i].Score, scores[i].ClaimsJson,
             s.TokenLogProbs.Sum(p => (double)p))).ToList();
         var pairs = candidates.Select(c => new MinedPair(c.Chosen, c.Rejected, scores[c.Rejected].Severity,
             reference[c.Chosen], samples[c.Chosen].TokenIds.Length, reference[c.Rejected], samples[c.Rejected].TokenIds.Length, split)).ToList();
         string promptText = tokenizer.Decode(prompt.InputIds.Select(i => (int)i));
         return new MinedPrompt(new PromptRecord(row.Key, promptText, prompt.InputIds.Select(i => (int)i).ToArray(), row.Key, imagePath,
-            Json.Serialize(new { question = question.Id, kind = question.Kind, reference = question.Answer })), responses, pairs);
+            scored.MetaJson), responses, pairs);
     }
-
-    /// <summary>The hallucinated objects of a description as claim verdicts, so 'pairs show' and the inspector can mark them.</summary>
-    static string? ClaimsOf(string text, ResponseScore score) => score.HallucinatedMentions.Count == 0 ? null
-        : ClaimsJson.Serialize(score.HallucinatedMentions.Select(m => new ClaimVerdict($"there is a {m.Object}", false, [text.Substring(m.Start, m.Length)])));
 }

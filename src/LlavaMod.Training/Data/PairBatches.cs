@@ -12,7 +12,7 @@ public sealed record TrainingPair(long PairId, SupervisedExample Chosen, Supervi
 /// supervised sequences, prompt + chosen and prompt + rejected, with labels on the response
 /// tokens only; a batch of N pairs is 2N sequences, chosen and rejected interleaved. The order is
 /// an <see cref="EpochPlan"/> over the pairs (seeded, length-grouped), so pd resumes exactly too.
-/// Pairs must carry the teacher's reference log-probs (stored by 'pairs mine'): the pd stage never
+/// Pairs must carry the teacher's reference log-probs (stored by 'pairs mine' or 'pairs reference'): the pd stage never
 /// loads the teacher.
 /// </summary>
 public sealed class PairBatches : ITrainingBatches
@@ -41,9 +41,9 @@ public sealed class PairBatches : ITrainingBatches
         foreach (var pair in store.EnumerateTrainingPairs(split))
         {
             if (pair.RefChosenLogp is not double refChosen || pair.RefRejectedLogp is not double refRejected)
-                throw LlavaModException.ForRow(dbPath, pair.PairId, "has no reference (teacher) log-probs; the pd stage uses the teacher as reference: recompute them with 'llavamod pairs mine' or import a file with ref_chosen_logps/ref_rejected_logps");
+                throw LlavaModException.ForRow(dbPath, pair.PairId, "has no reference (teacher) log-probs; the pd stage uses the teacher as reference: compute them with 'llavamod pairs reference --teacher DIR'");
             if (pair.PromptTokenIds is null || pair.ChosenTokenIds is null || pair.RejectedTokenIds is null)
-                throw LlavaModException.ForRow(dbPath, pair.PairId, "has no token ids (imported without a tokenizer); re-import it with --tokenizer");
+                throw LlavaModException.ForRow(dbPath, pair.PairId, "has no token ids (imported without a tokenizer); tokenize it with 'llavamod pairs reference --teacher DIR'");
             byte[]? image = pair.ImagePath is null ? null : ReadImage(pair.ImagePath, imageRoot, dbPath, pair.PairId);
             pairs.Add(new TrainingPair(pair.PairId,
                 Sequence($"pair-{pair.PairId}-chosen", pair.PromptTokenIds, pair.ChosenTokenIds, image),

@@ -117,7 +117,7 @@ public sealed record StageConfig
         Require(AdamBetas.Length == 2, "adam_betas must hold two numbers, e.g. [0.9, 0.98]");
         Require(Precision == "fp32", $"precision '{Precision}': only fp32 training is implemented so far (bf16 mixed precision is planned)");
         Require(Stage == StageKind.Pd ? Pairs is not null : Data.Count > 0, Stage == StageKind.Pd
-            ? "'pairs' is required for the pd stage: a pair index (.sqlite) whose pairs carry the teacher's reference log-probs (llavamod pairs mine, or pairs import of a file with ref_chosen_logps/ref_rejected_logps)"
+            ? "'pairs' is required for the pd stage: a pair index (.sqlite) whose pairs carry the teacher's reference log-probs (llavamod pairs mine, or pairs import then pairs reference)"
             : "'data' is required: one or more shard folders");
         Require(Stage is not (StageKind.Mimic or StageKind.D2s) || LogitCache is not null || OnlineTeacher is not null,
             "mimic and d2s need 'logit_cache' (from 'llavamod teacher cache-logits') or 'online_teacher'");

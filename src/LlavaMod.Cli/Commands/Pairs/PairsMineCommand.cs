@@ -10,7 +10,14 @@ public static class PairsMineCommand
     {
         var samples = new Option<string>("--samples") { Description = "Samples folder from 'llavamod teacher sample'", Required = true };
         var teacher = new Option<string>("--teacher") { Description = "Teacher model folder: the reference of preference distillation", Required = true };
-        var truth = new Option<string>("--ground-truth") { Description = "Ground truth for the reference scorer: a demo split folder (questions.jsonl + scenes.jsonl)", Required = true };
+        var truth = new Option<string?>("--ground-truth") { Description = "Ground truth for the reference scorer: a demo split folder (questions.jsonl + scenes.jsonl)" };
+        var scorer = new Option<string>("--scorer")
+        {
+            Description = "reference (against --ground-truth) or judge (the teacher answers a yes/no question per claim of each response; for data without ground truth)",
+            DefaultValueFactory = _ => "reference",
+        };
+        scorer.AcceptOnlyFromAmong("reference", "judge");
+        var judgeBatch = new Option<int>("--judge-batch") { Description = "Judge: claims per teacher forward pass", DefaultValueFactory = _ => 64 };
         var run = new Option<string>("--run") { Description = "Run name (the run's identity in the index; rerunning the same run adds nothing twice)", DefaultValueFactory = _ => "mined" };
         var mode = new Option<string>("--mode") { Description = "best-worst (chosen among the best, rejected among the worst) or all-above-gap", DefaultValueFactory = _ => "best-worst" };
         var minGap = new Option<double>("--min-gap") { Description = "Smallest score gap of a pair", DefaultValueFactory = _ => 1.0 };
@@ -19,10 +26,11 @@ public static class PairsMineCommand
         var valFraction = new Option<double>("--val-fraction") { Description = "Share of prompts whose pairs go to the val split", DefaultValueFactory = _ => 0.05 };
         var device = new Option<string>("--device") { Description = "auto, cpu or cuda (only used when the samples came from another model)", DefaultValueFactory = _ => "auto" };
         var command = new Command("mine",
-            "Score sampled responses against the ground truth (hallucinated and missed objects, exact answers), mine chosen/rejected pairs " +
+            "Score sampled responses against the ground truth (hallucinated and missed objects, exact answers) or with the teacher as judge " +
+            "(claim by claim, score = -false claims), mine chosen/rejected pairs " +
             "and store them in the pair index with the teacher's summed log-probs of both responses (the pd stage's reference).")
         {
-            samples, teacher, truth, run, mode, minGap, maxPairs, noBalance, valFraction, device,
+            samples, teacher, truth, scorer, judgeBatch, run, mode, minGap, maxPairs, noBalance, valFraction, device,
         };
         command.SetAction((parse, ct) =>
         {
@@ -38,7 +46,8 @@ public static class PairsMineCommand
             };
             var summary = MiningPass.Run(new MiningOptions
             {
-                Samples = parse.GetValue(samples)!, Teacher = parse.GetValue(teacher)!, GroundTruth = parse.GetValue(truth)!, Db = parse.GetValue(db)!,
+                Samples = parse.GetValue(samples)!, Teacher = parse.GetValue(teacher)!, GroundTruth = parse.GetValue(truth), Db = parse.GetValue(db)!,
+                Scorer = parse.GetValue(scorer) == "judge" ? MiningScorer.Judge : MiningScorer.Reference, JudgeClaimsPerForward = parse.GetValue(judgeBatch),
                 RunName = parse.GetValue(run)!, Policy = policy, ValFraction = parse.GetValue(valFraction), Device = parse.GetValue(device)!,
             }, Console.WriteLine, ct);
             Console.WriteLine($"{summary.Prompts} prompts, {summary.Responses} responses, {summary.PairsInserted} new pairs ({summary.PromptsWithoutPair} prompts gave no pair); " +

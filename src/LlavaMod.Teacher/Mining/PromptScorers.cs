@@ -1,0 +1,76 @@
+using LlavaMod.Core;
+using LlavaMod.Data.Shards;
+using LlavaMod.Data.Text;
+using LlavaMod.Preferences;
+using LlavaMod.Teacher.Sampling;
+using LlavaMod.Teacher.Scoring;
+
+namespace LlavaMod.Teacher.Mining;
+
+/// <summary>Which scorer <c>pairs mine</c> uses: ground truth (reference) or the teacher as judge.</summary>
+public enum MiningScorer { Reference, Judge }
+
+/// <summary>One sampled response as scored for mining: scalar score, HSA-DPO severity if it is rejected, claims JSON.</summary>
+public sealed record SampleScore(double Score, double Severity, string? ClaimsJson);
+
+/// <summary>The scores of one prompt's samples and the prompt's meta JSON.</summary>
+public sealed record PromptScores(IReadOnlyList<SampleScore> Samples, string? MetaJson);
+
+/// <summary>Scores all samples of one prompt; named and versioned for the run row.</summary>
+public interface IPromptScorer
+{
+    string Name { get; }
+    string Version { get; }
+    /// <summary>The scorer's settings, serialised into the run's settings JSON.</summary>
+    object Settings { get; }
+    PromptScores Score(ShardRow row, IReadOnlyList<SampleRow> samples);
+}
+
+/// <summary>Scores against the demo ground truth with <see cref="ReferenceScorer"/>.</summary>
+public sealed class ReferencePromptScorer(DemoGroundTruth truth, string groundTruthPath) : IPromptScorer
+{
+    public string Name => "reference";
+    public string Version => ReferenceScorer.Version;
+    public object Settings => new { ground_truth = Path.GetFullPath(groundTruthPath) };
+
+    public PromptScores Score(ShardRow row, IReadOnlyList<SampleRow> samples)
+    {
+        var question = truth.Find(row.Id) ?? throw LlavaModException.ForFile(groundTruthPath, $"has no question '{row.Id}' (data row {row.Key})");
+        var scores = samples.Select(s =>
+        {
+            var score = DemoGroundTruth.Score(question, s.Text);
+            return new SampleScore(score.Score, score.Severity, ClaimsOf(s.Text, score));
+        }).ToList();
+        return new PromptScores(scores, Json.Serialize(new { question = question.Id, kind = question.Kind, reference = question.Answer }));
+    }
+
+    /// <summary>The hallucinated objects of a description as claim verdicts, so 'pairs show' and the inspector can mark them.</summary>
+    static string? ClaimsOf(string text, ResponseScore score) => score.HallucinatedMentions.Count == 0 ? null
+        : ClaimsJson.Serialize(score.HallucinatedMentions.Select(m => new ClaimVerdict($"there is a {m.Object}", false, [text.Substring(m.Start, m.Length)])));
+}
+
+/// <summary>Scores with the teacher as judge: the distinct claims of all samples of a prompt are judged
+/// together (they share the image), so a prompt costs ⌈claims / batch⌉ forward passes.</summary>
+public sealed class JudgePromptScorer(TeacherJudge judge, int maxClaimsPerForward) : IPromptScorer
+{
+    public string Name => "judge";
+    public string Version => TeacherJudge.Version;
+    public object Settings => new
+    {
+        question = TeacherJudge.QuestionTemplate, template = judge.Template.CliName(), yes_token_ids = judge.YesTokenIds,
+        no_token_ids = judge.NoTokenIds, max_claims_per_forward = maxClaimsPerForward,
+    };
+
+    public PromptScores Score(ShardRow row, IReadOnlyList<SampleRow> samples)
+    {
+        var claimsOf = samples.Select(s => ClaimSplitter.Split(s.Text)).ToList();
+        var distinct = claimsOf.SelectMany(c => c).Distinct(StringComparer.Ordinal).ToList();
+        var verdicts = judge.Judge(distinct, row.Image?.Bytes).ToDictionary(c => c.Claim, StringComparer.Ordinal);
+        var scores = claimsOf.Select(claims =>
+        {
+            var judged = TeacherJudge.FromClaims(claims.Select(c => verdicts[c]).ToList());
+            return new SampleScore(judged.Score, judged.Severity, judged.ClaimsJson);
+        }).ToList();
+        return new PromptScores(scores, Json.Serialize(new { question = row.Id }));
+    }
+}

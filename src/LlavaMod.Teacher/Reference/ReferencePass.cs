@@ -1,0 +1,141 @@
+using LlavaMod.Core;
+using LlavaMod.Data.Text;
+using LlavaMod.Models;
+using LlavaMod.Models.Generation;
+using LlavaMod.Models.Runtime;
+using LlavaMod.Preferences;
+using TorchSharp;
+
+namespace LlavaMod.Teacher.Reference;
+
+/// <summary>Settings of <c>llavamod pairs reference</c>.</summary>
+public sealed record ReferenceOptions
+{
+    public required string Db { get; init; }
+    public required string Teacher { get; init; }
+    /// <summary>Folder relative image paths are under.</summary>
+    public string? ImageRoot { get; init; }
+    /// <summary>Data shards to take images from when the pair's image is not a file (matched by row key, image sha256 or path).</summary>
+    public string? Shards { get; init; }
+    /// <summary>Chat template that untokenized prompts and responses are rendered with.</summary>
+    public ChatTemplateKind Template { get; init; } = ChatTemplateKind.Qwen;
+    public int PairsPerBatch { get; init; } = 16;
+    public string Device { get; init; } = "auto";
+    public int Threads { get; init; }
+}
+
+/// <summary>Pairs that needed work, reference log-probs newly stored, pairs whose token ids were newly made.</summary>
+public sealed record ReferenceSummary(long Pairs, int ReferencesFilled, int PairsTokenized);
+
+/// <summary>
+/// Fills what the pd stage needs in pairs that lack it (imported from TRL / LLaVA-MoD / RLAIF-V
+/// files): token ids, made with the teacher's tokenizer and chat template exactly as the ETL makes
+/// shard rows (the prompt is the user turn, with "&lt;image&gt;\n" first when the pair has an image
+/// and the text has no tag; each response is one assistant turn with its closing token), and the
+/// teacher's summed log-probs and token counts of both responses (<see cref="SequenceScorer"/>,
+/// teacher-forced, batched). Stored values are never replaced. One transaction per batch of pairs,
+/// so a rerun continues with the pairs still missing. Refuses a run whose token ids were recorded
+/// as made with another tokenizer; records the teacher's tokenizer on runs it tokenized.
+/// </summary>
+public static class ReferencePass
+{
+    public static ReferenceSummary Run(ReferenceOptions o, Action<long, long>? progress = null, CancellationToken ct = default)
+    {
+        using var store = PairStore.Open(o.Db);
+        long total = store.CountPairsNeedingReference();
+        progress?.Invoke(0, total);
+        if (total == 0) return new ReferenceSummary(0, 0, 0);
+
+        var tokenizer = QwenTokenizer.Load(o.Teacher);
+        foreach (var run in store.RunsNeedingReference()) CheckTokenizer(run.Name, run.Tokenizer, tokenizer.Fingerprint, o.Db);
+        var template = ChatTemplate.Create(o.Template, tokenizer);
+        TorchRuntime.SetThreads(o.Threads);
+        var device = TorchRuntime.ResolveDevice(o.Device);
+        using var teacher = Checkpoint.Load(o.Teacher, torch.ScalarType.Float32, device);
+        teacher.eval();
+        var images = new PairImages(o.ImageRoot, o.Shards);
+
+        long done = 0, after = 0;
+        int filled = 0, tokenized = 0;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            var page = store.PairsNeedingReference(after, Math.Max(1, o.PairsPerBatch));
+            if (page.Count == 0) break;
+            var prepared = page.Select(p => Prepare(p, template, images, o.Db)).ToList();
+            var needReference = prepared.Where(p => !p.Pair.HasReference).ToList();
+            IReadOnlyList<SequenceLogProb> logps = needReference.Count == 0 ? [] : Score(teacher, needReference, device);
+            store.InTransaction(s =>
+            {
+                foreach (var p in prepared.Where(p => p.Tokenized))
+                {
+                    s.FillPromptTokens(p.Pair.PromptId, p.Prompt);
+                    s.FillResponseTokens(p.Pair.ChosenId, p.Chosen);
+                    s.FillResponseTokens(p.Pair.RejectedId, p.Rejected);
+                    if (s.RunTokenizer(p.Pair.RunId) is null) s.RecordRunTokenizer(p.Pair.RunId, tokenizer.Fingerprint);
+                }
+                for (int i = 0; i < needReference.Count; i++)
+                    filled += s.FillReference(new ReferenceFill(needReference[i].Pair.PairId, logps[2 * i].Sum, logps[2 * i].Count, logps[2 * i + 1].Sum, logps[2 * i + 1].Count));
+            });
+            tokenized += prepared.Count(p => p.Tokenized);
+            done += page.Count;
+            after = page[^1].PairId;
+            progress?.Invoke(done, total);
+        }
+        return new ReferenceSummary(done, filled, tokenized);
+    }
+
+    sealed record Prepared(PairNeedingReference Pair, int[] Prompt, int[] Chosen, int[] Rejected, byte[]? Image, bool Tokenized);
+
+    static void CheckTokenizer(string run, string? recorded, string fingerprint, string db)
+    {
+        if (recorded is not null && recorded != fingerprint)
+            throw LlavaModException.ForFile(db, $"run '{run}' was tokenized with tokenizer {recorded[..Math.Min(12, recorded.Length)]}…, " +
+                $"the teacher's is {fingerprint[..Math.Min(12, fingerprint.Length)]}…; its token ids would not match the teacher: use the teacher whose tokenizer made the pairs");
+    }
+
+    static Prepared Prepare(PairNeedingReference pair, ChatTemplate template, PairImages images, string db)
+    {
+        byte[]? image = images.For(pair, db);
+        bool tokenize = pair.PromptTokenIds is null || pair.ChosenTokenIds is null || pair.RejectedTokenIds is null;
+        int[] prompt = pair.PromptTokenIds ?? TokenizePrompt(template, UserMessage(pair.PromptText, image is not null));
+        int[] chosen = pair.ChosenTokenIds ?? TokenizeResponse(template, UserMessage(pair.PromptText, image is not null), pair.ChosenText, db, pair.PairId);
+        int[] rejected = pair.RejectedTokenIds ?? TokenizeResponse(template, UserMessage(pair.PromptText, image is not null), pair.RejectedText, db, pair.PairId);
+        if (prompt.Contains(ChatTemplate.ImagePlaceholderId) && image is null)
+            throw LlavaModException.ForRow(db, pair.PairId, "the prompt has an image placeholder but the pair names no image");
+        return new Prepared(pair, prompt, chosen, rejected, image, tokenize);
+    }
+
+    /// <summary>The user turn: the prompt text, with the image tag first when the pair has an image the text does not mark.</summary>
+    public static string UserMessage(string promptText, bool hasImage) =>
+        hasImage && !promptText.Contains(ChatTemplate.ImageTag, StringComparison.Ordinal) ? ChatTemplate.ImageTag + "\n" + promptText : promptText;
+
+    static int[] TokenizePrompt(ChatTemplate template, string user) => template.TokenizePrompt([new ChatTurn(ChatTurn.User, user)]);
+
+    /// <summary>The supervised ids of the one-turn conversation (user, response): the response and its closing token.</summary>
+    static int[] TokenizeResponse(ChatTemplate template, string user, string response, string db, long pairId)
+    {
+        try
+        {
+            var conversation = template.Tokenize([new ChatTurn(ChatTurn.User, user), new ChatTurn(ChatTurn.Assistant, response)]);
+            return conversation.InputIds.Where((_, i) => conversation.LabelMask[i] == 1).ToArray();
+        }
+        catch (RowRejectedException e)
+        {
+            throw LlavaModException.ForRow(db, pairId, e.Message);
+        }
+    }
+
+    /// <summary>Teacher log-probs of chosen and rejected of each pair: [2i] chosen, [2i+1] rejected.</summary>
+    static IReadOnlyList<SequenceLogProb> Score(LlavaModel teacher, IReadOnlyList<Prepared> pairs, torch.Device device)
+    {
+        using var scope = torch.NewDisposeScope();
+        var prompts = pairs.SelectMany(p => new[] { p, p }).Select((p, i) =>
+        {
+            var ids = p.Prompt.Select(id => (long)id).ToArray();
+            return new SupervisedExample($"pair-{p.Pair.PairId}-{i % 2}", ids, Enumerable.Repeat(LlavaBatch.IgnoreIndex, ids.Length).ToArray(), p.Image);
+        }).ToList();
+        var responses = pairs.SelectMany(p => new[] { p.Chosen, p.Rejected }).Select(r => r.Select(id => (long)id).ToArray()).ToList();
+        return SequenceScorer.LogProbs(teacher, SupervisedExample.ToBatch(prompts, teacher.Config.Vision, device), responses);
+    }
+}
