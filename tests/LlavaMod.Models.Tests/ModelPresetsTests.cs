@@ -51,8 +51,22 @@ public class ModelPresetsTests
         Assert.All(pa.Keys, k => Assert.True(pa[k].allclose(pb[k], rtol: 0, atol: 0), k));
         Assert.False(pa["language_model.model.layers.0.self_attn.q_proj.weight"].allclose(pc["language_model.model.layers.0.self_attn.q_proj.weight"], rtol: 0, atol: 0));
         Assert.Equal(1f, pa["language_model.model.norm.weight"].mean().item<float>());
-        double std = pa["language_model.model.layers.0.mlp.up_proj.weight"].std().item<float>();
-        Assert.InRange(std, 0.018, 0.022);
+    }
+
+    [Theory]
+    [InlineData(0.02)]
+    [InlineData(0.1)]
+    public void Language_model_and_projector_follow_initializer_range_and_the_tower_keeps_0_02(double range)
+    {
+        var preset = ModelPresets.Get("demo-student");
+        var config = preset with { Text = preset.Text with { InitializerRange = range } };
+        using var model = Initialization.NewLlava(config, seed: 7);
+        var state = model.state_dict();
+        double Std(string name) => state[name].std().item<float>();
+        Assert.InRange(Std("language_model.model.layers.0.mlp.up_proj.weight"), range * 0.95, range * 1.05);
+        Assert.InRange(Std("language_model.model.embed_tokens.weight"), range * 0.99, range * 1.01);
+        Assert.InRange(Std("mm_projector.0.weight"), range * 0.9, range * 1.1);
+        Assert.InRange(Std("vision_tower.vision_model.encoder.layers.0.mlp.fc1.weight"), 0.019, 0.021);
     }
 
     [Fact]

@@ -28,12 +28,15 @@ public static class ModelCommand
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder whose tokenizer files are copied beside the weights (default: the bundled Qwen tokenizer)" };
         var dtype = new Option<string>("--dtype") { Description = "Stored precision: fp32 or bf16", DefaultValueFactory = _ => "fp32" };
         var subsetFrom = new Option<string[]>("--vocab-subset-from") { Description = "Restrict the softmax to the token ids used by these shard folders (repeatable; small-domain runs such as the demo). The checkpoint keeps the full vocabulary shape." };
+        var initStd = new Option<double?>("--initializer-range") { Description = "Std of the language model's and projector's initial weights, recorded as initializer_range in config.json (default: the preset's; the demo presets use 0.1, see ModelPresets)" };
         var visionFrom = new Option<string?>("--vision-from") { Description = "Copy the vision tower's weights from this LLaVA folder (teacher and student share one frozen tower)" };
         var command = new Command("init", "Write a randomly initialised LLaVA model (vision tower, projector, Qwen2 LM) for a preset.");
-        foreach (var o in new Option[] { preset, output, seed, tokenizer, dtype, subsetFrom, visionFrom }) command.Options.Add(o);
+        foreach (var o in new Option[] { preset, output, seed, initStd, tokenizer, dtype, subsetFrom, visionFrom }) command.Options.Add(o);
         command.SetAction(parse =>
         {
             var config = ModelPresets.Get(parse.GetValue(preset)!);
+            if (parse.GetValue(initStd) is double range)
+                config = config with { Text = (config.Text with { InitializerRange = range }).Validate("--initializer-range") };
             var storedType = parse.GetValue(dtype) switch
             {
                 "fp32" => torch.ScalarType.Float32,

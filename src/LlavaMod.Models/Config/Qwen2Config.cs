@@ -23,6 +23,8 @@ public sealed record Qwen2Config
     public double RopeTheta { get; init; } = 1_000_000.0;
     public double RmsNormEps { get; init; } = 1e-6;
     public bool TieWordEmbeddings { get; init; }
+    /// <summary>Std of the normal initialisation of fresh linear and embedding weights (HF <c>initializer_range</c>).</summary>
+    public double InitializerRange { get; init; } = 0.02;
     public string TorchDtype { get; init; } = "float32";
     public MoeConfig? Moe { get; init; }
 
@@ -39,6 +41,7 @@ public sealed record Qwen2Config
         void Require(bool ok, string reason) { if (!ok) throw LlavaModException.ForFile(source, reason); }
         Require(VocabSize > 0 && HiddenSize > 0 && IntermediateSize > 0 && NumHiddenLayers > 0, "vocab_size, hidden_size, intermediate_size and num_hidden_layers must be positive");
         Require(NumAttentionHeads > 0 && HiddenSize % NumAttentionHeads == 0, $"hidden_size {HiddenSize} is not a multiple of num_attention_heads {NumAttentionHeads}");
+        Require(InitializerRange > 0, $"initializer_range {InitializerRange} must be positive");
         Require(HeadDim % 2 == 0, $"head dimension {HeadDim} must be even for rotary embeddings");
         Require(NumKeyValueHeads > 0 && NumAttentionHeads % NumKeyValueHeads == 0, $"num_attention_heads {NumAttentionHeads} is not a multiple of num_key_value_heads {NumKeyValueHeads}");
         Require(ExtraString("hidden_act") is null or "silu", $"hidden_act '{ExtraString("hidden_act")}' is not supported (Qwen2 uses silu)");
