@@ -96,7 +96,7 @@ public static class ReferencePass
 
     static Prepared Prepare(PairNeedingReference pair, ChatTemplate template, PairImages images, string db)
     {
-        byte[]? image = images.For(pair, db);
+        byte[]? image = images.For(pair.PairId, pair.ImageKey, pair.ImagePath, db);
         bool tokenize = pair.PromptTokenIds is null || pair.ChosenTokenIds is null || pair.RejectedTokenIds is null;
         int[] prompt = pair.PromptTokenIds ?? TokenizePrompt(template, UserMessage(pair.PromptText, image is not null));
         int[] chosen = pair.ChosenTokenIds ?? TokenizeResponse(template, UserMessage(pair.PromptText, image is not null), pair.ChosenText, db, pair.PairId);

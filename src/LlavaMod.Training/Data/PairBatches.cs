@@ -1,6 +1,7 @@
 using LlavaMod.Core;
 using LlavaMod.Models;
 using LlavaMod.Preferences;
+using LlavaMod.Teacher.Reference;
 
 namespace LlavaMod.Training.Data;
 
@@ -33,8 +34,10 @@ public sealed class PairBatches : ITrainingBatches
         ByChosenKey = _pairs.ToDictionary(p => p.Chosen.Key);
     }
 
-    public static IReadOnlyList<TrainingPair> Load(string dbPath, string split, string? imageRoot)
+    /// <summary>Reads the split's pairs; images come from <paramref name="shards"/> (the data the pairs were mined from) or files under <paramref name="imageRoot"/>, see <see cref="PairImages"/>.</summary>
+    public static IReadOnlyList<TrainingPair> Load(string dbPath, string split, string? imageRoot, IReadOnlyList<string>? shards = null)
     {
+        var images = new PairImages(imageRoot, shards);
         if (!File.Exists(dbPath)) throw LlavaModException.ForFile(dbPath, "pair index not found (make one with 'llavamod pairs mine' or 'llavamod pairs import')");
         using var store = PairStore.Open(dbPath, readOnly: true);
         var pairs = new List<TrainingPair>();
@@ -44,7 +47,7 @@ public sealed class PairBatches : ITrainingBatches
                 throw LlavaModException.ForRow(dbPath, pair.PairId, "has no reference (teacher) log-probs; the pd stage uses the teacher as reference: compute them with 'llavamod pairs reference --teacher DIR'");
             if (pair.PromptTokenIds is null || pair.ChosenTokenIds is null || pair.RejectedTokenIds is null)
                 throw LlavaModException.ForRow(dbPath, pair.PairId, "has no token ids (imported without a tokenizer); tokenize it with 'llavamod pairs reference --teacher DIR'");
-            byte[]? image = pair.ImagePath is null ? null : ReadImage(pair.ImagePath, imageRoot, dbPath, pair.PairId);
+            byte[]? image = images.For(pair.PairId, pair.ImageKey, pair.ImagePath, dbPath);
             pairs.Add(new TrainingPair(pair.PairId,
                 Sequence($"pair-{pair.PairId}-chosen", pair.PromptTokenIds, pair.ChosenTokenIds, image),
                 Sequence($"pair-{pair.PairId}-rejected", pair.PromptTokenIds, pair.RejectedTokenIds, image),
@@ -77,12 +80,5 @@ public sealed class PairBatches : ITrainingBatches
         var ids = prompt.Concat(response).Select(i => (long)i).ToArray();
         var labels = Enumerable.Repeat(LlavaBatch.IgnoreIndex, prompt.Length).Concat(response.Select(i => (long)i)).ToArray();
         return new SupervisedExample(key, ids, labels, image);
-    }
-
-    static byte[] ReadImage(string path, string? root, string dbPath, long pairId)
-    {
-        string full = Path.IsPathRooted(path) || root is null ? path : Path.Combine(root, path);
-        if (!File.Exists(full)) throw LlavaModException.ForRow(dbPath, pairId, $"image {full} not found (set image_root to the folder the pair's image paths are relative to)");
-        return File.ReadAllBytes(full);
     }
 }

@@ -56,7 +56,7 @@ public sealed record StageConfig
     /// <summary>Pair index (SQLite) of the pd stage; its pairs must carry reference log-probs.</summary>
     public string? Pairs { get; init; }
     public string PairsSplit { get; init; } = "train";
-    /// <summary>Folder relative image paths of pairs resolve against (pd).</summary>
+    /// <summary>Folder relative image paths of pairs resolve against (pd); with 'data' set, the pd stage takes the pairs' images from those shards first (the images as stored by the ETL).</summary>
     public string? ImageRoot { get; init; }
 
     public string Device { get; init; } = "auto";

@@ -133,7 +133,7 @@ public static class StageTrainer
     {
         if (config.Stage == StageKind.Pd)
         {
-            var pairs = new PairBatches(PairBatches.Load(config.Pairs!, config.PairsSplit, config.ImageRoot), config.Seed, config.BatchSize, config.LengthGroupBatches);
+            var pairs = new PairBatches(PairBatches.Load(config.Pairs!, config.PairsSplit, config.ImageRoot, config.Data), config.Seed, config.BatchSize, config.LengthGroupBatches);
             return (pairs, new PreferenceObjective(config.Loss, pairs.ByChosenKey));
         }
         var stream = new BatchStream(ShardDataset.Open(config.Data), config.Seed, new EpochPlan.Options(config.BatchSize, config.ShardsPerBuffer, config.LengthGroupBatches));

@@ -1,4 +1,6 @@
+using LlavaMod.Data.Shards;
 using LlavaMod.Preferences;
+using LlavaMod.Training.Data;
 using LlavaMod.Training.Metrics;
 using LlavaMod.Training.Stages;
 
@@ -44,8 +46,20 @@ public class PreferenceEndToEndTests(DemoWorkspace workspace) : IClassFixture<De
         Assert.Equal(Math.Log(2), rows[0].Values["preference"], 3);
         Assert.True(File.Exists(Path.Combine(pd, "model", "config.json")));
 
+        // With the data shards given, images are the shard rows' bytes (as the ETL stored them), not files:
+        // the control runs with an image root that does not exist.
+        var shardImages = DatasetManifest.Load(workspace.MineShards).Shards
+            .SelectMany(s => ShardReader.ReadRows(Path.Combine(workspace.MineShards, s.File)).ToBlockingEnumerable())
+            .ToDictionary(r => r.Key, r => r.Image!.Bytes);
+        using (var store = PairStore.Open(db, readOnly: true))
+        {
+            var keys = store.EnumerateTrainingPairs("train").ToDictionary(p => p.PairId, p => p.ImageKey!);
+            var loaded = PairBatches.Load(db, "train", imageRoot: Path.Combine(dir, "no-such-folder"), shards: [workspace.MineShards]);
+            Assert.All(loaded, p => Assert.Equal(shardImages[keys[p.PairId]], p.Chosen.ImageBytes));
+        }
         string control = Path.Combine(dir, "control");
-        StageRunner.Run(Pd(control, "loss.preference_weight=0", "loss.rpo_weight=1"), resume: false, _ => { });
+        StageRunner.Run(Pd(control, "loss.preference_weight=0", "loss.rpo_weight=1", $"image_root={Path.Combine(dir, "no-such-folder")}",
+            $"data=[\"{workspace.MineShards}\"]"), resume: false, _ => { });
         var first = MetricsLog.Read(Path.Combine(control, "metrics.jsonl")).First();
         Assert.Equal(first.Values["chosen_nll"], first.Values["loss"], 5);
     }
