@@ -48,7 +48,10 @@ public static class TopKTailMimic
         var tailS = logpS.masked_fill(inTopK, MaskedLogit).logsumexp(-1);
 
         var pT = lpT.exp();
-        var pTail = tailT.exp();
+        // When the top-k holds every column (k = V, e.g. a cache over a small vocabulary subset) there is
+        // no tail: a tail mass the teacher stored from float rounding (1 − Σp ≈ 1e-8) must not meet the
+        // student's empty-tail log (≈ −1e30).
+        var pTail = where(tailS > MaskedLogit / 2, tailT.exp(), zeros_like(tailT));
         var topTerms = (pT * (lpT - lpSTop)).sum(-1);
         // p·log p is 0 at p = 0: keep the teacher's own term finite when its tail is empty.
         var tailSelf = where(pTail > 0, pTail * tailT, zeros_like(pTail));

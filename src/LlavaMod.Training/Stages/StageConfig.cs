@@ -51,7 +51,7 @@ public sealed record StageConfig
     public List<string> Data { get; init; } = new();
     /// <summary>Logit cache folder aligned with <see cref="Data"/> (mimic, d2s).</summary>
     public string? LogitCache { get; init; }
-    /// <summary>Teacher model folder, for --online-teacher mimic.</summary>
+    /// <summary>Teacher model folder for online mimic (mimic/d2s without a logit cache): the teacher runs in every step, full-vocabulary KL.</summary>
     public string? OnlineTeacher { get; init; }
     /// <summary>Pair index (SQLite) of the pd stage; its pairs must carry reference log-probs.</summary>
     public string? Pairs { get; init; }
@@ -119,6 +119,7 @@ public sealed record StageConfig
         Require(Stage == StageKind.Pd ? Pairs is not null : Data.Count > 0, Stage == StageKind.Pd
             ? "'pairs' is required for the pd stage: a pair index (.sqlite) whose pairs carry the teacher's reference log-probs (llavamod pairs mine, or pairs import then pairs reference)"
             : "'data' is required: one or more shard folders");
+        Require(LogitCache is null || OnlineTeacher is null, "set either 'logit_cache' (cached teacher) or 'online_teacher', not both");
         Require(Stage is not (StageKind.Mimic or StageKind.D2s) || LogitCache is not null || OnlineTeacher is not null,
             "mimic and d2s need 'logit_cache' (from 'llavamod teacher cache-logits') or 'online_teacher'");
     }

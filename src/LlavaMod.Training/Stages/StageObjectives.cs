@@ -22,10 +22,29 @@ public interface IStageObjective : IDisposable
 /// <item>mimic / d2s: KL(teacher ‖ student) over the cached top-k + tail buckets (weight
 /// <c>kl_weight</c>), plus <c>ce_weight</c> × cross-entropy, plus <c>aux_weight</c> × the MoE
 /// load-balancing loss when the model has MoE layers (d2s: 1 : 1 : 0.01 in LLaVA-MoD).</item>
+/// <item>mimic / d2s with an online teacher (LLaVA-MoD's original): the teacher runs in the step,
+/// without gradients, over the same batch, and the KL is over the full vocabulary (or subset), not the
+/// cached top-k + tail.</item>
 /// </list>
+/// The objective owns (and disposes) the cache and the online teacher.
 /// </summary>
-public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, Func<LlavaModel, Tensor?>? auxLoss = null) : IStageObjective
+public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, Func<LlavaModel, Tensor?>? auxLoss = null, LlavaModel? onlineTeacher = null) : IStageObjective
 {
+    /// <summary>Loads <paramref name="folder"/> as a frozen teacher for online mimic; its vocabulary (subset) must be the student's.</summary>
+    public static LlavaModel LoadOnlineTeacher(string folder, LlavaModel student, Device device)
+    {
+        var teacher = Checkpoint.Load(folder, ScalarType.Float32, device);
+        var (a, b) = (teacher.VocabSubset?.TokenIds, student.VocabSubset?.TokenIds);
+        if (teacher.Config.Text.VocabSize != student.Config.Text.VocabSize || (a is null) != (b is null) || (a is not null && !a.SequenceEqual(b!)))
+        {
+            teacher.Dispose();
+            throw LlavaModException.ForFile(folder, "the online teacher's vocabulary (size or subset) differs from the student's: the KL needs the same logit columns");
+        }
+        teacher.eval();
+        foreach (var p in teacher.parameters()) p.requires_grad = false;
+        return teacher;
+    }
+
     public (Tensor Loss, Dictionary<string, double> Metrics) Compute(LlavaModel model, IReadOnlyList<SupervisedExample> batch, Device device)
     {
         using var scope = torch.NewDisposeScope();
@@ -36,7 +55,23 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
             : nn.functional.cross_entropy(output.Logits.to(ScalarType.Float32), output.Targets!);
         metrics["ce"] = ce.item<float>();
         Tensor total;
-        if (cache is null)
+        if (onlineTeacher is not null)
+        {
+            Tensor teacherLogits;
+            using (torch.no_grad())
+            using (var teacherOutput = onlineTeacher.Forward(SupervisedExample.ToBatch(batch, onlineTeacher.Config.Vision, device), lossPositionsOnly: true))
+            {
+                if (!teacherOutput.Targets!.shape.SequenceEqual(output.Targets!.shape) || !(teacherOutput.Targets! == output.Targets!).all().item<bool>())
+                    throw new LlavaModException($"the online teacher supervises other positions than the student (batch rows {string.Join(", ", batch.Select(b => b.Key).Take(4))}…)");
+                teacherLogits = teacherOutput.Logits.detach();
+            }
+            var n = output.Logits.shape[0];
+            var kl = FullVocabularyMimic.KlDivergence(output.Logits.unsqueeze(0), teacherLogits.unsqueeze(0), torch.ones(1, n, dtype: ScalarType.Bool, device: device));
+            metrics["kl"] = kl.item<float>();
+            total = kl * loss.KlWeight;
+            if (loss.CeWeight > 0) total = total + ce * loss.CeWeight;
+        }
+        else if (cache is null)
         {
             total = ce;
         }
@@ -104,5 +139,9 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
         return (torch.tensor(ids, device: device).view(1, n, k), torch.tensor(lps, device: device).view(1, n, k), torch.tensor(tail, device: device).view(1, n));
     }
 
-    public void Dispose() => cache?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    public void Dispose()
+    {
+        cache?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        onlineTeacher?.Dispose();
+    }
 }

@@ -46,7 +46,7 @@ public static class StageTrainer
         var selection = TrainableParameters.Select(HuggingFaceNamed(model), new ParameterPatterns(patterns));
         log($"{config.Stage}: {selection.TrainableElements:N0} parameters train, {selection.FrozenElements:N0} frozen ({string.Join(", ", patterns)})");
 
-        var (stream, objective) = CreateDataAndObjective(config, auxLoss);
+        var (stream, objective) = CreateDataAndObjective(config, auxLoss, model, device);
         long microBatches = Enumerable.Range(0, config.Epochs).Sum(e => (long)stream.BatchesPerEpoch(e));
         long totalSteps = (microBatches + config.GradAccumulation - 1) / config.GradAccumulation;
         if (config.MaxSteps > 0) totalSteps = Math.Min(totalSteps, config.MaxSteps);
@@ -129,7 +129,7 @@ public static class StageTrainer
         return summary;
     }
 
-    static (ITrainingBatches, IStageObjective) CreateDataAndObjective(StageConfig config, Func<LlavaModel, Tensor?>? auxLoss)
+    static (ITrainingBatches, IStageObjective) CreateDataAndObjective(StageConfig config, Func<LlavaModel, Tensor?>? auxLoss, LlavaModel student, Device device)
     {
         if (config.Stage == StageKind.Pd)
         {
@@ -141,7 +141,7 @@ public static class StageTrainer
         {
             StageKind.Sft => new SupervisedObjective(config.Loss, null, auxLoss),
             StageKind.Mimic or StageKind.D2s when config.LogitCache is not null => new SupervisedObjective(config.Loss, LogitCacheSet.Open(config.LogitCache), auxLoss),
-            StageKind.Mimic or StageKind.D2s => throw new LlavaModException("online-teacher mimic is not implemented yet: make a logit cache with 'llavamod teacher cache-logits' and pass logit_cache"),
+            StageKind.Mimic or StageKind.D2s => new SupervisedObjective(config.Loss, null, auxLoss, SupervisedObjective.LoadOnlineTeacher(config.OnlineTeacher!, student, device)),
             _ => throw new LlavaModException($"stage {config.Stage} is not trained by this loop"),
         };
         return (stream, objective);

@@ -1,3 +1,4 @@
+using LlavaMod.Core;
 using LlavaMod.Models;
 using LlavaMod.Models.IO;
 using LlavaMod.Teacher.LogitCache;
@@ -66,7 +67,8 @@ public class TrainingEndToEndTests(DemoWorkspace workspace) : IClassFixture<Demo
         Assert.True(manifest.Tokens > 0);
 
         string student = Out("student-init");
-        DemoWorkspace.Llavamod("model", "init", "--preset", "demo-student", "--out", student, "--seed", "2", "--tokenizer", workspace.TokenizerFolder, "--vocab-subset-from", workspace.TrainShards);
+        DemoWorkspace.Llavamod("model", "init", "--preset", "demo-student", "--out", student, "--seed", "2", "--tokenizer", workspace.TokenizerFolder,
+            "--vocab-subset-from", workspace.TrainShards, "--vocab-subset-from", workspace.MineShards); // the teacher's subset
         string output = Out("mimic");
         StageRunner.Run(StageConfig.Load(null,
         [
@@ -75,5 +77,39 @@ public class TrainingEndToEndTests(DemoWorkspace workspace) : IClassFixture<Demo
         ]), resume: false, _ => { });
         var kl = MetricsLog.Read(Path.Combine(output, "metrics.jsonl")).Select(r => r.Values["kl"]).ToArray();
         Assert.True(kl[^3..].Average() < 0.7 * kl[..3].Average(), $"kl {kl[0]:F3} → {kl[^1]:F3}");
+    }
+
+    [Fact]
+    public void Online_teacher_mimic_equals_the_cached_kl_when_the_cache_keeps_every_token()
+    {
+        int subsetSize = VocabSubset.LoadIfPresent(workspace.Teacher)!.Count;
+        string cache = Out("cache-all");
+        DemoWorkspace.Llavamod("teacher", "cache-logits", "--teacher", workspace.Teacher, "--data", workspace.TrainShards, "--out", cache, "--k", subsetSize.ToString(), "--threads", "1");
+        string student = Out("student-same-subset");
+        DemoWorkspace.Llavamod("model", "init", "--preset", "demo-student", "--out", student, "--seed", "2", "--tokenizer", workspace.TokenizerFolder,
+            "--vocab-subset-from", workspace.TrainShards, "--vocab-subset-from", workspace.MineShards);
+        double FirstKl(string name, string teacherSetting)
+        {
+            string output = Out(name);
+            StageRunner.Run(StageConfig.Load(null,
+            [
+                "stage=mimic", $"model={student}", $"out={output}", $"data=[\"{workspace.TrainShards}\"]", teacherSetting,
+                "max_steps=2", "batch_size=8", "lr=3e-3", "warmup_ratio=0", "threads=1", "epochs=20",
+            ]), resume: false, _ => { });
+            return MetricsLog.Read(Path.Combine(output, "metrics.jsonl")).First().Values["kl"];
+        }
+        double cached = FirstKl("mimic-cached-all", $"logit_cache={cache}");
+        double online = FirstKl("mimic-online", $"online_teacher={workspace.Teacher}");
+        Assert.True(online > 0.1, $"online kl {online}");
+        Assert.Equal(cached, online, 0.02 * online); // the cache quantises log-probs; nothing is left in its tail
+
+        string otherSubset = Out("student-other-subset");
+        DemoWorkspace.Llavamod("model", "init", "--preset", "demo-student", "--out", otherSubset, "--seed", "2", "--tokenizer", workspace.TokenizerFolder, "--vocab-subset-from", workspace.TrainShards);
+        var error = Assert.Throws<LlavaModException>(() => StageRunner.Run(StageConfig.Load(null,
+        [
+            "stage=mimic", $"model={otherSubset}", $"out={Out("mimic-refused")}", $"data=[\"{workspace.TrainShards}\"]", $"online_teacher={workspace.Teacher}",
+            "max_steps=1", "batch_size=8", "threads=1",
+        ]), resume: false, _ => { }));
+        Assert.Contains("vocabulary", error.Message);
     }
 }

@@ -123,6 +123,9 @@ public class MimicLossTests
         PythonReference.AssertClose(full, exact.Loss.item<float>(), Tol, "k = V");
         Assert.Equal(1.0, exact.TeacherCoveredMass, 5);
         Assert.False(s.grad!.isnan().any().item<bool>(), "gradients must stay finite when the tail is empty");
+        // A cache that stored float rounding (1 − Σp ≈ 1e-8) instead of −∞ as the empty tail gives the same loss.
+        var roundingTail = torch.full_like(tailAll, Math.Log(1e-8));
+        PythonReference.AssertClose(full, TopKTailMimic.Compute(student, idsAll, lpAll, roundingTail, mask).Loss.item<float>(), Tol, "k = V, rounding tail");
 
         double previous = double.NegativeInfinity;
         foreach (int k in new[] { 1, 3, 6, 8 })
