@@ -5,7 +5,12 @@ using LlavaMod.Data.Demo;
 namespace LlavaMod.Teacher.Scoring;
 
 /// <summary>What is known about one question of the demo corpus: its kind, reference answer and the objects in its image.</summary>
-public sealed record GroundTruthQuestion(string Id, string Kind, string Answer, IReadOnlySet<string> ObjectsInImage);
+public sealed record GroundTruthQuestion(string Id, string Kind, string Answer, IReadOnlySet<string> ObjectsInImage)
+{
+    /// <summary>Partners of the bias triggers in the image that are themselves absent ("blue square" when a red
+    /// circle is shown alone): what a model that learned the training split's co-occurrence names wrongly.</summary>
+    public IReadOnlySet<string> AbsentPartners { get; init; } = new HashSet<string>();
+}
 
 /// <summary>
 /// Ground truth of a demo split folder (questions.jsonl + scenes.jsonl, as 'llavamod demo-data'
@@ -42,10 +47,14 @@ public sealed class DemoGroundTruth
             var q = Parse<DemoQuestionRecord>(line, questionsPath, number);
             if (!scenes.TryGetValue(q.SceneId, out var objects))
                 throw LlavaModException.ForRow(questionsPath, number, $"scene '{q.SceneId}' is not in {scenesPath}");
-            questions[q.Id] = new GroundTruthQuestion(q.Id, q.Kind.ToString().ToLowerInvariant(), q.Answer, objects);
+            questions[q.Id] = new GroundTruthQuestion(q.Id, q.Kind.ToString().ToLowerInvariant(), q.Answer, objects) { AbsentPartners = AbsentPartnersOf(objects) };
         }
         return new DemoGroundTruth(questions);
     }
+
+    static HashSet<string> AbsentPartnersOf(IReadOnlySet<string> objects) => DemoVocabulary.BiasPairs
+        .Where(p => objects.Contains($"{p.Trigger.Color} {p.Trigger.Shape}") && !objects.Contains($"{p.Partner.Color} {p.Partner.Shape}"))
+        .Select(p => $"{p.Partner.Color} {p.Partner.Shape}").ToHashSet();
 
     public GroundTruthQuestion? Find(string? id) => id is not null && _questions.TryGetValue(id, out var q) ? q : null;
 

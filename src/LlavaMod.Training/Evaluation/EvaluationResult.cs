@@ -27,4 +27,9 @@ public sealed record EvaluationResult(
     Rate ChairI,
     Rate ObjectRecall,
     long ActiveLanguageParameters,
-    double Seconds);
+    double Seconds)
+{
+    /// <summary>Among descriptions of scenes showing a bias trigger without its partner, the share naming
+    /// the absent partner: the hallucination the training split's co-occurrence teaches (demo only).</summary>
+    public Rate? PartnerHallucination { get; init; }
+}

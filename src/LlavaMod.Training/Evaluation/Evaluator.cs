@@ -27,8 +27,9 @@ public sealed record EvaluationOptions
     public int Threads { get; init; }
 }
 
-/// <summary>One generated answer with its score, written to answers.jsonl for inspection.</summary>
-public sealed record ScoredAnswer(string Id, string Kind, string Reference, string Answer, bool? Correct, int Mentioned, int Hallucinated, int Missed);
+/// <summary>One generated answer with its score, written to answers.jsonl for inspection.
+/// <see cref="NamedAbsentPartner"/>: for a description of a scene with a bias trigger but not its partner, whether it names that partner (else null).</summary>
+public sealed record ScoredAnswer(string Id, string Kind, string Reference, string Answer, bool? Correct, int Mentioned, int Hallucinated, int Missed, bool? NamedAbsentPartner = null);
 
 /// <summary>
 /// Answers every held-out question greedily (the prompt is the row's ids up to its first
@@ -66,7 +67,9 @@ public static class Evaluator
                 var q = batch[g.PromptIndex].Question!;
                 string text = (g.Text ?? "").Trim();
                 var score = DemoGroundTruth.Score(q, text);
-                answers.Add(new ScoredAnswer(q.Id, q.Kind, q.Answer, text, score.ExactMatch, score.Mentioned, score.Hallucinated, score.Missed));
+                bool? partner = q.Kind == DemoGroundTruth.DescribeKind && q.AbsentPartners.Count > 0
+                    ? score.HallucinatedMentions.Any(m => q.AbsentPartners.Contains(m.Object)) : null;
+                answers.Add(new ScoredAnswer(q.Id, q.Kind, q.Answer, text, score.ExactMatch, score.Mentioned, score.Hallucinated, score.Missed, partner));
             }
             log($"{answers.Count}/{rows.Count} answered");
         }
@@ -99,6 +102,9 @@ public static class Evaluator
             Rate.Of(describe.Count(a => a.Hallucinated > 0), describe.Count),
             Rate.Of(hallucinated, mentioned),
             Rate.Of(found, present),
-            activeParameters, seconds);
+            activeParameters, seconds)
+        {
+            PartnerHallucination = Rate.Of(describe.Count(a => a.NamedAbsentPartner == true), describe.Count(a => a.NamedAbsentPartner is not null)),
+        };
     }
 }

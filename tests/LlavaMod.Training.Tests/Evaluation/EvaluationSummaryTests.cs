@@ -1,0 +1,85 @@
+using LlavaMod.Core;
+using LlavaMod.Teacher.Scoring;
+using LlavaMod.Training.Evaluation;
+
+namespace LlavaMod.Training.Tests.Evaluation;
+
+public class EvaluationSummaryTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("llavamod-eval-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    static ScoredAnswer Describe(int mentioned, int hallucinated, int missed, bool? partner) =>
+        new("d", DemoGroundTruth.DescribeKind, "", "", null, mentioned, hallucinated, missed, partner);
+
+    static readonly ScoredAnswer[] Answers =
+    [
+        new("y1", DemoGroundTruth.ExistenceKind, "Yes", "Yes", true, 0, 0, 0),
+        new("y2", DemoGroundTruth.ExistenceKind, "Yes", "No", false, 0, 0, 0),
+        new("y3", DemoGroundTruth.ExistenceKind, "No", "Yes", false, 0, 0, 0),
+        new("c1", "color", "red", "red", true, 0, 0, 0),
+        new("c2", "count", "2", "3", false, 0, 0, 0),
+        new("p1", "position", "center", "center", true, 0, 0, 0),
+        Describe(3, 1, 0, partner: true),
+        Describe(2, 1, 1, partner: false),
+        Describe(2, 0, 0, partner: null),
+        Describe(1, 0, 2, partner: null),
+    ];
+
+    [Fact]
+    public void Rates_are_counted_as_defined()
+    {
+        var r = Evaluator.Summarise("m", Answers, 1000, 1.0);
+        Assert.Equal((2.0 / 3, 3), (r.ShortAnswerAccuracy.Value, r.ShortAnswerAccuracy.Count));
+        Assert.Equal(1.0 / 3, r.YesNoAccuracy.Value, 9);
+        Assert.Equal(2.0 * 1 / (2 + 2), r.YesNoF1, 9);              // tp 1, said yes 2, is yes 2
+        Assert.Equal(2.0 / 4, r.ChairS.Value, 9);                     // descriptions with a hallucination
+        Assert.Equal(2.0 / 8, r.ChairI.Value, 9);                     // hallucinated / mentioned
+        Assert.Equal(6.0 / 9, r.ObjectRecall.Value, 9);               // found 2+1+2+1 of present 2+2+2+3
+        Assert.Equal((0.5, 2), (r.PartnerHallucination!.Value, r.PartnerHallucination.Count)); // only scenes with a lone trigger count
+        Assert.Equal(Math.Sqrt(0.5 * 0.5 / 4), r.ChairS.StandardError, 9);
+    }
+
+    [Fact]
+    public void Absent_partners_are_those_of_triggers_shown_without_them()
+    {
+        string split = Path.Combine(_dir, "split");
+        Directory.CreateDirectory(split);
+        static string Obj(string c, string s) => $$"""{"color":"{{c}}","shape":"{{s}}","row":0,"col":0,"position":"top left","size":10,"center_x":8,"center_y":8}""";
+        File.WriteAllLines(Path.Combine(split, "scenes.jsonl"),
+        [
+            $$"""{"scene_id":"a","image":"images/a.png","noisy_background":false,"objects":[{{Obj("red", "circle")}},{{Obj("green", "star")}}]}""",
+            $$"""{"scene_id":"b","image":"images/b.png","noisy_background":false,"objects":[{{Obj("red", "circle")}},{{Obj("blue", "square")}}]}""",
+        ]);
+        File.WriteAllLines(Path.Combine(split, "questions.jsonl"),
+        [
+            """{"id":"a-describe","scene_id":"a","kind":"describe","question":"Describe the image.","answer":"There is a red circle and a green star."}""",
+            """{"id":"b-describe","scene_id":"b","kind":"describe","question":"Describe the image.","answer":"There is a red circle and a blue square."}""",
+        ]);
+        var truth = DemoGroundTruth.Load(split);
+        Assert.Equal(["blue square"], truth.Find("a-describe")!.AbsentPartners);
+        Assert.Empty(truth.Find("b-describe")!.AbsentPartners);
+        var score = DemoGroundTruth.Score(truth.Find("a-describe")!, "There is a red circle, a blue square and a green star.");
+        Assert.Equal(["blue square"], score.HallucinatedMentions.Select(m => m.Object));
+    }
+
+    [Fact]
+    public void The_report_shows_the_partner_rate_and_compares_it()
+    {
+        string Eval(string name, EvaluationResult result)
+        {
+            string dir = Path.Combine(_dir, name);
+            Directory.CreateDirectory(dir);
+            Json.WriteFileAtomic(Path.Combine(dir, "eval.json"), result);
+            return dir;
+        }
+        var a = Evaluator.Summarise("a", Answers, 1000, 1.0);
+        var b = Evaluator.Summarise("b", Answers.Select(x => x.NamedAbsentPartner is null ? x : x with { NamedAbsentPartner = false }).ToList(), 1000, 1.0);
+        string text = ReportWriter.Write(Path.Combine(_dir, "report.md"), "t", [new("teacher", Eval("a", a)), new("student", Eval("b", b))], [], [("student", "teacher")]);
+        Assert.Contains("absent partner named", text);
+        Assert.Contains("| teacher | 0.667 ± 0.272 |", text);
+        Assert.Contains("| 0.500 ± 0.354 |", text);
+        Assert.Contains("absent partner named -0.500 ± 0.354", text);
+    }
+}
