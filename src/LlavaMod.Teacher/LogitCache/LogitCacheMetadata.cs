@@ -39,7 +39,7 @@ public sealed record LogitCacheMetadata(
     int RowGroupRows = LogitCacheMetadata.DefaultRowGroupRows)
 {
     public const string MetadataKey = "llavamod.logit_cache";
-    /// <summary>2: ids as byte planes, tail as a grid code (1: bit-packed ids, float32 tail).</summary>
+    /// <summary>2: ids as byte planes of ranks in a row-group dictionary or of raw ids, tail as a grid code (1: bit-packed ids, float32 tail).</summary>
     public const int CurrentFormatVersion = 2;
     /// <summary>1/64 nat: every stored log-prob below the top-1 and the tail log-mass are within 1/128 nat (0.8 % relative probability) of the teacher's.</summary>
     public const double DefaultGapStep = 1.0 / 64;
@@ -50,7 +50,8 @@ public sealed record LogitCacheMetadata(
 
     /// <summary>How the log-probs are encoded, spelled out for other readers.</summary>
     public string LogProbEncoding { get; init; } =
-        "ids: descending log-prob order, byte b of each id in column top_k_ids_byte{b}; top1: float32 LE; "
+        "ids: descending log-prob order, byte b of each id (or of its rank in the row group's dictionary) in column top_k_ids_byte{b}; "
+        + "id_dictionary on a row group's first row: its distinct ids most frequent first, as byte planes one after the other, empty for none; top1: float32 LE; "
         + "others: n_i = round((top1 - lp_i) / gap_step), stored as LEB128 varints of n_i - n_(i-1); "
         + "tail: 0 for -inf else round(-tail / gap_step) + 1, LEB128 varint";
 

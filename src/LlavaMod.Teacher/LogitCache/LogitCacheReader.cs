@@ -103,7 +103,7 @@ public sealed class LogitCacheReader : IAsyncDisposable
         }
     }
 
-    sealed record RawRowGroup(string?[] Keys, int[] Counts, byte[]?[][] IdPlanes, byte[]?[] Top1, byte[]?[] Gaps, byte[]?[] Tail);
+    sealed record RawRowGroup(string?[] Keys, int[] Counts, int[] Dictionary, byte[]?[][] IdPlanes, byte[]?[] Top1, byte[]?[] Gaps, byte[]?[] Tail);
 
     async Task<RawRowGroup> LoadRowGroupAsync(int g, CancellationToken ct)
     {
@@ -113,7 +113,10 @@ public sealed class LogitCacheReader : IAsyncDisposable
             using var rg = _reader.OpenRowGroupReader(g);
             int n = checked((int)rg.RowCount);
             var planes = Enumerable.Range(0, Metadata.IdPlanes).Select(_ => new byte[]?[n]).ToArray();
-            var raw = new RawRowGroup(new string?[n], new int[n], planes, new byte[]?[n], new byte[]?[n], new byte[]?[n]);
+            var dictionaries = new byte[]?[n];
+            await rg.ReadAsync(FileField(_reader, LogitCacheSchema.Dictionary, _path), dictionaries.AsMemory(), cancellationToken: ct);
+            int[] dictionary = n == 0 ? [] : IdDictionary.Deserialize(dictionaries[0] ?? [], Metadata.IdPlanes);
+            var raw = new RawRowGroup(new string?[n], new int[n], dictionary, planes, new byte[]?[n], new byte[]?[n], new byte[]?[n]);
             await rg.ReadAsync(FileField(_reader, LogitCacheSchema.Key, _path), raw.Keys.AsMemory(), cancellationToken: ct);
             await rg.ReadAsync<int>(FileField(_reader, LogitCacheSchema.TokenCount, _path), raw.Counts.AsMemory(), cancellationToken: ct);
             for (int b = 0; b < planes.Length; b++)
@@ -148,6 +151,7 @@ public sealed class LogitCacheReader : IAsyncDisposable
         {
             var flatIds = new int[tokens * k];
             IdBytePlanes.Join(planes, flatIds);
+            IdDictionary.FromRanks(flatIds, raw.Dictionary);
             int gapOffset = 0, tailOffset = 0;
             for (int t = 0; t < tokens; t++)
             {

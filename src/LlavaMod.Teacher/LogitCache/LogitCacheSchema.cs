@@ -13,6 +13,7 @@ internal static class LogitCacheSchema
 {
     public static readonly DataField<string> Key = new("key");
     public static readonly DataField<int> TokenCount = new("token_count");
+    public static readonly DataField<byte[]> Dictionary = new("id_dictionary");
     public static readonly DataField<byte[]> Top1 = new("top1_logprob");
     public static readonly DataField<byte[]> Gaps = new("logprob_gaps");
     public static readonly DataField<byte[]> Tail = new("tail_log_mass_code");
@@ -22,5 +23,5 @@ internal static class LogitCacheSchema
     public static DataField<byte[]> IdPlane(int b) => IdPlaneFields[b];
 
     public static ParquetSchema Schema(int idPlanes) =>
-        new(new Field[] { Key, TokenCount }.Concat(IdPlaneFields[..idPlanes]).Concat(new Field[] { Top1, Gaps, Tail }).ToArray());
+        new(new Field[] { Key, TokenCount, Dictionary }.Concat(IdPlaneFields[..idPlanes]).Concat(new Field[] { Top1, Gaps, Tail }).ToArray());
 }

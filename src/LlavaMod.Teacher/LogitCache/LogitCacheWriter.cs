@@ -47,12 +47,7 @@ public sealed class LogitCacheWriter : IAsyncDisposable
         }
     }
 
-    /// <summary>zstd at its smallest-size setting (measured in docs/benchmarks.md: a few bytes a token smaller than the default level).</summary>
-    internal static ParquetOptions WriterOptions => new()
-    {
-        CompressionMethod = CompressionMethod.Zstd,
-        CompressionLevel = System.IO.Compression.CompressionLevel.SmallestSize,
-    };
+    internal static ParquetOptions WriterOptions => new() { CompressionMethod = CompressionMethod.Zstd };
 
     public Task AppendAsync(TopKRow row, CancellationToken ct = default) =>
         AppendAsync(row.Key, row.Ids, row.LogProbs, row.TailLogMass, ct);
@@ -100,8 +95,16 @@ public sealed class LogitCacheWriter : IAsyncDisposable
         {
             await rg.WriteAsync(LogitCacheSchema.Key, _pending.Select(r => r.Key).ToArray());
             await rg.WriteAsync<int>(LogitCacheSchema.TokenCount, _pending.Select(r => r.TokenCount).ToArray().AsMemory(), cancellationToken: ct);
+            var ids = _pending.SelectMany(r => r.Ids).ToArray();
+            int[] dictionary = IdDictionary.Choose(ids, Metadata.IdPlanes);
+            IdDictionary.ToRanks(ids, dictionary);
+            var rowPlanes = new List<byte[][]>(_pending.Count);
+            int at = 0;
+            foreach (var r in _pending) { rowPlanes.Add(IdBytePlanes.Split(ids.AsSpan(at, r.Ids.Length), Metadata.IdPlanes)); at += r.Ids.Length; }
+            // The dictionary rides on the group's first row; the other rows hold an empty string.
+            await rg.WriteAsync(LogitCacheSchema.Dictionary, _pending.Select((_, i) => i == 0 ? IdDictionary.Serialize(dictionary, Metadata.IdPlanes) : []).ToArray());
             for (int b = 0; b < Metadata.IdPlanes; b++)
-                await rg.WriteAsync(LogitCacheSchema.IdPlane(b), _pending.Select(r => r.IdPlanes[b]).ToArray());
+                await rg.WriteAsync(LogitCacheSchema.IdPlane(b), rowPlanes.Select(p => p[b]).ToArray());
             await rg.WriteAsync(LogitCacheSchema.Top1, _pending.Select(r => r.Top1).ToArray());
             await rg.WriteAsync(LogitCacheSchema.Gaps, _pending.Select(r => r.Gaps).ToArray());
             await rg.WriteAsync(LogitCacheSchema.Tail, _pending.Select(r => r.Tail).ToArray());
@@ -109,7 +112,7 @@ public sealed class LogitCacheWriter : IAsyncDisposable
         _pending.Clear();
     }
 
-    sealed record EncodedRow(string Key, int TokenCount, byte[][] IdPlanes, byte[] Top1, byte[] Gaps, byte[] Tail);
+    sealed record EncodedRow(string Key, int TokenCount, int[] Ids, byte[] Top1, byte[] Gaps, byte[] Tail);
 
     EncodedRow Encode(string key, int[][] ids, float[][] logProbs, float[] tail)
     {
@@ -144,7 +147,7 @@ public sealed class LogitCacheWriter : IAsyncDisposable
             LogProbGapCodec.Encode(sorted, Metadata.GapStep, top1, gaps);
             LogProbGapCodec.EncodeTail(tail[t], Metadata.GapStep, tailCodes);
         }
-        return new EncodedRow(key, tokens, IdBytePlanes.Split(sortedIds, Metadata.IdPlanes), top1.ToArray(), gaps.ToArray(), tailCodes.ToArray());
+        return new EncodedRow(key, tokens, sortedIds, top1.ToArray(), gaps.ToArray(), tailCodes.ToArray());
     }
 
     LlavaModException Bad(string key, string reason) => new($"{_path}, key '{key}': {reason}");

@@ -97,23 +97,24 @@ public sealed class LogitCacheRoundTripTests(ITestOutputHelper output) : IDispos
     }
 
     [Theory]
-    [InlineData(64, 0.0, 6.0)]
-    [InlineData(64, 1.0, 6.0)]
-    [InlineData(50, 0.0, 6.0)]
-    [InlineData(50, 1.0, 6.0)]
-    public async Task Bytes_per_token_on_peaked_distributions(int k, double zipf, double scale)
+    [InlineData(64, 0.0, 6.0, 64)]
+    [InlineData(64, 1.0, 6.0, 64)]
+    [InlineData(50, 0.0, 6.0, 64)]
+    [InlineData(50, 1.0, 6.0, 64)]
+    [InlineData(50, 1.0, 6.0, 16)]
+    public async Task Bytes_per_token_on_peaked_distributions(int k, double zipf, double scale, int stepsPerNat)
     {
-        // 32 rows of 60-100 tokens (~2,500 tokens): the whole file, footer included, over the tokens.
+        // 24 rows of 60-100 tokens (~1,900 tokens): the whole file, footer included, over the tokens.
         const int vocab = 151_936;
-        var rows = SyntheticTeacher.Rows(rows: 32, minTokens: 60, maxTokens: 100, vocab, k, scale, zipf: zipf, seed: 3);
+        var rows = SyntheticTeacher.Rows(rows: 24, minTokens: 60, maxTokens: 100, vocab, k, scale, zipf: zipf, seed: 3);
         string path = Path.Combine(_dir, $"size-{k}.parquet");
-        var metadata = SyntheticTeacher.Metadata(vocab, k);
+        var metadata = SyntheticTeacher.Metadata(vocab, k) with { GapStep = 1.0 / stepsPerNat };
         await SyntheticTeacher.WriteAsync(path, metadata, rows);
         long tokens = rows.Sum(r => r.TokenCount);
         double bytesPerToken = (double)new FileInfo(path).Length / tokens;
         double covered = rows.SelectMany(r => r.LogProbs).Average(lp => lp.Sum(v => Math.Exp(v)));
         double bitPackedIds = k * Math.Ceiling(Math.Log2(vocab)) / 8.0;
-        output.WriteLine($"k={k}, logit scale {scale}, zipf prior {zipf}: {bytesPerToken:F1} bytes/token over {tokens} tokens " +
+        output.WriteLine($"k={k}, logit scale {scale}, zipf prior {zipf}, gap step 1/{stepsPerNat}: {bytesPerToken:F1} bytes/token over {tokens} tokens " +
                          $"(bit-packed ids alone {bitPackedIds:F1}; teacher top-k covers {covered:P1} of the mass)");
         // Bit-packed ids plus one byte per log-prob code is the layout before any entropy coding.
         Assert.True(bytesPerToken < bitPackedIds + k, $"{bytesPerToken:F1} bytes/token exceeds the uncompressed layout");
