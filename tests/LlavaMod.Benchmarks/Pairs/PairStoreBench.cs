@@ -51,7 +51,11 @@ public static class PairStoreBench
             if (pairs % 100_000 < batchSize)
                 Console.Error.WriteLine($"  {pairs} pairs: {pairs / insertWall.TotalSeconds:F0} pairs/s wall, {pairs / insertCpu.TotalSeconds:F0} pairs/s CPU so far");
         }
-        Console.WriteLine($"csharp: {pairs} pairs, batch {batchSize}: insert {insertWall.TotalSeconds:F2} s wall ({pairs / insertWall.TotalSeconds:F0} pairs/s), " +
+        using var memory = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=:memory:");
+        memory.Open();
+        using var version = memory.CreateCommand();
+        version.CommandText = "SELECT sqlite_version()";
+        Console.WriteLine($"csharp (Microsoft.Data.Sqlite, SQLite {version.ExecuteScalar()}): {pairs} pairs, batch {batchSize}: insert {insertWall.TotalSeconds:F2} s wall ({pairs / insertWall.TotalSeconds:F0} pairs/s), " +
                           $"{insertCpu.TotalSeconds:F2} s CPU ({pairs / Math.Max(insertCpu.TotalSeconds, 1e-9):F0} pairs/s); parsing the file (untimed) {parseClock.Elapsed.TotalSeconds:F1} s; " +
                           $"db {new FileInfo(db).Length / 1e6:F0} MB");
     }
