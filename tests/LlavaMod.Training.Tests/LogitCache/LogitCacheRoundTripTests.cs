@@ -50,6 +50,34 @@ public sealed class LogitCacheRoundTripTests(ITestOutputHelper output) : IDispos
         AssertRowClose(rows[300], await reader.ReadAsync(rows[300].Key), metadata.MaxLogProbError);
     }
 
+    [Fact]
+    public async Task Ids_that_repeat_are_stored_as_ranks_in_each_row_groups_dictionary_and_read_back()
+    {
+        // A teacher whose top-k keeps to 300 tokens scattered over the full vocabulary.
+        const int vocab = 151_936, k = 8;
+        var rows = SyntheticTeacher.Rows(rows: 600, minTokens: 1, maxTokens: 4, 300, k, scale: 3, zipf: 0, seed: 6)
+            .Select(r => r with { Ids = r.Ids.Select(t => t.Select(id => id * 487 + 13).ToArray()).ToArray() }).ToList();
+        var metadata = SyntheticTeacher.Metadata(vocab, k);
+        string path = Path.Combine(_dir, "dictionary.parquet");
+        await SyntheticTeacher.WriteAsync(path, metadata, rows);
+        await using (var reader = await LogitCacheReader.OpenAsync(path))
+        {
+            int i = 0;
+            await foreach (var row in reader.ReadAllAsync()) AssertRowClose(rows[i++], row, metadata.MaxLogProbError);
+            Assert.Equal(rows.Count, i);
+        }
+        using var file = new ParquetFileReader(path);
+        Assert.Equal(3, file.FileMetaData.NumRowGroups);
+        int column = Enumerable.Range(0, file.FileMetaData.NumColumns).Single(c => file.FileMetaData.Schema.Column(c).Name == "id_dictionary");
+        for (int g = 0; g < file.FileMetaData.NumRowGroups; g++)
+        {
+            using var rg = file.RowGroup(g);
+            using var dictionaries = rg.Column(column).LogicalReader<byte[]>();
+            byte[] first = dictionaries.ReadAll(checked((int)rg.MetaData.NumRows))[0];
+            Assert.InRange(first.Length, 3, 300 * 3); // 3 bytes an id, at most the 300 ids
+        }
+    }
+
     static void AssertRowClose(TopKRow expected, TopKRow actual, double bound)
     {
         Assert.Equal(expected.Key, actual.Key);
