@@ -44,9 +44,15 @@ internal static class PairQuerySql
     public static string Where(PairQuery q, DynamicParameters args, (long AfterId, double AfterKey)? keyset = null)
     {
         var conditions = new List<string>();
+        // Sorted by a key other than id, the run/split/source filters are written "+p.col" so SQLite
+        // cannot use their indexes: without statistics it takes an equality on an index as selective,
+        // fetches every train pair (or every pair of the only run) through ix_pairs_split and sorts
+        // them all (3 s for a page of 50 on 1 M pairs); walking the sort key's index and filtering
+        // returns the page after ~50/selectivity rows (0.1 ms). See docs/benchmarks.md.
+        string noIndex = q.Sort == PairSort.Id ? "" : "+";
         if (q.Run is not null)
         {
-            conditions.Add("p.run_id = (SELECT id FROM runs WHERE name = @Run)");
+            conditions.Add($"{noIndex}p.run_id = (SELECT id FROM runs WHERE name = @Run)");
             args.Add("Run", q.Run);
         }
         if (q.MinGap is { } minGap) { conditions.Add("ifnull(p.gap, -1e308) >= @MinGap"); args.Add("MinGap", minGap); }
@@ -54,8 +60,8 @@ internal static class PairQuerySql
         if (q.MinSeverity is { } minSeverity) { conditions.Add("p.severity >= @MinSeverity"); args.Add("MinSeverity", minSeverity); }
         if (q.MinLength is { } minLength) { conditions.Add("ifnull(p.length, -1) >= @MinLength"); args.Add("MinLength", minLength); }
         if (q.MaxLength is { } maxLength) { conditions.Add("p.length IS NOT NULL AND ifnull(p.length, -1) <= @MaxLength"); args.Add("MaxLength", maxLength); }
-        if (q.Source is { } source) { conditions.Add("p.source = @Source"); args.Add("Source", PairStore.SourceName(source)); }
-        if (q.Split is { } split) { conditions.Add("p.split = @Split"); args.Add("Split", PairStore.SplitName(split)); }
+        if (q.Source is { } source) { conditions.Add($"{noIndex}p.source = @Source"); args.Add("Source", PairStore.SourceName(source)); }
+        if (q.Split is { } split) { conditions.Add($"{noIndex}p.split = @Split"); args.Add("Split", PairStore.SplitName(split)); }
         if (!string.IsNullOrWhiteSpace(q.Text))
         {
             conditions.Add(

@@ -23,6 +23,13 @@ public sealed partial class PairStore
     /// <summary>One page of pairs matching the filters, in the query's order.</summary>
     public IReadOnlyList<PairRow> ListPairs(PairQuery query)
     {
+        var (sql, args) = ListSql(query);
+        return _connection.Query<PairRow>(sql, args, _transaction).AsList();
+    }
+
+    /// <summary>The statement <see cref="ListPairs"/> runs, with its arguments.</summary>
+    internal (string Sql, DynamicParameters Args) ListSql(PairQuery query)
+    {
         PairQuerySql.Validate(query);
         (long, double)? keyset = null;
         if (query.After is { } after)
@@ -36,8 +43,12 @@ public sealed partial class PairStore
                      + PairQuerySql.OrderBy(query) + " LIMIT @Limit OFFSET @Offset";
         args.Add("Limit", query.Limit);
         args.Add("Offset", query.Offset);
-        return _connection.Query<PairRow>(sql, args, _transaction).AsList();
+        return (sql, args);
     }
+
+    /// <summary>SQLite's plan for <paramref name="sql"/> (EXPLAIN QUERY PLAN detail lines).</summary>
+    internal IReadOnlyList<string> QueryPlan(string sql, DynamicParameters args) =>
+        _connection.Query<(long, long, long, string)>("EXPLAIN QUERY PLAN " + sql, args, _transaction).Select(r => r.Item4).AsList();
 
     /// <summary>How many pairs match the filters (paging ignored).</summary>
     public long CountPairs(PairQuery query)

@@ -144,4 +144,22 @@ public sealed class QueryTests : IDisposable
             Assert.Equal(counts, h.Counts);
         }
     }
+
+    [Theory]
+    [InlineData(PairSort.Gap, "ix_pairs_gap")]
+    [InlineData(PairSort.Length, "ix_pairs_length")]
+    [InlineData(PairSort.Severity, "ix_pairs_severity")]
+    public void A_sorted_page_with_run_split_and_source_filters_walks_the_sort_index(PairSort sort, string index)
+    {
+        // Through the split or run index SQLite would fetch every matching pair and sort them all
+        // (seconds on 1 M pairs); walking the sort index stops after one page.
+        var query = new PairQuery { Run = "run-a", Split = PairSplit.Train, Source = PairSource.Mined, Sort = sort, Descending = true };
+        var (sql, args) = _store.ListSql(query);
+        var plan = _store.QueryPlan(sql, args);
+        Assert.Contains(plan, line => line.Contains($"SCAN p USING INDEX {index}"));
+        Assert.DoesNotContain(plan, line => line.Contains("TEMP B-TREE FOR ORDER BY"));
+        // Sorted by id, the split index is still the way in (ordered by id within a split).
+        (sql, args) = _store.ListSql(new PairQuery { Split = PairSplit.Val });
+        Assert.Contains(_store.QueryPlan(sql, args), line => line.Contains("ix_pairs_split"));
+    }
 }

@@ -12,7 +12,9 @@ public sealed record LogitCacheShard(string File, string DataShard, long Rows, l
 public sealed record LogitCacheManifest
 {
     public const string FileName = "logit_cache.json";
-    public string Format { get; init; } = "llavamod-logit-cache/1";
+    /// <summary>"llavamod-logit-cache/N", N = <see cref="LogitCacheMetadata.CurrentFormatVersion"/> (the shards' codec version).</summary>
+    public const string CurrentFormat = "llavamod-logit-cache/2";
+    public string Format { get; init; } = CurrentFormat;
     public string ToolVersion { get; init; } = ToolInfo.Version;
     public string TeacherFolder { get; init; } = "";
     public string TeacherFingerprint { get; init; } = "";
@@ -33,7 +35,10 @@ public sealed record LogitCacheManifest
         string path = Path.Combine(dir, FileName);
         if (!File.Exists(path))
             throw LlavaModException.ForFile(dir, $"no {FileName}: not a logit cache (make one with 'llavamod teacher cache-logits')");
-        return Json.ReadFile<LogitCacheManifest>(path);
+        var manifest = Json.ReadFile<LogitCacheManifest>(path);
+        if (manifest.Format != CurrentFormat)
+            throw LlavaModException.ForFile(path, $"logit cache format '{manifest.Format}' (written by llavamod {manifest.ToolVersion}); this build reads '{CurrentFormat}' only: rebuild the cache with 'llavamod teacher cache-logits'");
+        return manifest;
     }
 
     public void Save(string dir) => Json.WriteFileAtomic(Path.Combine(dir, FileName), this);

@@ -103,7 +103,7 @@ public sealed class LogitCacheReader : IAsyncDisposable
         }
     }
 
-    sealed record RawRowGroup(string?[] Keys, int[] Counts, byte[]?[] Ids, byte[]?[] Top1, byte[]?[] Gaps, byte[]?[] Tail);
+    sealed record RawRowGroup(string?[] Keys, int[] Counts, int[] Dictionary, byte[]?[][] IdPlanes, byte[]?[] Top1, byte[]?[] Gaps, byte[]?[] Tail);
 
     async Task<RawRowGroup> LoadRowGroupAsync(int g, CancellationToken ct)
     {
@@ -112,10 +112,15 @@ public sealed class LogitCacheReader : IAsyncDisposable
         {
             using var rg = _reader.OpenRowGroupReader(g);
             int n = checked((int)rg.RowCount);
-            var raw = new RawRowGroup(new string?[n], new int[n], new byte[]?[n], new byte[]?[n], new byte[]?[n], new byte[]?[n]);
+            var planes = Enumerable.Range(0, Metadata.IdPlanes).Select(_ => new byte[]?[n]).ToArray();
+            var dictionaries = new byte[]?[n];
+            await rg.ReadAsync(FileField(_reader, LogitCacheSchema.Dictionary, _path), dictionaries.AsMemory(), cancellationToken: ct);
+            int[] dictionary = n == 0 ? [] : IdDictionary.Deserialize(dictionaries[0] ?? [], Metadata.IdPlanes);
+            var raw = new RawRowGroup(new string?[n], new int[n], dictionary, planes, new byte[]?[n], new byte[]?[n], new byte[]?[n]);
             await rg.ReadAsync(FileField(_reader, LogitCacheSchema.Key, _path), raw.Keys.AsMemory(), cancellationToken: ct);
             await rg.ReadAsync<int>(FileField(_reader, LogitCacheSchema.TokenCount, _path), raw.Counts.AsMemory(), cancellationToken: ct);
-            await rg.ReadAsync(FileField(_reader, LogitCacheSchema.Ids, _path), raw.Ids.AsMemory(), cancellationToken: ct);
+            for (int b = 0; b < planes.Length; b++)
+                await rg.ReadAsync(FileField(_reader, LogitCacheSchema.IdPlane(b), _path), planes[b].AsMemory(), cancellationToken: ct);
             await rg.ReadAsync(FileField(_reader, LogitCacheSchema.Top1, _path), raw.Top1.AsMemory(), cancellationToken: ct);
             await rg.ReadAsync(FileField(_reader, LogitCacheSchema.Gaps, _path), raw.Gaps.AsMemory(), cancellationToken: ct);
             await rg.ReadAsync(FileField(_reader, LogitCacheSchema.Tail, _path), raw.Tail.AsMemory(), cancellationToken: ct);
@@ -130,32 +135,35 @@ public sealed class LogitCacheReader : IAsyncDisposable
 
     TopKRow Decode(RawRowGroup raw, int i, long fileRow)
     {
-        int k = Metadata.K, tokens = raw.Counts[i], bits = Metadata.IdBits;
+        int k = Metadata.K, tokens = raw.Counts[i];
         // Parquet may hand back an empty byte string as null (rows with no tokens, k = 1 gaps).
-        byte[] ids = raw.Ids[i] ?? [], top1 = raw.Top1[i] ?? [], gaps = raw.Gaps[i] ?? [], tail = raw.Tail[i] ?? [];
+        byte[][] planes = raw.IdPlanes.Select(p => p[i] ?? []).ToArray();
+        byte[] top1 = raw.Top1[i] ?? [], gaps = raw.Gaps[i] ?? [], tail = raw.Tail[i] ?? [];
         string? key = raw.Keys[i];
         if (tokens < 0 || key is null)
             throw LlavaModException.ForRow(_path, fileRow, "missing column values");
-        if (ids.Length != IdBitPacking.PackedLength(tokens * k, bits) || top1.Length != 4 * tokens || tail.Length != 4 * tokens)
-            throw LlavaModException.ForRow(_path, fileRow, $"column sizes do not match {tokens} tokens of k = {k} (ids {ids.Length} B, top1 {top1.Length} B, tail {tail.Length} B)");
-        var flatIds = new int[tokens * k];
-        IdBitPacking.Unpack(ids, bits, flatIds);
         var rowIds = new int[tokens][];
         var rowLogProbs = new float[tokens][];
         var rowTail = new float[tokens];
-        int offset = 0;
+        if (top1.Length != 4 * tokens)
+            throw LlavaModException.ForRow(_path, fileRow, $"key '{key}': top-1 column holds {top1.Length} B, expected 4 per token for {tokens} tokens");
         try
         {
+            var flatIds = new int[tokens * k];
+            IdBytePlanes.Join(planes, flatIds);
+            IdDictionary.FromRanks(flatIds, raw.Dictionary);
+            int gapOffset = 0, tailOffset = 0;
             for (int t = 0; t < tokens; t++)
             {
                 rowIds[t] = flatIds.AsSpan(t * k, k).ToArray();
                 if (rowIds[t].Any(id => id >= Metadata.VocabSize))
                     throw new InvalidDataException($"token {t} has an id ≥ vocab size {Metadata.VocabSize}");
                 rowLogProbs[t] = new float[k];
-                offset += LogProbGapCodec.DecodeGaps(LogProbGapCodec.ReadFloat(top1, t), gaps.AsSpan(offset), Metadata.GapStep, rowLogProbs[t]);
-                rowTail[t] = LogProbGapCodec.ReadFloat(tail, t);
+                LogProbGapCodec.Decode(top1, t, gaps, ref gapOffset, Metadata.GapStep, rowLogProbs[t]);
+                rowTail[t] = LogProbGapCodec.DecodeTail(tail, ref tailOffset, Metadata.GapStep);
             }
-            if (offset != gaps.Length) throw new InvalidDataException($"{gaps.Length - offset} unused bytes after the gap codes");
+            if (gapOffset != gaps.Length || tailOffset != tail.Length)
+                throw new InvalidDataException($"code columns hold more than {tokens} tokens of k = {k} (top-1 {top1.Length} B, gaps {gaps.Length} B, tail {tail.Length} B)");
         }
         catch (InvalidDataException e)
         {

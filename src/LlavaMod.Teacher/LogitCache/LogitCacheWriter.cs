@@ -35,8 +35,7 @@ public sealed class LogitCacheWriter : IAsyncDisposable
         var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16);
         try
         {
-            var options = new ParquetOptions { CompressionMethod = CompressionMethod.Zstd };
-            var writer = await ParquetWriter.CreateAsync(LogitCacheSchema.Schema, stream, options, cancellationToken: ct);
+            var writer = await ParquetWriter.CreateAsync(LogitCacheSchema.Schema(metadata.IdPlanes), stream, WriterOptions, cancellationToken: ct);
             writer.CustomMetadata = new Dictionary<string, string> { [LogitCacheMetadata.MetadataKey] = metadata.ToJson() };
             return new LogitCacheWriter(full, temp, stream, writer, metadata);
         }
@@ -47,6 +46,8 @@ public sealed class LogitCacheWriter : IAsyncDisposable
             throw;
         }
     }
+
+    internal static ParquetOptions WriterOptions => new() { CompressionMethod = CompressionMethod.Zstd };
 
     public Task AppendAsync(TopKRow row, CancellationToken ct = default) =>
         AppendAsync(row.Key, row.Ids, row.LogProbs, row.TailLogMass, ct);
@@ -94,7 +95,16 @@ public sealed class LogitCacheWriter : IAsyncDisposable
         {
             await rg.WriteAsync(LogitCacheSchema.Key, _pending.Select(r => r.Key).ToArray());
             await rg.WriteAsync<int>(LogitCacheSchema.TokenCount, _pending.Select(r => r.TokenCount).ToArray().AsMemory(), cancellationToken: ct);
-            await rg.WriteAsync(LogitCacheSchema.Ids, _pending.Select(r => r.Ids).ToArray());
+            var ids = _pending.SelectMany(r => r.Ids).ToArray();
+            int[] dictionary = IdDictionary.Choose(ids, Metadata.IdPlanes);
+            IdDictionary.ToRanks(ids, dictionary);
+            var rowPlanes = new List<byte[][]>(_pending.Count);
+            int at = 0;
+            foreach (var r in _pending) { rowPlanes.Add(IdBytePlanes.Split(ids.AsSpan(at, r.Ids.Length), Metadata.IdPlanes)); at += r.Ids.Length; }
+            // The dictionary rides on the group's first row; the other rows hold an empty string.
+            await rg.WriteAsync(LogitCacheSchema.Dictionary, _pending.Select((_, i) => i == 0 ? IdDictionary.Serialize(dictionary, Metadata.IdPlanes) : []).ToArray());
+            for (int b = 0; b < Metadata.IdPlanes; b++)
+                await rg.WriteAsync(LogitCacheSchema.IdPlane(b), rowPlanes.Select(p => p[b]).ToArray());
             await rg.WriteAsync(LogitCacheSchema.Top1, _pending.Select(r => r.Top1).ToArray());
             await rg.WriteAsync(LogitCacheSchema.Gaps, _pending.Select(r => r.Gaps).ToArray());
             await rg.WriteAsync(LogitCacheSchema.Tail, _pending.Select(r => r.Tail).ToArray());
@@ -102,7 +112,7 @@ public sealed class LogitCacheWriter : IAsyncDisposable
         _pending.Clear();
     }
 
-    sealed record EncodedRow(string Key, int TokenCount, byte[] Ids, byte[] Top1, byte[] Gaps, byte[] Tail);
+    sealed record EncodedRow(string Key, int TokenCount, int[] Ids, byte[] Top1, byte[] Gaps, byte[] Tail);
 
     EncodedRow Encode(string key, int[][] ids, float[][] logProbs, float[] tail)
     {
@@ -112,8 +122,9 @@ public sealed class LogitCacheWriter : IAsyncDisposable
         var sortedIds = new int[tokens * k];
         var order = new int[k];
         var sorted = new float[k];
-        var top1 = new float[tokens];
+        var top1 = new List<byte>(tokens * 4);
         var gaps = new List<byte>(tokens * k);
+        var tailCodes = new List<byte>(tokens);
         var seen = new HashSet<int>();
         for (int t = 0; t < tokens; t++)
         {
@@ -133,14 +144,10 @@ public sealed class LogitCacheWriter : IAsyncDisposable
             Array.Sort(order, (a, b) => row[b].CompareTo(row[a]) is var c && c != 0 ? c : a.CompareTo(b));
             for (int j = 0; j < k; j++) { sorted[j] = Math.Min(row[order[j]], 0f); sortedIds[t * k + j] = ids[t][order[j]]; }
             if (float.IsNaN(tail[t]) || tail[t] > 1e-4f) throw Bad(key, $"token {t}: tail log-mass {tail[t]} is not ≤ 0");
-            top1[t] = sorted[0];
-            LogProbGapCodec.EncodeGaps(sorted, Metadata.GapStep, gaps);
+            LogProbGapCodec.Encode(sorted, Metadata.GapStep, top1, gaps);
+            LogProbGapCodec.EncodeTail(tail[t], Metadata.GapStep, tailCodes);
         }
-        var top1Bytes = new List<byte>(tokens * 4);
-        LogProbGapCodec.WriteFloats(top1, top1Bytes);
-        var tailBytes = new List<byte>(tokens * 4);
-        LogProbGapCodec.WriteFloats(tail.Select(v => Math.Min(v, 0f)).ToArray(), tailBytes);
-        return new EncodedRow(key, tokens, IdBitPacking.Pack(sortedIds, Metadata.IdBits), top1Bytes.ToArray(), gaps.ToArray(), tailBytes.ToArray());
+        return new EncodedRow(key, tokens, sortedIds, top1.ToArray(), gaps.ToArray(), tailCodes.ToArray());
     }
 
     LlavaModException Bad(string key, string reason) => new($"{_path}, key '{key}': {reason}");

@@ -79,4 +79,31 @@ public sealed class LogitCacheErrorTests : IDisposable
             await writer.AppendAsync("a", [[1, 2]], [[-0.5f, -1f]], [-2f]);
         Assert.Empty(Directory.GetFiles(_dir));
     }
+
+    [Fact]
+    public async Task A_cache_of_an_older_format_version_is_refused_naming_the_version()
+    {
+        // A version-1 file: what an older llavamod wrote (bit-packed ids), metadata as it stored it.
+        string path = Path.Combine(_dir, "v1.parquet");
+        var key = new Parquet.Schema.DataField<string>("key");
+        await using (var stream = File.Create(path))
+        await using (var writer = await Parquet.ParquetWriter.CreateAsync(new Parquet.Schema.ParquetSchema(key), stream))
+        {
+            writer.CustomMetadata = new Dictionary<string, string>
+            {
+                [LogitCacheMetadata.MetadataKey] = """{"k": 8, "vocab_size": 5000, "teacher_fingerprint": "t", "tokenizer_fingerprint": "x", "format_version": 1}""",
+            };
+            using var rg = writer.CreateRowGroup();
+            await rg.WriteAsync(key, new[] { "a" });
+        }
+        var e = await Assert.ThrowsAsync<LlavaModException>(() => LogitCacheReader.OpenAsync(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("format version 1", e.Message);
+        Assert.Contains($"reads version {LogitCacheMetadata.CurrentFormatVersion}", e.Message);
+
+        File.WriteAllText(Path.Combine(_dir, LogitCacheManifest.FileName), """{"format": "llavamod-logit-cache/1", "tool_version": "0.1.0", "k": 8, "vocab_size": 5000, "shards": []}""");
+        e = Assert.Throws<LlavaModException>(() => LogitCacheManifest.Load(_dir));
+        Assert.Contains("'llavamod-logit-cache/1'", e.Message);
+        Assert.Contains(LogitCacheManifest.CurrentFormat, e.Message);
+    }
 }

@@ -50,6 +50,34 @@ public sealed class LogitCacheRoundTripTests(ITestOutputHelper output) : IDispos
         AssertRowClose(rows[300], await reader.ReadAsync(rows[300].Key), metadata.MaxLogProbError);
     }
 
+    [Fact]
+    public async Task Ids_that_repeat_are_stored_as_ranks_in_each_row_groups_dictionary_and_read_back()
+    {
+        // A teacher whose top-k keeps to 300 tokens scattered over the full vocabulary.
+        const int vocab = 151_936, k = 8;
+        var rows = SyntheticTeacher.Rows(rows: 600, minTokens: 1, maxTokens: 4, 300, k, scale: 3, zipf: 0, seed: 6)
+            .Select(r => r with { Ids = r.Ids.Select(t => t.Select(id => id * 487 + 13).ToArray()).ToArray() }).ToList();
+        var metadata = SyntheticTeacher.Metadata(vocab, k);
+        string path = Path.Combine(_dir, "dictionary.parquet");
+        await SyntheticTeacher.WriteAsync(path, metadata, rows);
+        await using (var reader = await LogitCacheReader.OpenAsync(path))
+        {
+            int i = 0;
+            await foreach (var row in reader.ReadAllAsync()) AssertRowClose(rows[i++], row, metadata.MaxLogProbError);
+            Assert.Equal(rows.Count, i);
+        }
+        using var file = new ParquetFileReader(path);
+        Assert.Equal(3, file.FileMetaData.NumRowGroups);
+        int column = Enumerable.Range(0, file.FileMetaData.NumColumns).Single(c => file.FileMetaData.Schema.Column(c).Name == "id_dictionary");
+        for (int g = 0; g < file.FileMetaData.NumRowGroups; g++)
+        {
+            using var rg = file.RowGroup(g);
+            using var dictionaries = rg.Column(column).LogicalReader<byte[]>();
+            byte[] first = dictionaries.ReadAll(checked((int)rg.MetaData.NumRows))[0];
+            Assert.InRange(first.Length, 3, 300 * 3); // 3 bytes an id, at most the 300 ids
+        }
+    }
+
     static void AssertRowClose(TopKRow expected, TopKRow actual, double bound)
     {
         Assert.Equal(expected.Key, actual.Key);
@@ -61,9 +89,11 @@ public sealed class LogitCacheRoundTripTests(ITestOutputHelper output) : IDispos
             for (int j = 0; j < expected.LogProbs[t].Length; j++)
             {
                 double err = Math.Abs(expected.LogProbs[t][j] - actual.LogProbs[t][j]);
-                Assert.True(err <= bound + 1e-5, $"{expected.Key} token {t} entry {j}: error {err} over the bound {bound}");
+                Assert.True(err <= bound + 1e-6, $"{expected.Key} token {t} entry {j}: error {err} over the bound {bound}");
+                if (j > 0) Assert.True(actual.LogProbs[t][j] <= actual.LogProbs[t][j - 1], "decoded log-probs are not in descending order");
             }
-            Assert.Equal(expected.TailLogMass[t], actual.TailLogMass[t]);
+            double tailErr = Math.Abs(expected.TailLogMass[t] - actual.TailLogMass[t]);
+            Assert.True(tailErr <= bound + 1e-6, $"{expected.Key} token {t}: tail error {tailErr} over the bound {bound}");
         }
     }
 
@@ -95,23 +125,26 @@ public sealed class LogitCacheRoundTripTests(ITestOutputHelper output) : IDispos
     }
 
     [Theory]
-    [InlineData(64, 0.0, 6.0)]
-    [InlineData(64, 1.0, 6.0)]
-    [InlineData(50, 1.0, 6.0)]
-    public async Task Bytes_per_token_on_peaked_distributions(int k, double zipf, double scale)
+    [InlineData(64, 0.0, 6.0, 64)]
+    [InlineData(64, 1.0, 6.0, 64)]
+    [InlineData(50, 0.0, 6.0, 64)]
+    [InlineData(50, 1.0, 6.0, 64)]
+    [InlineData(50, 1.0, 6.0, 16)]
+    public async Task Bytes_per_token_on_peaked_distributions(int k, double zipf, double scale, int stepsPerNat)
     {
+        // 24 rows of 60-100 tokens (~1,900 tokens): the whole file, footer included, over the tokens.
         const int vocab = 151_936;
-        var rows = SyntheticTeacher.Rows(rows: 6, minTokens: 60, maxTokens: 100, vocab, k, scale, zipf: zipf, seed: 3);
+        var rows = SyntheticTeacher.Rows(rows: 24, minTokens: 60, maxTokens: 100, vocab, k, scale, zipf: zipf, seed: 3);
         string path = Path.Combine(_dir, $"size-{k}.parquet");
-        var metadata = SyntheticTeacher.Metadata(vocab, k);
+        var metadata = SyntheticTeacher.Metadata(vocab, k) with { GapStep = 1.0 / stepsPerNat };
         await SyntheticTeacher.WriteAsync(path, metadata, rows);
         long tokens = rows.Sum(r => r.TokenCount);
         double bytesPerToken = (double)new FileInfo(path).Length / tokens;
         double covered = rows.SelectMany(r => r.LogProbs).Average(lp => lp.Sum(v => Math.Exp(v)));
-        double idBytes = k * metadata.IdBits / 8.0;
-        output.WriteLine($"k={k}, logit scale {scale}, zipf prior {zipf}: {bytesPerToken:F1} bytes/token over {tokens} tokens " +
-                         $"(packed ids alone {idBytes:F1}; teacher top-k covers {covered:P1} of the mass)");
-        // Bit-packed ids plus 8 bytes of exact floats plus at most ~1 byte per gap code, before zstd.
-        Assert.True(bytesPerToken < idBytes + 8 + k, $"{bytesPerToken:F1} bytes/token exceeds the uncompressed layout");
+        double bitPackedIds = k * Math.Ceiling(Math.Log2(vocab)) / 8.0;
+        output.WriteLine($"k={k}, logit scale {scale}, zipf prior {zipf}, gap step 1/{stepsPerNat}: {bytesPerToken:F1} bytes/token over {tokens} tokens " +
+                         $"(bit-packed ids alone {bitPackedIds:F1}; teacher top-k covers {covered:P1} of the mass)");
+        // Bit-packed ids plus one byte per log-prob code is the layout before any entropy coding.
+        Assert.True(bytesPerToken < bitPackedIds + k, $"{bytesPerToken:F1} bytes/token exceeds the uncompressed layout");
     }
 }
