@@ -6,7 +6,8 @@ namespace LlavaMod.Benchmarks.Shards;
 /// <summary>
 /// Writing one shard of <see cref="Rows"/> ETL rows (<see cref="BenchmarkShardRows"/>) in row groups
 /// of <see cref="ShardFormat.RowGroupRows"/>, zstd: our <see cref="ShardWriter{T}"/> (Parquet.Net)
-/// against ParquetSharp (Arrow C++) in the same process. Setup checks that both files have the same
+/// against ParquetSharp (Arrow C++) in the same process, bare and with the fsync and SHA-256 our
+/// writer does when it completes a shard; and the Parquet.Net call our writer makes, alone. Setup checks that both files have the same
 /// leaf columns (path, physical type, definition and repetition levels) and row groups, and reports
 /// the raw size so that MB/s can be computed (printed to the log).
 /// Run: dotnet run -c Release --project tests/LlavaMod.Benchmarks -- --filter '*ShardWrite*'
@@ -77,5 +78,15 @@ public class ShardWriteBenchmarks
         string path = Path.Combine(dir, "peer.parquet");
         ParquetSharpShardWriter.Write(path, rows, format.RowGroupRows);
         return new FileInfo(path).Length;
+    }
+
+    /// <summary>ParquetSharp plus what our writer does after the last row group: fsync and SHA-256 of the file.</summary>
+    [Benchmark]
+    public long ParquetSharpArrowFsyncSha256()
+    {
+        string path = Path.Combine(dir, "peer.parquet");
+        ParquetSharpShardWriter.Write(path, rows, format.RowGroupRows);
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite)) stream.Flush(flushToDisk: true);
+        return LlavaMod.Core.Hashing.Sha256OfFile(path).Length;
     }
 }
