@@ -10,7 +10,7 @@ namespace LlavaMod.Benchmarks;
 /// <summary>
 /// Ours against the peer by CPU time of this process (all its threads), the two alternating round by
 /// round in one process: on a shared machine wall time mostly measures the neighbours, CPU time much
-/// less so. A full collection runs between operations, so that one's garbage is not charged to the
+/// less so. Every other round runs the operations in reverse order, and a full collection runs between operations, so that one's garbage is not charged to the
 /// next. Prints the median over rounds of the CPU time of one operation, and the ratio.
 /// Run: dotnet run -c Release --project tests/LlavaMod.Benchmarks -- --cpu-time [tokenization|images|shards]
 /// </summary>
@@ -45,7 +45,7 @@ public static class CpuTimeComparison
         {
             var bench = new ImagePipelineBenchmarks { Size = $"{w}x{h}" };
             bench.Setup();
-            var result = Compare(rounds: 15, perRound: 10, ("ImageProcessor", () => bench.Processor()), ("bare ImageSharp", () => bench.ImageSharpOnly()));
+            var result = Compare(rounds: 25, perRound: 10, ("ImageProcessor", () => bench.Processor()), ("bare ImageSharp", () => bench.ImageSharpOnly()));
             Report($"image pipeline {w}x{h} (Pillow: peers/pillow_resize.py prints its CPU time)", result, seconds => $"{seconds * 1e3:F1} ms/image");
         }
     }
@@ -57,7 +57,7 @@ public static class CpuTimeComparison
         try
         {
             double megabytes = bench.InputBytes / 1e6;
-            var result = Compare(rounds: 5, perRound: 1,
+            var result = Compare(rounds: 9, perRound: 1,
                 ("ShardWriter", bench.Ours), ("Parquet.Net serializer only", bench.ParquetNetSerializerOnly), ("ParquetSharp", bench.ParquetSharpArrow),
                 ("ParquetSharp + fsync + SHA-256", bench.ParquetSharpArrowFsyncSha256));
             Report($"shard write, {bench.Rows} rows, {megabytes:F0} MB", result, seconds => $"{megabytes / seconds:F0} MB/s");
@@ -72,8 +72,9 @@ public static class CpuTimeComparison
         var results = ops.Select(o => (o.Name, Seconds: new List<double>())).ToList();
         using var process = Process.GetCurrentProcess();
         for (int r = 0; r < rounds; r++)
-            for (int k = 0; k < ops.Length; k++)
+            for (int j = 0; j < ops.Length; j++)
             {
+                int k = r % 2 == 0 ? j : ops.Length - 1 - j;   // every other round in reverse order
                 // The previous operation's garbage is collected here, not charged to the next one.
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
