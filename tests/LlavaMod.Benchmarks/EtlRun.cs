@@ -14,17 +14,18 @@ namespace LlavaMod.Benchmarks;
 /// <summary>
 /// The whole shard ETL on a generated LLaVA-style JSONL (the ShardPipeline the CLI's `shard` verb
 /// runs, real tokenizer, ChatML template, shortest-side crop to 336): 7 rows in 8 reference one of 32
-/// distinct 640×480 JPEGs, the rest are text-only. Prints rows/s (wall and per CPU-second) and the
-/// process's peak RSS. Run: dotnet run -c Release --project tests/LlavaMod.Benchmarks -- --etl [rows] [threads]
+/// distinct 640×480 JPEGs, the rest are text-only ("text": every row text-only, to see the text path
+/// alone). Prints rows/s (wall and per CPU-second) and the process's peak RSS.
+/// Run: dotnet run -c Release --project tests/LlavaMod.Benchmarks -- --etl [rows] [threads] [images|text]
 /// </summary>
 public static class EtlRun
 {
-    public static async Task RunAsync(int rows, int threads)
+    public static async Task RunAsync(int rows, int threads, bool withImages)
     {
         string root = Directory.CreateTempSubdirectory("llavamod-etlbench").FullName;
         try
         {
-            string input = WriteInput(root, rows);
+            string input = WriteInput(root, rows, withImages);
             var tokenizer = QwenTokenizer.Load(QwenTokenizer.BundledPath);
             var encoder = new TemplateConversationEncoder(tokenizer, ChatTemplateKind.ChatMl, systemPrompt: null, maxTokens: 2048, OverLengthPolicy.Reject);
             var images = new ProcessorImageStage(new ImageProcessor(new ImageOptions { Mode = ResizeMode.ShortestCrop, Size = 336 }));
@@ -42,13 +43,13 @@ public static class EtlRun
             process.Refresh();
             double cpu = (process.TotalProcessorTime - cpuBefore).TotalSeconds, wall = clock.Elapsed.TotalSeconds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"ETL {rows} rows, {threads} threads: {manifest.Rows} written in {wall:F1} s wall ({rows / wall:N0} rows/s), " +
+                $"ETL {rows} rows ({(withImages ? "7 in 8 with a 640x480 JPEG" : "text only")}), {threads} threads: {manifest.Rows} written in {wall:F1} s wall ({rows / wall:N0} rows/s), " +
                 $"{cpu:F1} s CPU ({rows / cpu:N0} rows per CPU-second), peak RSS {PeakRssMegabytes()} MB; load average {File.ReadAllText("/proc/loadavg")[..14]}"));
         }
         finally { Directory.Delete(root, recursive: true); }
     }
 
-    static string WriteInput(string root, int rows)
+    static string WriteInput(string root, int rows, bool withImages)
     {
         string images = Directory.CreateDirectory(Path.Combine(root, "images")).FullName;
         for (int k = 0; k < 32; k++) File.WriteAllBytes(Path.Combine(images, $"{k:D2}.jpg"), BenchmarkJpegs.Encode(640, 480, seed: (uint)k + 1));
@@ -59,7 +60,7 @@ public static class EtlRun
         {
             string[] parts = conversations[i].Split("<|im_end|>\n<|im_start|>assistant\n");
             string question = parts[0]["<|im_start|>user\n<image>\n".Length..], answer = parts[1][..^"<|im_end|>\n".Length];
-            bool withImage = i % 8 != 7;
+            bool withImage = withImages && i % 8 != 7;
             var row = new Dictionary<string, object> { ["id"] = $"row{i}" };
             if (withImage) row["image"] = $"{i % 32:D2}.jpg";
             row["conversations"] = new[]

@@ -3,7 +3,7 @@ using LlavaMod.Benchmarks;
 
 // dotnet run -c Release --project tests/LlavaMod.Benchmarks -- --filter '*'            (BenchmarkDotNet, wall time)
 // dotnet run -c Release --project tests/LlavaMod.Benchmarks -- --cpu-time [what]       (CPU time, ours vs peer alternating)
-// dotnet run -c Release --project tests/LlavaMod.Benchmarks -- --etl [rows] [threads]   (whole shard ETL: rows/s, peak RSS)
+// dotnet run -c Release --project tests/LlavaMod.Benchmarks -- --etl [rows] [threads] [images|text]   (whole shard ETL: rows/s, peak RSS)
 if (args.Length > 0 && args[0] == "--cpu-time")
 {
     CpuTimeComparison.Run(args.Length > 1 ? args[1] : "all");
@@ -11,7 +11,8 @@ if (args.Length > 0 && args[0] == "--cpu-time")
 }
 if (args.Length > 0 && args[0] == "--etl")
 {
-    await EtlRun.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 20_000, args.Length > 2 ? int.Parse(args[2]) : Environment.ProcessorCount);
+    await EtlRun.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 20_000, args.Length > 2 ? int.Parse(args[2]) : Environment.ProcessorCount,
+        withImages: args.Length <= 3 || args[3] != "text");
     return;
 }
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
