@@ -53,12 +53,12 @@ public static class EtlRun
     {
         string images = Directory.CreateDirectory(Path.Combine(root, "images")).FullName;
         for (int k = 0; k < 32; k++) File.WriteAllBytes(Path.Combine(images, $"{k:D2}.jpg"), BenchmarkJpegs.Encode(640, 480, seed: (uint)k + 1));
-        string[] conversations = ConversationLines.Create(rows);   // ChatML text: take the question and answer back out
         string path = Path.Combine(root, "llava.jsonl");
         using var writer = new StreamWriter(path);
-        for (int i = 0; i < rows; i++)
+        int i = 0;
+        foreach (string conversation in ConversationLines.Enumerate(rows))   // ChatML text: take the question and answer back out
         {
-            string[] parts = conversations[i].Split("<|im_end|>\n<|im_start|>assistant\n");
+            string[] parts = conversation.Split("<|im_end|>\n<|im_start|>assistant\n");
             string question = parts[0]["<|im_start|>user\n<image>\n".Length..], answer = parts[1][..^"<|im_end|>\n".Length];
             bool withImage = withImages && i % 8 != 7;
             var row = new Dictionary<string, object> { ["id"] = $"row{i}" };
@@ -69,6 +69,7 @@ public static class EtlRun
                 new { from = "gpt", value = answer },
             };
             writer.WriteLine(JsonSerializer.Serialize(row));
+            i++;
         }
         return path;
     }

@@ -32,16 +32,17 @@ public static class ConversationLines
         return string.Join(' ', words);
     }
 
-    public static string[] Create(int count, int seed = 99)
+    public static string[] Create(int count, int seed = 99) => Enumerate(count, seed).ToArray();
+
+    /// <summary>The lines of <see cref="Create"/>, one at a time (for runs too large to hold them all).</summary>
+    public static IEnumerable<string> Enumerate(int count, int seed = 99)
     {
         var random = new Random(seed);
-        var lines = new string[count];
         for (int i = 0; i < count; i++)
         {
             string question = Sentence(random, 5, 14) + "?";
             string answer = Sentence(random, 15, 70) + "." + (random.Next(20) == 0 ? " " + Emoji[random.Next(Emoji.Length)] : "");
-            lines[i] = $"<|im_start|>user\n<image>\n{question}<|im_end|>\n<|im_start|>assistant\n{answer}<|im_end|>\n";
+            yield return $"<|im_start|>user\n<image>\n{question}<|im_end|>\n<|im_start|>assistant\n{answer}<|im_end|>\n";
         }
-        return lines;
     }
 }
