@@ -1,9 +1,23 @@
 using BenchmarkDotNet.Running;
+using LlavaMod.Benchmarks;
 
-// dotnet run -c Release --project tests/LlavaMod.Benchmarks -- --filter '*'
-// Timed console modes: dotnet run --project tests/LlavaMod.Benchmarks -- pairs-insert FILE DB (see Pairs/PairStoreBench.cs)
+// dotnet run -c Release --project tests/LlavaMod.Benchmarks -- --filter '*'            (BenchmarkDotNet, wall time)
+// dotnet run -c Release --project tests/LlavaMod.Benchmarks -- --cpu-time [what]       (CPU time, ours vs peer alternating)
+// dotnet run -c Release --project tests/LlavaMod.Benchmarks -- --etl [rows] [threads] [images|text]   (whole shard ETL: rows/s, peak RSS)
+// dotnet run -c Release --project tests/LlavaMod.Benchmarks -- pairs-insert FILE DB    (timed console modes, see Pairs/PairStoreBench.cs)
 if (args.Length > 0 && args[0].StartsWith("pairs-", StringComparison.Ordinal))
     return LlavaMod.Benchmarks.Pairs.PairStoreBench.RunMode(args);
+if (args.Length > 0 && args[0] == "--cpu-time")
+{
+    CpuTimeComparison.Run(args.Length > 1 ? args[1] : "all");
+    return 0;
+}
+if (args.Length > 0 && args[0] == "--etl")
+{
+    await EtlRun.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 20_000, args.Length > 2 ? int.Parse(args[2]) : Environment.ProcessorCount,
+        withImages: args.Length <= 3 || args[3] != "text");
+    return 0;
+}
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
 

@@ -42,8 +42,14 @@ public static class EncodedImageStructure
             i += 2 + length;
             if (marker != 0xDA) continue;
             // Scan data: runs until a 0xFF that is neither byte stuffing (FF 00) nor a restart marker.
-            while (i + 1 < b.Length && !(b[i] == 0xFF && b[i + 1] != 0x00 && b[i + 1] is not (>= 0xD0 and <= 0xD7)))
+            while (i + 1 < b.Length)
+            {
+                int next = b[i..].IndexOf((byte)0xFF);
+                if (next < 0) { i = b.Length; break; }
+                i += next;
+                if (i + 1 >= b.Length || (b[i + 1] != 0x00 && b[i + 1] is not (>= 0xD0 and <= 0xD7))) break;
                 i++;
+            }
         }
         return "JPEG data ends before the end-of-image marker";
     }

@@ -49,7 +49,7 @@ public sealed class QwenTokenizer
             {
                 Merges = definition.Merges,
                 ByteLevel = true,
-                PreTokenizer = new RegexPreTokenizer(QwenPreTokenizerPattern.Regex, special),
+                PreTokenizer = QwenPreTokenizer.Instance,
                 Normalizer = NfcNormalizer.Instance,
                 SpecialTokens = special,
             });

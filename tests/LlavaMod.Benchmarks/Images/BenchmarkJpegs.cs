@@ -28,10 +28,11 @@ public static class BenchmarkJpegs
         return bytes;
     }
 
-    static byte[] Encode(int width, int height)
+    /// <summary>A photo-like JPEG; <paramref name="seed"/> varies the texture (12345 gives the benchmark files).</summary>
+    public static byte[] Encode(int width, int height, uint seed = 12345)
     {
         using var image = new Image<Rgb24>(width, height);
-        uint state = 12345;
+        uint state = seed;
         for (int y = 0; y < height; y++)
             for (int x = 0; x < width; x++)
             {

@@ -11,7 +11,10 @@ namespace LlavaMod.Benchmarks.Text;
 /// <summary>
 /// Encoding speed of our Qwen tokenizer (Microsoft.ML.Tokenizers) against Hugging Face's Rust
 /// tokenizer through Tokenizers.DotNet, on the same generated lines (one Encode call per line, as
-/// the ETL does per row). The "Tokens/s" column divides the token count by the mean time.
+/// the ETL does per row). Two texts: "chat", LLaVA-style conversations as the ETL sees them
+/// (<see cref="ConversationLines"/>), and "corpus", the mixed-script test corpus (emoji, CJK, astral
+/// letters, combining marks, code), the worst case for the BPE cache. The "Tokens/s" column divides
+/// the token count by the mean time.
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(TokensPerSecondConfig))]
@@ -21,18 +24,21 @@ public class TokenizationBenchmarks
     Tokenizers.DotNet.Tokenizer _huggingFace = null!;
     string[] _lines = [];
 
-    [Params(2000)]
-    public int Lines { get; set; }
+    [Params("chat", "corpus")]
+    public string Text { get; set; } = "chat";
 
     [GlobalSetup]
     public void Setup()
     {
         _ours = QwenTokenizer.Load(QwenTokenizer.BundledPath);
         _huggingFace = new Tokenizers.DotNet.Tokenizer(vocabPath: QwenTokenizer.BundledPath);
-        _lines = CorpusLines(Lines);
+        _lines = LinesOf(Text);
     }
 
-    internal static string[] CorpusLines(int generated) => TokenizerCorpus.Lines(generated, seed: 1234).ToArray();
+    /// <summary>2,000 lines of the named text (plus the corpus's hand-picked cases).</summary>
+    internal static string[] LinesOf(string text) => text == "corpus"
+        ? TokenizerCorpus.Lines(2000, seed: 1234).ToArray()
+        : ConversationLines.Create(2000);
 
     [Benchmark(Baseline = true)]
     public long Ours()
@@ -73,22 +79,22 @@ public class TokenizationBenchmarks
         {
             var report = summary[benchmarkCase];
             if (report?.ResultStatistics is null) return "?";
-            int lines = Convert.ToInt32(benchmarkCase.Parameters[nameof(Lines)], System.Globalization.CultureInfo.InvariantCulture);
+            string text = (string)benchmarkCase.Parameters[nameof(Text)];
             double seconds = report.ResultStatistics.Mean / 1e9;
-            return (TokensPerOperation(lines) / seconds).ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
+            return (TokensPerOperation(text) / seconds).ToString("N0", System.Globalization.CultureInfo.InvariantCulture);
         }
 
         // Runs in the host process (the benchmarks run in a child): count the tokens once per size.
         // Both tokenizers produce the same ids, so one count serves both rows.
-        readonly Dictionary<int, long> _tokenCounts = [];
+        readonly Dictionary<string, long> _tokenCounts = [];
         QwenTokenizer? _tokenizer;
 
-        long TokensPerOperation(int lines)
+        long TokensPerOperation(string text)
         {
-            if (_tokenCounts.TryGetValue(lines, out long n)) return n;
+            if (_tokenCounts.TryGetValue(text, out long n)) return n;
             _tokenizer ??= QwenTokenizer.Load(QwenTokenizer.BundledPath);
-            n = CorpusLines(lines).Sum(l => (long)_tokenizer.Encode(l).Count);
-            _tokenCounts[lines] = n;
+            n = LinesOf(text).Sum(l => (long)_tokenizer.Encode(l).Count);
+            _tokenCounts[text] = n;
             return n;
         }
     }
