@@ -13,6 +13,32 @@ public static class ReportWriter
 {
     public sealed record Row(string Name, string EvalDir);
 
+    /// <summary>Mean and standard error of indicator(a) − indicator(b) over the questions both eval folders answered
+    /// (those where the indicator is defined), or null when either folder has no answers.jsonl.</summary>
+    public sealed record PairedResult(double Mean, double StandardError, int Count, int Discordant);
+
+    public static PairedResult? PairedDifference(string? aDir, string? bDir, Func<ScoredAnswer, bool?> indicator)
+    {
+        Dictionary<string, bool>? Load(string? dir)
+        {
+            string? path = dir is null ? null : Path.Combine(dir, "answers.jsonl");
+            if (path is null || !File.Exists(path)) return null;
+            var values = new Dictionary<string, bool>();
+            foreach (var line in File.ReadLines(path).Where(l => l.Length > 0))
+                if (System.Text.Json.JsonSerializer.Deserialize<ScoredAnswer>(line, Json.Options) is { } answer && indicator(answer) is bool v) values[answer.Id] = v;
+            return values;
+        }
+        var (a, b) = (Load(aDir), Load(bDir));
+        if (a is null || b is null) return null;
+        var d = a.Keys.Where(b.ContainsKey).Select(id => (a[id] ? 1.0 : 0.0) - (b[id] ? 1.0 : 0.0)).ToList();
+        if (d.Count < 2) return null;
+        double mean = d.Average();
+        double variance = d.Sum(x => (x - mean) * (x - mean)) / (d.Count - 1);
+        return new PairedResult(mean, Math.Sqrt(variance / d.Count), d.Count, d.Count(x => x != 0));
+    }
+
+    static string? Dir(IReadOnlyList<Row> rows, string name) => rows.FirstOrDefault(r => r.Name == name)?.EvalDir;
+
     public static string Write(string outPath, string title, IReadOnlyList<Row> rows, IReadOnlyList<string> plots, IReadOnlyList<(string A, string B)> comparisons)
     {
         var results = rows.Select(r => (r.Name, Result: Json.ReadFile<EvaluationResult>(Path.Combine(r.EvalDir, "eval.json")))).ToList();
@@ -38,7 +64,10 @@ public static class ReportWriter
                 if (ra is null || rb is null) continue;
                 double diff = ra.ChairS.Value - rb.ChairS.Value;
                 double se = Math.Sqrt(ra.ChairS.StandardError * ra.ChairS.StandardError + rb.ChairS.StandardError * rb.ChairS.StandardError);
-                string verdict = Math.Abs(diff) > 2 * se ? "more than 2 standard errors" : "within 2 standard errors (not distinguishable from noise)";
+                string kind = "unpaired";
+                if (PairedDifference(Dir(rows, a), Dir(rows, b), x => x.Kind == Teacher.Scoring.DemoGroundTruth.DescribeKind ? x.Hallucinated > 0 : null) is { } paired)
+                    (diff, se, kind) = (paired.Mean, paired.StandardError, $"paired over the same {paired.Count} descriptions, {paired.Discordant} differ");
+                string verdict = (Math.Abs(diff) > 2 * se ? "more than 2 standard errors" : "within 2 standard errors (not distinguishable from noise)") + $"; {kind}";
                 string partner = ra.PartnerHallucination is { Count: > 0 } pa && rb.PartnerHallucination is { Count: > 0 } pb
                     ? string.Create(inv, $", absent partner named {pa.Value - pb.Value:+0.000;-0.000} ± {Math.Sqrt(pa.StandardError * pa.StandardError + pb.StandardError * pb.StandardError):F3}") : "";
                 md.AppendLine(string.Create(inv, $"- CHAIR_s of **{a}** minus **{b}**: {diff:+0.000;-0.000} ± {se:F3} — {verdict}; accuracy {ra.ShortAnswerAccuracy.Value - rb.ShortAnswerAccuracy.Value:+0.000;-0.000}, yes/no {ra.YesNoAccuracy.Value - rb.YesNoAccuracy.Value:+0.000;-0.000}{partner}."));
@@ -52,6 +81,8 @@ public static class ReportWriter
             foreach (var plot in plots.Where(File.Exists))
                 md.AppendLine($"![{Path.GetFileName(Path.GetDirectoryName(plot))}/{Path.GetFileName(plot)}]({Path.GetRelativePath(dir, plot)})").AppendLine();
         }
+        md.AppendLine("Comparisons are paired when both rows' answers.jsonl are there: the same descriptions scored for both models, " +
+            "so the standard error of the difference is that of the per-description differences (much smaller than the unpaired one when most descriptions agree).").AppendLine();
         string text = md.ToString();
         AtomicFile.WriteAllText(outPath, text);
         return text;

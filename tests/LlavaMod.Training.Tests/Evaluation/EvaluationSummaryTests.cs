@@ -82,4 +82,28 @@ public class EvaluationSummaryTests : IDisposable
         Assert.Contains("| 0.500 ± 0.354 |", text);
         Assert.Contains("absent partner named -0.500 ± 0.354", text);
     }
+
+    [Fact]
+    public void Comparisons_of_models_answering_the_same_questions_are_paired()
+    {
+        // 8 descriptions: a hallucinates in 0-3, b in 1-4; they differ on 0 (a only) and 4 (b only).
+        string Dir(string name, Func<int, bool> hallucinates)
+        {
+            string dir = Path.Combine(_dir, name);
+            Directory.CreateDirectory(dir);
+            var answers = Enumerable.Range(0, 8).Select(i => new ScoredAnswer($"q{i}", DemoGroundTruth.DescribeKind, "", "", null, 2, hallucinates(i) ? 1 : 0, 0))
+                .Append(new ScoredAnswer("yn", DemoGroundTruth.ExistenceKind, "Yes", "Yes", true, 0, 0, 0)).ToList();
+            AtomicFile.WriteAllText(Path.Combine(dir, "answers.jsonl"), string.Join('\n', answers.Select(a => System.Text.Json.JsonSerializer.Serialize(a, Json.Compact))) + "\n");
+            Json.WriteFileAtomic(Path.Combine(dir, "eval.json"), Evaluator.Summarise(name, answers, 1, 1));
+            return dir;
+        }
+        string a = Dir("pa", i => i < 4), b = Dir("pb", i => i is >= 1 and < 5);
+        var paired = ReportWriter.PairedDifference(a, b, x => x.Kind == DemoGroundTruth.DescribeKind ? x.Hallucinated > 0 : null)!;
+        // differences: +1, 0, 0, 0, -1, 0, 0, 0: mean 0, sample variance 2/7
+        Assert.Equal((0.0, 8, 2), (paired.Mean, paired.Count, paired.Discordant));
+        Assert.Equal(Math.Sqrt(2.0 / 7 / 8), paired.StandardError, 12);
+        string text = ReportWriter.Write(Path.Combine(_dir, "paired.md"), "t", [new("a", a), new("b", b)], [], [("a", "b")]);
+        Assert.Contains("paired over the same 8 descriptions, 2 differ", text);
+        Assert.Null(ReportWriter.PairedDifference(a, Path.Combine(_dir, "missing"), _ => true));
+    }
 }
