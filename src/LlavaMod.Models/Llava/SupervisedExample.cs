@@ -14,6 +14,10 @@ namespace LlavaMod.Models;
 /// </summary>
 public sealed record SupervisedExample(string Key, long[] InputIds, long[] Labels, byte[]? ImageBytes, string? Id = null)
 {
+    /// <summary>CLIP pixel values [3, S, S] of <see cref="ImageBytes"/> prepared ahead of the step (the trainer's
+    /// prefetcher owns and frees them); when null, <see cref="ToBatch"/> decodes the bytes itself.</summary>
+    public Tensor? PreparedPixels { get; init; }
+
     public static SupervisedExample FromShardRow(ShardRow row)
     {
         var ids = new long[row.InputIds.Length];
@@ -46,7 +50,7 @@ public sealed record SupervisedExample(string Key, long[] InputIds, long[] Label
         {
             if (example.ImageBytes is null)
                 throw new LlavaModException($"row {example.Key}: the text has an image placeholder but the row stores no image bytes");
-            pixels.Add(PixelValues(example.ImageBytes, example.Key, vision));
+            pixels.Add(example.PreparedPixels ?? PixelValues(example.ImageBytes, example.Key, vision));
         }
         var pixelValues = pixels.Count == 0 ? null : torch.stack(pixels).to(device).MoveToOuterDisposeScope();
         return new LlavaBatch

@@ -76,7 +76,7 @@ public static class StageTrainer
         long windowTokens = 0;
         var windowClock = Stopwatch.StartNew();
 
-        foreach (var (at, batch) in stream.From(position, config.Epochs))
+        foreach (var (at, batch) in BatchPrefetcher.Ahead(stream.From(position, config.Epochs), model.Config.Vision))
         {
             if (step >= totalSteps) break;
             ct.ThrowIfCancellationRequested();
