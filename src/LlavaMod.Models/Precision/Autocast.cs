@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -23,7 +22,7 @@ public sealed class Autocast : IDisposable
     [ThreadStatic] static Autocast? _current;
 
     readonly Autocast? _outer;
-    readonly Dictionary<(Tensor Weight, bool Graph), Tensor> _casts = new(new WeightKeyComparer());
+    readonly Dictionary<WeightKey, Tensor> _casts = new();
     bool _disposed;
 
     Autocast(ComputePrecision precision)
@@ -37,6 +36,9 @@ public sealed class Autocast : IDisposable
     public static Autocast Enter(ComputePrecision precision) => new(precision);
 
     public ComputePrecision Precision { get; }
+
+    /// <summary>bf16 weight copies this scope holds (each parameter at most twice: with and without autograd history).</summary>
+    public int CachedWeights => _casts.Count;
 
     /// <summary>The precision in force on this thread (fp32 outside any scope).</summary>
     public static ComputePrecision Current => _current?.Precision ?? ComputePrecision.Fp32;
@@ -74,17 +76,31 @@ public sealed class Autocast : IDisposable
         return attended.MoveToOuterDisposeScope();
     }
 
-    /// <summary>bf16 copy of a weight: cached per scope for parameters (one copy with autograd history, one without).</summary>
+    /// <summary>
+    /// bf16 copy of a weight, cached per scope for parameters (one copy with autograd history, one without). Keyed by
+    /// the parameter's storage, not its wrapper: TorchSharp's Embedding returns a new wrapper on every weight access.
+    /// </summary>
     Tensor Cast(Tensor weight)
     {
         if (weight is not Parameter) return weight.to(ScalarType.BFloat16);
-        var key = (weight, torch.is_grad_enabled() && weight.requires_grad);
+        var key = new WeightKey(StorageAddress(weight), weight.storage_offset(), string.Join(",", weight.shape), torch.is_grad_enabled() && weight.requires_grad);
         if (!_casts.TryGetValue(key, out var cast))
         {
             cast = weight.to(ScalarType.BFloat16).DetachFromDisposeScope();
             _casts[key] = cast;
         }
         return cast;
+    }
+
+    static IntPtr StorageAddress(Tensor t) => t.dtype switch
+    {
+        ScalarType.Float32 => DataPointer(t.storage<float>()),
+        _ => throw new ArgumentException($"only fp32 weights are cast to bf16, got {t.dtype}"),
+    };
+
+    static IntPtr DataPointer(Storage<float> storage)
+    {
+        using (storage) return storage.data_ptr();
     }
 
     public void Dispose()
@@ -98,9 +114,5 @@ public sealed class Autocast : IDisposable
         _casts.Clear();
     }
 
-    sealed class WeightKeyComparer : IEqualityComparer<(Tensor Weight, bool Graph)>
-    {
-        public bool Equals((Tensor Weight, bool Graph) a, (Tensor Weight, bool Graph) b) => ReferenceEquals(a.Weight, b.Weight) && a.Graph == b.Graph;
-        public int GetHashCode((Tensor Weight, bool Graph) key) => HashCode.Combine(RuntimeHelpers.GetHashCode(key.Weight), key.Graph);
-    }
+    readonly record struct WeightKey(IntPtr Data, long Offset, string Shape, bool Graph);
 }

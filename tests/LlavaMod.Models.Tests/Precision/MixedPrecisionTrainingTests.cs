@@ -101,6 +101,21 @@ public class MixedPrecisionTrainingTests
         }
     }
 
+    [Fact]
+    public void A_scope_casts_each_weight_once_including_the_tied_embedding_head()
+    {
+        var model = new Qwen2ForCausalLM(TinyModels.TextConfig() with { TieWordEmbeddings = true });
+        var ids = Ids();
+        using var _ = no_grad();
+        using var scope = Autocast.Enter(ComputePrecision.Bf16);
+        model.Forward(ids);
+        // per layer q/k/v weights and biases, o, gate, up, down = 10 tensors; plus the tied head (the embedding matrix)
+        int expected = model.Config.NumHiddenLayers * 10 + 1;
+        Assert.Equal(expected, scope.CachedWeights);
+        model.Forward(ids);
+        Assert.Equal(expected, scope.CachedWeights);
+    }
+
     static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && (a - b).abs().max().item<float>() == 0;
 
     [Fact]
