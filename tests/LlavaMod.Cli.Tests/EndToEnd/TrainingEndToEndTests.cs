@@ -74,6 +74,23 @@ public class TrainingEndToEndTests(DemoWorkspace workspace) : IClassFixture<Demo
     }
 
     [Fact]
+    public void A_bf16_teacher_pass_records_its_precision_covers_the_fp32_mass_and_is_not_mixed_with_fp32_shards()
+    {
+        string fp32 = Out("cache-fp32"), bf16 = Out("cache-bf16");
+        string[] Args(string output, string precision) =>
+            ["teacher", "cache-logits", "--teacher", workspace.Teacher, "--data", workspace.TrainShards, "--out", output, "--k", "8", "--threads", "1", "--precision", precision];
+        DemoWorkspace.Llavamod(Args(fp32, "fp32"));
+        DemoWorkspace.Llavamod(Args(bf16, "bf16"));
+        var a = LogitCacheManifest.Load(fp32);
+        var b = LogitCacheManifest.Load(bf16);
+        Assert.Equal(("fp32", "bf16"), (a.Precision, b.Precision));
+        Assert.Equal(a.Tokens, b.Tokens);
+        Assert.True(Math.Abs(a.MeanCoveredMass - b.MeanCoveredMass) <= 0.02, $"top-8 covers {a.MeanCoveredMass:P2} in fp32, {b.MeanCoveredMass:P2} in bf16");
+        var e = Assert.Throws<LlavaMod.Core.LlavaModException>(() => DemoWorkspace.Llavamod(Args(bf16, "fp32")));
+        Assert.Contains("precision", e.Message);
+    }
+
+    [Fact]
     public void Cached_teacher_mimic_trains_a_student_towards_the_teacher()
     {
         string cache = Out("cache");
