@@ -66,8 +66,9 @@ public sealed class Autocast : IDisposable
 
     /// <summary>
     /// Scaled dot-product attention over q [B, H, Tq, d], k and v [B, H, Tk, d] (already in
-    /// <see cref="ComputeDtype"/>), with an additive mask; the result is in q's dtype. TorchSharp's CPU kernel
-    /// accumulates the bf16 softmax in fp32.
+    /// <see cref="ComputeDtype"/>), with an additive mask; the result is in q's dtype. In bf16 this is libtorch's fused
+    /// kernel (CPU flash attention in libtorch 2.10), which keeps the softmax statistics (row max and sum) and the
+    /// output accumulation in fp32.
     /// </summary>
     public static Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? mask = null)
     {
