@@ -16,11 +16,12 @@ public static class EvalCommand
         var limit = new Option<int>("--limit") { Description = "Evaluate only the first N questions (0 = all)", DefaultValueFactory = _ => 0 };
         var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
         var threads = new Option<int>("--threads") { Description = "Torch threads (0 = one per core)", DefaultValueFactory = _ => 0 };
+        var precision = PrecisionOption.Create();
         var command = new Command("eval",
             "Answer held-out questions greedily and score them: short-answer accuracy, POPE-style yes/no accuracy and F1, " +
             "CHAIR_s / CHAIR_i hallucination rates on descriptions (with standard errors), object recall.")
         {
-            model, data, truth, output, batchSize, maxNew, limit, device, threads,
+            model, data, truth, output, batchSize, maxNew, limit, device, threads, precision,
         };
         command.SetAction(parse =>
         {
@@ -28,7 +29,7 @@ public static class EvalCommand
             {
                 Model = parse.GetValue(model)!, Data = parse.GetValue(data)!, GroundTruth = parse.GetValue(truth)!, Out = parse.GetValue(output),
                 BatchSize = parse.GetValue(batchSize), MaxNewTokens = parse.GetValue(maxNew), Limit = parse.GetValue(limit),
-                Device = parse.GetValue(device)!, Threads = parse.GetValue(threads),
+                Device = parse.GetValue(device)!, Threads = parse.GetValue(threads), Precision = parse.GetValue(precision)!,
             }, Console.WriteLine);
             Console.WriteLine($"questions {result.Questions}: accuracy {result.ShortAnswerAccuracy}, yes/no {result.YesNoAccuracy} (F1 {result.YesNoF1:F3}), " +
                               $"CHAIR_s {result.ChairS}, CHAIR_i {result.ChairI}, recall {result.ObjectRecall}, active LM params {result.ActiveLanguageParameters:N0}");

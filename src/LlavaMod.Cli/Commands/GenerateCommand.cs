@@ -37,8 +37,9 @@ public static class GenerateCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of sample 0; sample s uses seed + s", DefaultValueFactory = _ => 0UL };
         var samples = new Option<int>("--samples") { Description = "Samples per prompt", DefaultValueFactory = _ => 1 };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
+        var precision = PrecisionOption.Create();
         var command = new Command("generate", "Generate a response with a model (greedy or sampled, with per-token log-probs).");
-        foreach (var o in new Option[] { model, prompt, image, template, inputIds, json, maxNew, temperature, topP, topK, seed, samples, device })
+        foreach (var o in new Option[] { model, prompt, image, template, inputIds, json, maxNew, temperature, topP, topK, seed, samples, device, precision })
             command.Options.Add(o);
         command.SetAction(parse =>
         {
@@ -49,7 +50,7 @@ public static class GenerateCommand
             };
             options.Validate();
             var request = new Request(parse.GetValue(model)!, parse.GetValue(prompt), parse.GetValue(image), ChatTemplateKinds.Parse(parse.GetValue(template)!),
-                parse.GetValue(inputIds), parse.GetValue(device)!);
+                parse.GetValue(inputIds), parse.GetValue(device)!, ComputePrecisions.Parse(parse.GetValue(precision)!, "--precision"));
             var results = Run(request, options);
             if (parse.GetValue(json)) Console.WriteLine(ToJson(results).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             else
@@ -63,7 +64,7 @@ public static class GenerateCommand
         return command;
     }
 
-    sealed record Request(string ModelDir, string? Prompt, string? ImagePath, ChatTemplateKind Template, string? InputIds, string Device);
+    sealed record Request(string ModelDir, string? Prompt, string? ImagePath, ChatTemplateKind Template, string? InputIds, string Device, ComputePrecision Precision);
 
     static IReadOnlyList<GeneratedSequence> Run(Request request, GenerationOptions options)
     {
@@ -77,6 +78,7 @@ public static class GenerateCommand
 
         bool isLlava = ModelType(request.ModelDir) != "qwen2";
         long[] promptIds = PromptIds(request, tokenizer, isLlava);
+        using var autocast = Autocast.Enter(request.Precision);
         bool hasPlaceholder = promptIds.Contains(LlavaBatch.ImageTokenIndex);
         if (!isLlava)
         {

@@ -38,8 +38,8 @@ public sealed class Projector : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor features)
     {
         using var scope = torch.NewDisposeScope();
-        var x = _linears[0].forward(features);
-        for (int i = 1; i < _linears.Length; i++) x = _linears[i].forward(nn.functional.gelu(x));
+        var x = Autocast.Linear(_linears[0], features);
+        for (int i = 1; i < _linears.Length; i++) x = Autocast.Linear(_linears[i], nn.functional.gelu(x));
         return x.MoveToOuterDisposeScope();
     }
 }

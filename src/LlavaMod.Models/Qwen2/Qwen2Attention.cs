@@ -41,11 +41,14 @@ public sealed class Qwen2Attention : nn.Module<Tensor, Tensor, Tensor, Tensor?, 
     {
         using var scope = torch.NewDisposeScope();
         long b = hidden.shape[0], t = hidden.shape[1];
-        var q = q_proj.forward(hidden).view(b, t, _heads, _headDim).transpose(1, 2);
-        var k = k_proj.forward(hidden).view(b, t, _kvHeads, _headDim).transpose(1, 2);
-        var v = v_proj.forward(hidden).view(b, t, _kvHeads, _headDim).transpose(1, 2);
-        q = RotaryEmbedding.Apply(q, cos, sin);
-        k = RotaryEmbedding.Apply(k, cos, sin);
+        var q = Autocast.Linear(q_proj, hidden).view(b, t, _heads, _headDim).transpose(1, 2);
+        var k = Autocast.Linear(k_proj, hidden).view(b, t, _kvHeads, _headDim).transpose(1, 2);
+        var v = Autocast.Linear(v_proj, hidden).view(b, t, _kvHeads, _headDim).transpose(1, 2);
+        // rotary in the activations' dtype, then q/k/v (and the cache) in the attention's compute dtype
+        var dtype = Autocast.ComputeDtype(hidden.dtype);
+        q = RotaryEmbedding.Apply(q, cos, sin).to(dtype);
+        k = RotaryEmbedding.Apply(k, cos, sin).to(dtype);
+        v = v.to(dtype);
         if (Cache is not null) (k, v) = Cache.Append(_layerIndex, k, v);
         int groups = _heads / _kvHeads;
         if (groups > 1)
@@ -53,8 +56,8 @@ public sealed class Qwen2Attention : nn.Module<Tensor, Tensor, Tensor, Tensor?, 
             k = k.repeat_interleave(groups, dim: 1);
             v = v.repeat_interleave(groups, dim: 1);
         }
-        var attended = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask?.to(q.dtype));
+        var attended = Autocast.Attention(q, k, v, mask);
         var merged = attended.transpose(1, 2).reshape(b, t, _heads * _headDim);
-        return o_proj.forward(merged).MoveToOuterDisposeScope();
+        return Autocast.Linear(o_proj, merged).to(hidden.dtype).MoveToOuterDisposeScope();
     }
 }

@@ -85,7 +85,8 @@ public sealed class Qwen2Model : nn.Module
         var device = inputsEmbeds.device;
         positionIds ??= torch.arange(past, past + t, device: device).unsqueeze(0).expand(b, t);
         var (cos, sin) = RotaryEmbedding.CosSin(positionIds, Config.HeadDim, Config.RopeTheta, inputsEmbeds.dtype);
-        var mask = AttentionMasks.CausalWithPadding(b, t, past, attentionMask, inputsEmbeds.dtype, device);
+        // the mask is built in the attention's dtype: fp32's minimum would round to -inf in bf16
+        var mask = AttentionMasks.CausalWithPadding(b, t, past, attentionMask, Autocast.ComputeDtype(inputsEmbeds.dtype), device);
         var hidden = inputsEmbeds;
         foreach (var layer in layers)
         {
@@ -181,7 +182,7 @@ public sealed class Qwen2ForCausalLM : nn.Module
                 throw new LlavaModException("this model holds only its vocabulary subset's rows (compact for training): logits need that subset");
         }
         else if (subset is not null) weight = weight.index_select(0, subset.IndexTensor(weight.device));
-        var logits = nn.functional.linear(hidden, weight.to(hidden.dtype));
+        var logits = Autocast.Linear(hidden, weight.dtype == hidden.dtype ? weight : weight.to(hidden.dtype));
         return logits.to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 

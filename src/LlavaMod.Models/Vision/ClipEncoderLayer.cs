@@ -28,9 +28,10 @@ public sealed class ClipAttention : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         long b = x.shape[0], t = x.shape[1];
-        Tensor Heads(Linear proj) => proj.forward(x).view(b, t, _heads, _headDim).transpose(1, 2);
-        var attended = nn.functional.scaled_dot_product_attention(Heads(q_proj), Heads(k_proj), Heads(v_proj));
-        return out_proj.forward(attended.transpose(1, 2).reshape(b, t, _heads * _headDim)).MoveToOuterDisposeScope();
+        var dtype = Autocast.ComputeDtype(x.dtype);
+        Tensor Heads(Linear proj) => Autocast.Linear(proj, x).view(b, t, _heads, _headDim).transpose(1, 2).to(dtype);
+        var attended = Autocast.Attention(Heads(q_proj), Heads(k_proj), Heads(v_proj));
+        return Autocast.Linear(out_proj, attended.transpose(1, 2).reshape(b, t, _heads * _headDim)).to(x.dtype).MoveToOuterDisposeScope();
     }
 }
 
@@ -52,9 +53,9 @@ public sealed class ClipMlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var h = fc1.forward(x);
+        var h = Autocast.Linear(fc1, x);
         h = _quickGelu ? h * torch.sigmoid(h * 1.702) : nn.functional.gelu(h);
-        return fc2.forward(h).MoveToOuterDisposeScope();
+        return Autocast.Linear(fc2, h).MoveToOuterDisposeScope();
     }
 }
 

@@ -23,6 +23,8 @@ public sealed record LogitCacheManifest
     public int K { get; init; }
     public int VocabSize { get; init; }
     public IReadOnlyList<int>? VocabSubset { get; init; }
+    /// <summary>Compute precision of the teacher pass (fp32 or bf16 mixed precision).</summary>
+    public string Precision { get; init; } = "fp32";
     public List<LogitCacheShard> Shards { get; init; } = new();
 
     public long Tokens => Shards.Sum(s => s.Tokens);

@@ -18,6 +18,8 @@ public sealed record LogitCachePassOptions
     public int BatchSize { get; init; } = 16;
     public string Device { get; init; } = "auto";
     public int Threads { get; init; }
+    /// <summary>"fp32" or "bf16" (mixed precision: bf16 matmuls on the fp32 weights, see <see cref="LlavaMod.Models.Autocast"/>).</summary>
+    public string Precision { get; init; } = "fp32";
 }
 
 /// <summary>
@@ -41,8 +43,10 @@ public static class LogitCachePass
 
         TorchRuntime.SetThreads(options.Threads);
         var device = TorchRuntime.ResolveDevice(options.Device);
+        var precision = ComputePrecisions.Parse(options.Precision, "--precision");
         using var teacher = Checkpoint.Load(options.Teacher, ScalarType.Float32, device);
         teacher.eval();
+        using var autocast = Autocast.Enter(precision); // one scope for the whole pass: each weight is cast once
         var subset = teacher.VocabSubset;
         int vocab = teacher.Config.Text.VocabSize;
         int k = Math.Min(options.K, subset?.Count ?? vocab);
@@ -50,7 +54,7 @@ public static class LogitCachePass
 
         Directory.CreateDirectory(options.Out);
         AtomicFile.CleanStaleTempFiles(options.Out);
-        var manifest = ExistingOrNew(options, fingerprint, data, k, vocab, subset);
+        var manifest = ExistingOrNew(options with { Precision = precision.Name() }, fingerprint, data, k, vocab, subset);
         var metadata = new LogitCacheMetadata(k, vocab, fingerprint, data.TokenizerFingerprint);
 
         foreach (var shard in data.Shards)
@@ -77,15 +81,15 @@ public static class LogitCachePass
         if (File.Exists(Path.Combine(options.Out, LogitCacheManifest.FileName)))
         {
             var existing = LogitCacheManifest.Load(options.Out);
-            if (existing.TeacherFingerprint != fingerprint || existing.K != k || existing.TokenizerFingerprint != data.TokenizerFingerprint)
-                throw LlavaModException.ForFile(options.Out, "holds a cache from another teacher, k or tokenizer; choose an empty --out folder");
+            if (existing.TeacherFingerprint != fingerprint || existing.K != k || existing.TokenizerFingerprint != data.TokenizerFingerprint || existing.Precision != options.Precision)
+                throw LlavaModException.ForFile(options.Out, "holds a cache from another teacher, k, tokenizer or precision; choose an empty --out folder");
             return existing;
         }
         return new LogitCacheManifest
         {
             TeacherFolder = Path.GetFullPath(options.Teacher), TeacherFingerprint = fingerprint,
             TokenizerFingerprint = data.TokenizerFingerprint, DataFolder = Path.GetFullPath(options.Data),
-            K = k, VocabSize = vocab, VocabSubset = subset?.TokenIds,
+            K = k, VocabSize = vocab, VocabSubset = subset?.TokenIds, Precision = options.Precision,
         };
     }
 

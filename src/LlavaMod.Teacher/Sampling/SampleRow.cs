@@ -39,6 +39,8 @@ public sealed record SampleManifest
     public int MaxNewTokens { get; init; }
     public long Seed { get; init; }
     public string? OnlyIdsEndingWith { get; init; }
+    /// <summary>Compute precision of the sampling model (fp32 or bf16 mixed precision).</summary>
+    public string Precision { get; init; } = "fp32";
     public List<SampleShard> Shards { get; init; } = new();
 
     public static SampleManifest Load(string dir)
@@ -51,5 +53,5 @@ public sealed record SampleManifest
     public void Save(string dir) => Json.WriteFileAtomic(Path.Combine(dir, FileName), this);
 
     /// <summary>The settings that must match for a rerun to continue this folder.</summary>
-    public string SettingsKey => $"{ModelFingerprint}|{DataFolder}|{SamplesPerPrompt}|{Temperature}|{TopP}|{TopK}|{MaxNewTokens}|{Seed}|{OnlyIdsEndingWith}";
+    public string SettingsKey => $"{ModelFingerprint}|{DataFolder}|{SamplesPerPrompt}|{Temperature}|{TopP}|{TopK}|{MaxNewTokens}|{Seed}|{OnlyIdsEndingWith}|{Precision}";
 }

@@ -29,6 +29,8 @@ public sealed record SamplingOptions
     public string? OnlyIdsEndingWith { get; init; }
     public string Device { get; init; } = "auto";
     public int Threads { get; init; }
+    /// <summary>"fp32" or "bf16" (mixed precision: bf16 matmuls on the fp32 weights, see <see cref="LlavaMod.Models.Autocast"/>).</summary>
+    public string Precision { get; init; } = "fp32";
 }
 
 /// <summary>
@@ -46,14 +48,16 @@ public static class SamplingPass
         var data = DatasetManifest.Load(o.Data);
         TorchRuntime.SetThreads(o.Threads);
         var device = TorchRuntime.ResolveDevice(o.Device);
+        var precision = ComputePrecisions.Parse(o.Precision, "--precision");
         using var model = Checkpoint.Load(o.Model, torch.ScalarType.Float32, device);
         model.eval();
+        using var autocast = Autocast.Enter(precision); // one scope for the whole pass: each weight is cast once
         var tokenizer = QwenTokenizer.Load(o.Model);
         var fresh = new SampleManifest
         {
             ModelFolder = Path.GetFullPath(o.Model), ModelFingerprint = ModelFingerprint.OfWeights(o.Model), DataFolder = Path.GetFullPath(o.Data),
             SamplesPerPrompt = o.SamplesPerPrompt, Temperature = o.Temperature, TopP = o.TopP, TopK = o.TopK, MaxNewTokens = o.MaxNewTokens,
-            Seed = o.Seed, OnlyIdsEndingWith = o.OnlyIdsEndingWith,
+            Seed = o.Seed, OnlyIdsEndingWith = o.OnlyIdsEndingWith, Precision = precision.Name(),
         };
         Directory.CreateDirectory(o.Out);
         AtomicFile.CleanStaleTempFiles(o.Out);

@@ -25,6 +25,8 @@ public sealed record EvaluationOptions
     public int Limit { get; init; }
     public string Device { get; init; } = "auto";
     public int Threads { get; init; }
+    /// <summary>"fp32" or "bf16" (mixed precision: bf16 matmuls on the fp32 weights, see <see cref="LlavaMod.Models.Autocast"/>).</summary>
+    public string Precision { get; init; } = "fp32";
 }
 
 /// <summary>One generated answer with its score, written to answers.jsonl for inspection.
@@ -45,8 +47,10 @@ public static class Evaluator
         var truth = DemoGroundTruth.Load(options.GroundTruth);
         TorchRuntime.SetThreads(options.Threads);
         var device = TorchRuntime.ResolveDevice(options.Device);
+        var precision = ComputePrecisions.Parse(options.Precision, "--precision");
         using var model = Checkpoint.Load(options.Model, torch.ScalarType.Float32, device);
         model.eval();
+        using var autocast = Autocast.Enter(precision); // one scope for the whole evaluation: each weight is cast once
         var tokenizer = QwenTokenizer.Load(options.Model);
         long[] stops = StopTokens.Of(tokenizer);
 

@@ -61,8 +61,12 @@ public sealed record StageConfig
 
     public string Device { get; init; } = "auto";
     public int Threads { get; init; }
-    /// <summary>"fp32". bf16 mixed precision (bf16 compute, fp32 master weights) is not implemented yet and is refused.</summary>
+    /// <summary>"fp32", or "bf16" mixed precision: bf16 matmuls and attention on fp32 master weights; norms, router,
+    /// softmax and losses in fp32; optimizer state and checkpoints fp32 (see <see cref="Models.Autocast"/>).</summary>
     public string Precision { get; init; } = "fp32";
+    /// <summary><see cref="Precision"/> parsed.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Models.ComputePrecision ComputePrecision => Models.ComputePrecisions.Parse(Precision, "precision");
     public int Seed { get; init; } = 42;
 
     public int Epochs { get; init; } = 1;
@@ -115,7 +119,7 @@ public sealed record StageConfig
         Require(Loss.Temperature == 1.0, "loss.temperature: only 1 is supported (the logit cache stores the teacher's log-probs at temperature 1)");
         Require(WarmupRatio is >= 0 and < 1, "warmup_ratio must be in [0, 1)");
         Require(AdamBetas.Length == 2, "adam_betas must hold two numbers, e.g. [0.9, 0.98]");
-        Require(Precision == "fp32", $"precision '{Precision}': only fp32 training is implemented so far (bf16 mixed precision is planned)");
+        Require(Precision is "fp32" or "bf16", $"precision '{Precision}': expected fp32 or bf16 (bf16 mixed precision: bf16 matmuls, fp32 weights)");
         Require(Stage == StageKind.Pd ? Pairs is not null : Data.Count > 0, Stage == StageKind.Pd
             ? "'pairs' is required for the pd stage: a pair index (.sqlite) whose pairs carry the teacher's reference log-probs (llavamod pairs mine, or pairs import then pairs reference)"
             : "'data' is required: one or more shard folders");

@@ -44,7 +44,7 @@ public static class StageTrainer
         if (model.VocabSubset is { } subset) model.LanguageModel.CompactTo(subset); // train [subset, hidden] tables; saved expanded
         var patterns = config.Trainable.Count > 0 ? config.Trainable : StageDefaults.TrainablePatterns(config.Stage, model.Config.Text.TieWordEmbeddings);
         var selection = TrainableParameters.Select(HuggingFaceNamed(model), new ParameterPatterns(patterns));
-        log($"{config.Stage}: {selection.TrainableElements:N0} parameters train, {selection.FrozenElements:N0} frozen ({string.Join(", ", patterns)})");
+        log($"{config.Stage}: {selection.TrainableElements:N0} parameters train, {selection.FrozenElements:N0} frozen ({string.Join(", ", patterns)}), {config.Precision} compute");
 
         var (stream, objective) = CreateDataAndObjective(config, auxLoss, model, device);
         long microBatches = Enumerable.Range(0, config.Epochs).Sum(e => (long)stream.BatchesPerEpoch(e));
@@ -82,7 +82,10 @@ public static class StageTrainer
             ct.ThrowIfCancellationRequested();
             using (var scope = torch.NewDisposeScope())
             {
-                var (loss, values) = objective.Compute(model, batch, device);
+                // one autocast scope per forward (bf16 weight copies are made once per scope); backward runs after it
+                Tensor loss;
+                Dictionary<string, double> values;
+                using (Autocast.Enter(config.ComputePrecision)) (loss, values) = objective.Compute(model, batch, device);
                 if (!double.IsFinite(values["loss"]))
                     throw new LlavaModException($"step {step + 1}: the loss is {values["loss"]} (batch rows {string.Join(", ", batch.Select(b => b.Key).Take(4))}…); " +
                         $"training stopped. Last good checkpoint: {TrainingCheckpoint.Latest(config.Out) ?? "none"}. Lower lr or check the data.");

@@ -62,7 +62,8 @@ public static class VisionPretrainer
             using var scope = torch.NewDisposeScope();
             var index = torch.tensor(order[cursor..(cursor + config.BatchSize)].Select(i => (long)i).ToArray(), device: device);
             cursor += config.BatchSize;
-            var features = tower.Features(pixels.index_select(0, index)); // [B, 9, width]
+            Tensor features;
+            using (Autocast.Enter(config.ComputePrecision)) features = tower.Features(pixels.index_select(0, index)); // [B, 9, width]
             var colourLogits = colourHead.forward(features).reshape(-1, DemoVocabulary.Colors.Count + 1);
             var shapeLogits = shapeHead.forward(features).reshape(-1, DemoVocabulary.Shapes.Count + 1);
             var colourTargets = colours.index_select(0, index).reshape(-1);

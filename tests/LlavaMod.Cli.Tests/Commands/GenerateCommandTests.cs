@@ -89,6 +89,27 @@ public class GenerateCommandTests : IDisposable
     }
 
     [Fact]
+    public void Bf16_precision_generates_what_the_library_generates_in_a_bf16_scope_and_refuses_other_precisions()
+    {
+        var model = SaveTinyModel();
+        var (code, stdout, stderr) = RunCli("generate", "--model", _folder, "--input-ids", "5,17,3", "--max-new-tokens", "6", "--json", "--device", "cpu", "--precision", "bf16");
+        Assert.True(code == 0, stderr);
+        var result = JsonNode.Parse(stdout)!.AsArray()[0]!;
+        var options = new GenerationOptions { MaxNewTokens = 6, StopTokenIds = [151643] };
+        GeneratedSequence expected;
+        using (Autocast.Enter(ComputePrecision.Bf16)) expected = TextGenerator.Generate(model, [[5, 17, 3]], options)[0];
+        Assert.Equal(expected.TokenIds, result["token_ids"]!.AsArray().Select(n => n!.GetValue<long>()));
+        Assert.Equal(expected.LogProbSum, result["logprob_sum"]!.GetValue<double>(), 4);
+        // bf16 log-probs of the same tokens stay near the fp32 ones (and differ: bf16 really ran)
+        var fp32 = SequenceScorer.LogProbs(model, [5, 17, 3], expected.TokenIds).Sum;
+        Assert.InRange(Math.Abs(fp32 - expected.LogProbSum), 1e-7, 0.05 * Math.Abs(fp32) + 0.05);
+
+        (code, _, stderr) = RunCli("generate", "--model", _folder, "--input-ids", "5", "--device", "cpu", "--precision", "fp16");
+        Assert.Equal(1, code);
+        Assert.Contains("precision 'fp16'", stderr);
+    }
+
+    [Fact]
     public void Text_models_refuse_images_and_bad_ids_with_one_error_line()
     {
         SaveTinyModel();

@@ -12,19 +12,22 @@ public class TrainingEndToEndTests(DemoWorkspace workspace) : IClassFixture<Demo
 {
     string Out(string name) => Path.Combine(workspace.Root, name + "-" + Guid.NewGuid().ToString("N")[..6]);
 
-    StageConfig Sft(string output, int steps, int checkpointEvery = 1000) => StageConfig.Load(null,
+    StageConfig Sft(string output, int steps, int checkpointEvery = 1000, string precision = "fp32") => StageConfig.Load(null,
     [
         "stage=sft", $"model={workspace.Teacher}", $"out={output}", $"data=[\"{workspace.TrainShards}\"]",
         $"max_steps={steps}", "batch_size=12", "lr=5e-3", "warmup_ratio=0", "threads=1", "log_every=1", $"checkpoint_every={checkpointEvery}", "epochs=20",
+        $"precision={precision}",
     ]);
 
     static double[] Losses(string output) => MetricsLog.Read(Path.Combine(output, "metrics.jsonl")).Select(r => r.Values["loss"]).ToArray();
 
-    [Fact]
-    public void Sft_lowers_the_loss_on_a_small_corpus_and_leaves_the_frozen_vision_tower_untouched()
+    [Theory]
+    [InlineData("fp32")]
+    [InlineData("bf16")]
+    public void Sft_lowers_the_loss_on_a_small_corpus_and_leaves_the_frozen_vision_tower_untouched(string precision)
     {
-        string output = Out("sft");
-        var summary = StageRunner.Run(Sft(output, steps: 60), resume: false, _ => { });
+        string output = Out("sft-" + precision);
+        var summary = StageRunner.Run(Sft(output, steps: 60, precision: precision), resume: false, _ => { });
         var losses = Losses(output);
         Assert.Equal(60, losses.Length);
         Assert.True(losses[^5..].Average() < 0.6 * losses[..5].Average(), $"loss {losses[0]:F3} → {losses[^1]:F3}");
@@ -39,6 +42,20 @@ public class TrainingEndToEndTests(DemoWorkspace workspace) : IClassFixture<Demo
         using var l0 = before.Read(lmWeight);
         using var l1 = after.Read(lmWeight);
         Assert.False(l0.eq(l1).all().item<bool>(), "the language model trains in sft");
+        Assert.Equal(torch.ScalarType.Float32, l1.dtype); // bf16 mixed precision keeps fp32 master weights in the checkpoint
+    }
+
+    [Fact]
+    public void Bf16_mixed_precision_follows_the_fp32_loss_curve_on_the_same_batches()
+    {
+        string fp32 = Out("curve-fp32"), bf16 = Out("curve-bf16");
+        StageRunner.Run(Sft(fp32, steps: 8), resume: false, _ => { });
+        StageRunner.Run(Sft(bf16, steps: 8, precision: "bf16"), resume: false, _ => { });
+        double[] a = Losses(fp32), b = Losses(bf16);
+        Assert.True(Math.Abs(a[0] - b[0]) <= 0.01 * a[0], $"first-step loss fp32 {a[0]:F4} vs bf16 {b[0]:F4}: the same weights and batch should agree within 1 %");
+        Assert.NotEqual(a[0], b[0]); // bf16 really computed something else
+        for (int i = 0; i < a.Length; i++)
+            Assert.True(Math.Abs(a[i] - b[i]) <= 0.05 * a[i] + 0.02, $"step {i + 1}: loss fp32 {a[i]:F4} vs bf16 {b[i]:F4}");
     }
 
     [Fact]
@@ -55,6 +72,23 @@ public class TrainingEndToEndTests(DemoWorkspace workspace) : IClassFixture<Demo
         StageRunner.Run(Sft(interrupted, steps: 6, checkpointEvery: 3), resume: true, _ => { });
 
         Assert.Equal(Losses(straight), Losses(interrupted));
+    }
+
+    [Fact]
+    public void A_bf16_teacher_pass_records_its_precision_covers_the_fp32_mass_and_is_not_mixed_with_fp32_shards()
+    {
+        string fp32 = Out("cache-fp32"), bf16 = Out("cache-bf16");
+        string[] Args(string output, string precision) =>
+            ["teacher", "cache-logits", "--teacher", workspace.Teacher, "--data", workspace.TrainShards, "--out", output, "--k", "8", "--threads", "1", "--precision", precision];
+        DemoWorkspace.Llavamod(Args(fp32, "fp32"));
+        DemoWorkspace.Llavamod(Args(bf16, "bf16"));
+        var a = LogitCacheManifest.Load(fp32);
+        var b = LogitCacheManifest.Load(bf16);
+        Assert.Equal(("fp32", "bf16"), (a.Precision, b.Precision));
+        Assert.Equal(a.Tokens, b.Tokens);
+        Assert.True(Math.Abs(a.MeanCoveredMass - b.MeanCoveredMass) <= 0.02, $"top-8 covers {a.MeanCoveredMass:P2} in fp32, {b.MeanCoveredMass:P2} in bf16");
+        var e = Assert.Throws<LlavaMod.Core.LlavaModException>(() => DemoWorkspace.Llavamod(Args(bf16, "fp32")));
+        Assert.Contains("precision", e.Message);
     }
 
     [Fact]

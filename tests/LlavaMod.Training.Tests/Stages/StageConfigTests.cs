@@ -27,4 +27,12 @@ public class StageConfigTests
         e = Assert.Throws<LlavaModException>(() => StageConfig.Load(null, ["model=m", "out=o", "data=[\"d\"]", "precision=fp16"]));
         Assert.Contains("fp16", e.Message);
     }
+
+    [Fact]
+    public void Bf16_mixed_precision_is_accepted_and_parsed()
+    {
+        var config = StageConfig.Load(null, ["model=m", "out=o", "data=[\"d\"]", "precision=bf16"]);
+        Assert.Equal(LlavaMod.Models.ComputePrecision.Bf16, config.ComputePrecision);
+        Assert.Equal(LlavaMod.Models.ComputePrecision.Fp32, StageConfig.Load(null, ["model=m", "out=o", "data=[\"d\"]"]).ComputePrecision);
+    }
 }

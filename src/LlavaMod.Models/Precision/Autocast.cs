@@ -1,0 +1,119 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LlavaMod.Models;
+
+/// <summary>
+/// Mixed precision for TorchSharp, which has no autocast. Inside <c>using (Autocast.Enter(ComputePrecision.Bf16))</c>
+/// on the current thread, the models' matrix products (every Linear layer, the lm head and scaled dot-product
+/// attention) run on bf16 inputs with bf16 copies of the fp32 master weights and hand fp32 back; embeddings,
+/// norms, rotary, the residual stream, the MoE router and the losses stay fp32. Gradients flow back through the
+/// casts to the fp32 weights, so optimizer state and checkpoints stay fp32. Outside a scope (or in an fp32 scope)
+/// nothing changes, and a model whose weights are already bf16 is left alone: there is one code path.
+/// <para>
+/// As torch.autocast's weight cache, the bf16 copy of each parameter is made once per scope and disposed with it.
+/// Weights must not change inside a scope: in training, keep the scope around one forward pass (the backward may
+/// run after it ends); for inference, one scope around a whole generation casts every weight once.
+/// </para>
+/// </summary>
+public sealed class Autocast : IDisposable
+{
+    [ThreadStatic] static Autocast? _current;
+
+    readonly Autocast? _outer;
+    readonly Dictionary<WeightKey, Tensor> _casts = new();
+    bool _disposed;
+
+    Autocast(ComputePrecision precision)
+    {
+        Precision = precision;
+        _outer = _current;
+        _current = this;
+    }
+
+    /// <summary>Opens a scope on this thread; dispose it to return to the enclosing one (scopes nest).</summary>
+    public static Autocast Enter(ComputePrecision precision) => new(precision);
+
+    public ComputePrecision Precision { get; }
+
+    /// <summary>bf16 weight copies this scope holds (each parameter at most twice: with and without autograd history).</summary>
+    public int CachedWeights => _casts.Count;
+
+    /// <summary>The precision in force on this thread (fp32 outside any scope).</summary>
+    public static ComputePrecision Current => _current?.Precision ?? ComputePrecision.Fp32;
+
+    /// <summary>The dtype attention and other matmuls use for activations of dtype <paramref name="activations"/>.</summary>
+    public static ScalarType ComputeDtype(ScalarType activations) =>
+        Current == ComputePrecision.Bf16 && activations == ScalarType.Float32 ? ScalarType.BFloat16 : activations;
+
+    /// <summary><paramref name="layer"/>(<paramref name="input"/>) in the current precision.</summary>
+    public static Tensor Linear(Linear layer, Tensor input) => Linear(input, layer.weight!, layer.bias);
+
+    /// <summary>
+    /// x·Wᵀ + b. Under bf16 with fp32 weights: computed from bf16 casts of all three and returned in the
+    /// weights' dtype (fp32); otherwise exactly <c>functional.linear</c>.
+    /// </summary>
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null)
+    {
+        var scope = _current;
+        if (scope is null || scope.Precision != ComputePrecision.Bf16 || weight.dtype != ScalarType.Float32)
+            return nn.functional.linear(input, weight, bias);
+        using var disposeScope = NewDisposeScope();
+        var output = nn.functional.linear(input.to(ScalarType.BFloat16), scope.Cast(weight), bias is null ? null : scope.Cast(bias));
+        return output.to(weight.dtype).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Scaled dot-product attention over q [B, H, Tq, d], k and v [B, H, Tk, d] (already in
+    /// <see cref="ComputeDtype"/>), with an additive mask; the result is in q's dtype. In bf16 this is libtorch's fused
+    /// kernel (CPU flash attention in libtorch 2.10), which keeps the softmax statistics (row max and sum) and the
+    /// output accumulation in fp32.
+    /// </summary>
+    public static Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? mask = null)
+    {
+        using var disposeScope = NewDisposeScope();
+        var attended = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask?.to(q.dtype));
+        return attended.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// bf16 copy of a weight, cached per scope for parameters (one copy with autograd history, one without). Keyed by
+    /// the parameter's storage, not its wrapper: TorchSharp's Embedding returns a new wrapper on every weight access.
+    /// </summary>
+    Tensor Cast(Tensor weight)
+    {
+        if (weight is not Parameter) return weight.to(ScalarType.BFloat16);
+        var key = new WeightKey(StorageAddress(weight), weight.storage_offset(), string.Join(",", weight.shape), torch.is_grad_enabled() && weight.requires_grad);
+        if (!_casts.TryGetValue(key, out var cast))
+        {
+            cast = weight.to(ScalarType.BFloat16).DetachFromDisposeScope();
+            _casts[key] = cast;
+        }
+        return cast;
+    }
+
+    static IntPtr StorageAddress(Tensor t) => t.dtype switch
+    {
+        ScalarType.Float32 => DataPointer(t.storage<float>()),
+        _ => throw new ArgumentException($"only fp32 weights are cast to bf16, got {t.dtype}"),
+    };
+
+    static IntPtr DataPointer(Storage<float> storage)
+    {
+        using (storage) return storage.data_ptr();
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (!ReferenceEquals(_current, this))
+            throw new InvalidOperationException("Autocast scopes must be disposed in reverse order of entry, on the thread that entered them");
+        _current = _outer;
+        foreach (var cast in _casts.Values) cast.Dispose();
+        _casts.Clear();
+    }
+
+    readonly record struct WeightKey(IntPtr Data, long Offset, string Shape, bool Graph);
+}

@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using LlavaMod.Models;
+using LlavaMod.Models.Generation;
+using LlavaMod.Models.Moe;
+using LlavaMod.Models.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlavaMod.Benchmarks.Training;
+
+/// <summary>
+/// <c>dotnet run --project tests/LlavaMod.Benchmarks -- lm [--precision fp32|bf16] [--moe] [--steps 20] …</c>:
+/// training tokens/s (forward + backward + AdamW step) of a Qwen2-like LM with the real 151,936-id tied
+/// vocabulary, dense or with every other layer a top-2-of-4 MoE, then greedy KV-cache generation tokens/s,
+/// and the peak RSS of each phase. Prints one JSON line; peers/qwen2_lm_bench.py is the PyTorch peer with the
+/// same shapes, data (<see cref="SyntheticTokens"/>), initialisation (N(0, 0.02)) and optimizer.
+/// A console mode, not BenchmarkDotNet: one step takes seconds and each configuration needs its own process
+/// for a meaningful peak RSS.
+/// </summary>
+public static class LanguageModelBenchmark
+{
+    /// <summary>Shapes and run length (defaults fit 2 cores: hidden 256, 4 layers, batch 4 × 256 tokens).</summary>
+    public sealed record Settings
+    {
+        public string Precision { get; init; } = "fp32";
+        public bool Moe { get; init; }
+        public int Vocab { get; init; } = 151936;
+        public int Hidden { get; init; } = 256;
+        public int Intermediate { get; init; } = 1024;
+        public int Layers { get; init; } = 4;
+        public int Heads { get; init; } = 4;
+        public int KvHeads { get; init; } = 2;
+        public int Experts { get; init; } = 4;
+        public int Batch { get; init; } = 4;
+        public int Seq { get; init; } = 256;
+        public int Steps { get; init; } = 20;
+        public int Warmup { get; init; } = 5;
+        public double Lr { get; init; } = 1e-3;
+        public int Threads { get; init; } = 2;
+        public int GenPrompt { get; init; } = 32;
+        public int GenTokens { get; init; } = 64;
+        public int Seed { get; init; }
+    }
+
+    public static int Run(string[] args)
+    {
+        var s = Parse(args);
+        TorchRuntime.SetThreads(s.Threads);
+        var precision = ComputePrecisions.Parse(s.Precision, "--precision");
+        var config = new Qwen2Config
+        {
+            VocabSize = s.Vocab, HiddenSize = s.Hidden, IntermediateSize = s.Intermediate, NumHiddenLayers = s.Layers,
+            NumAttentionHeads = s.Heads, NumKeyValueHeads = s.KvHeads, TieWordEmbeddings = true, RopeTheta = 1e6, RmsNormEps = 1e-6,
+            // capacity factor 2 with top-2 of 4: capacity = N, nothing is dropped (the peer has no capacity limit)
+            Moe = s.Moe ? new MoeConfig { NumExperts = s.Experts, TopK = 2, CapacityFactor = 2.0, EvalCapacityFactor = 2.0 } : null,
+        };
+        using var model = new Qwen2ForCausalLM(config);
+        Initialization.Apply(model, 0.02, s.Seed);
+        long parameters = model.parameters().Sum(p => p.numel());
+
+        var (losses, times, cpuTimes, trainPeak) = Train(model, s, precision);
+        var measured = times.Skip(s.Warmup).DefaultIfEmpty(times.Average()).ToArray();
+        double trainTokensPerSecond = s.Batch * s.Seq / measured.Average();
+
+        GC.Collect();
+        ResetPeakRss();
+        double genTokensPerSecond = Generate(model, s, precision);
+
+        var result = new Dictionary<string, object>
+        {
+            ["impl"] = "llavamod-torchsharp-0.107", ["precision"] = precision.Name(), ["moe"] = s.Moe, ["params"] = parameters,
+            ["batch"] = s.Batch, ["seq"] = s.Seq, ["threads"] = s.Threads,
+            ["train_tokens_per_s"] = Math.Round(trainTokensPerSecond, 1), ["step_s"] = times.Select(t => Math.Round(t, 3)).ToArray(),
+            // CPU seconds per step (all threads): less sensitive than wall time to other processes on a shared machine
+            ["step_cpu_s"] = cpuTimes.Select(t => Math.Round(t, 3)).ToArray(),
+            ["losses"] = losses.Select(l => Math.Round(l, 4)).ToArray(), ["train_peak_rss_mb"] = Math.Round(trainPeak),
+            ["gen_tokens_per_s"] = Math.Round(genTokensPerSecond, 1), ["gen_peak_rss_mb"] = Math.Round(PeakRssMb()),
+        };
+        Console.WriteLine(JsonSerializer.Serialize(result));
+        return 0;
+    }
+
+    static (List<double> Losses, List<double> Seconds, List<double> CpuSeconds, double PeakRssMb) Train(Qwen2ForCausalLM model, Settings s, ComputePrecision precision)
+    {
+        using var optimizer = optim.AdamW(model.parameters(), s.Lr, 0.9, 0.98, weight_decay: 0);
+        var losses = new List<double>();
+        var times = new List<double>();
+        var cpuTimes = new List<double>();
+        var process = Process.GetCurrentProcess();
+        model.train();
+        for (int step = 0; step < s.Steps; step++)
+        {
+            using var scope = NewDisposeScope();
+            var ids = SyntheticTokens.Batch(step, s.Batch, s.Seq);
+            process.Refresh();
+            var cpuStart = process.TotalProcessorTime;
+            var clock = Stopwatch.StartNew();
+            Tensor loss, total;
+            using (Autocast.Enter(precision))
+            {
+                var logits = model.Forward(ids);
+                loss = nn.functional.cross_entropy(logits[.., ..^1].reshape(-1, s.Vocab), ids[.., 1..].reshape(-1));
+                var aux = MoeModelRouting.TotalAuxLoss(model);
+                total = aux is null ? loss : loss + 0.01 * aux;
+            }
+            optimizer.zero_grad();
+            total.backward();
+            optimizer.step();
+            times.Add(clock.Elapsed.TotalSeconds);
+            process.Refresh();
+            cpuTimes.Add((process.TotalProcessorTime - cpuStart).TotalSeconds);
+            losses.Add(loss.item<float>());
+        }
+        return (losses, times, cpuTimes, PeakRssMb());
+    }
+
+    /// <summary>Greedy generation of GenTokens tokens after a GenPrompt-token prompt, batch 1, KV cache; tokens/s including the prefill.</summary>
+    static double Generate(Qwen2ForCausalLM model, Settings s, ComputePrecision precision)
+    {
+        using var scope = NewDisposeScope();
+        long[] prompt = SyntheticTokens.Batch(10_000, 1, s.GenPrompt).data<long>().ToArray();
+        var clock = Stopwatch.StartNew();
+        using var autocast = Autocast.Enter(precision);
+        var generated = TextGenerator.Generate(model, [prompt], new GenerationOptions { MaxNewTokens = s.GenTokens });
+        return generated.Sum(g => g.TokenIds.Length) / clock.Elapsed.TotalSeconds;
+    }
+
+    static double PeakRssMb()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+        return double.NaN;
+    }
+
+    /// <summary>Resets VmHWM to the current RSS (Linux ≥ 4.0), so the generation phase reports its own peak.</summary>
+    static void ResetPeakRss()
+    {
+        try { File.WriteAllText("/proc/self/clear_refs", "5"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+    }
+
+    static Settings Parse(string[] args)
+    {
+        var s = new Settings();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            int Int() => int.Parse(Value(), CultureInfo.InvariantCulture);
+            s = args[i] switch
+            {
+                "--precision" => s with { Precision = Value() },
+                "--moe" => s with { Moe = true },
+                "--vocab" => s with { Vocab = Int() },
+                "--hidden" => s with { Hidden = Int() },
+                "--intermediate" => s with { Intermediate = Int() },
+                "--layers" => s with { Layers = Int() },
+                "--heads" => s with { Heads = Int() },
+                "--kv-heads" => s with { KvHeads = Int() },
+                "--experts" => s with { Experts = Int() },
+                "--batch" => s with { Batch = Int() },
+                "--seq" => s with { Seq = Int() },
+                "--steps" => s with { Steps = Int() },
+                "--warmup" => s with { Warmup = Int() },
+                "--lr" => s with { Lr = double.Parse(Value(), CultureInfo.InvariantCulture) },
+                "--threads" => s with { Threads = Int() },
+                "--gen-prompt" => s with { GenPrompt = Int() },
+                "--gen-tokens" => s with { GenTokens = Int() },
+                "--seed" => s with { Seed = Int() },
+                var other => throw new ArgumentException($"unknown option {other} (see {nameof(Settings)} in LanguageModelBenchmark.cs)"),
+            };
+        }
+        return s;
+    }
+}
