@@ -40,8 +40,24 @@ public static class DemoQuestions
         return $"There is {list}.";
     }
 
-    /// <summary>The canonical description of a scene: its objects in reading order.</summary>
-    public static string Describe(DemoScene scene) => Describe(scene.Objects.Select(o => o.Kind).ToArray());
+    /// <summary>
+    /// The canonical description of a scene: its objects in reading order, except that a bias
+    /// partner is named right after its trigger ("a red circle, a blue square, …"). In the biased
+    /// training split the trigger is then always followed by its partner, the language prior a
+    /// model can learn and that makes it name the partner when a test image shows the trigger alone.
+    /// </summary>
+    public static string Describe(DemoScene scene)
+    {
+        var kinds = scene.Objects.Select(o => o.Kind).ToList();
+        foreach (var (trigger, partner) in DemoVocabulary.BiasPairs)
+        {
+            int t = kinds.IndexOf(trigger), p = kinds.IndexOf(partner);
+            if (t < 0 || p < 0 || p == t + 1) continue;
+            kinds.RemoveAt(p);
+            kinds.Insert(kinds.IndexOf(trigger) + 1, partner);
+        }
+        return Describe(kinds);
+    }
 
     /// <summary>The scene's three examples; <paramref name="random"/> picks the existence target and the third question.</summary>
     public static IReadOnlyList<DemoExample> For(DemoScene scene, Random random)

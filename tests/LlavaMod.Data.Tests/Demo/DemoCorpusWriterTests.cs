@@ -91,8 +91,14 @@ public sealed class DemoCorpusWriterTests : IDisposable
                 Match m;
                 if (question == "Describe the image.")
                 {
-                    var named = Regex.Matches(answer, @"\ba (\w+) (\w+)").Select(x => (x.Groups[1].Value, x.Groups[2].Value));
-                    Assert.Equal(objects.Select(o => (o.Color, o.Shape)), named);
+                    var named = Regex.Matches(answer, @"\ba (\w+) (\w+)").Select(x => (x.Groups[1].Value, x.Groups[2].Value)).ToList();
+                    Assert.Equal(objects.Select(o => (o.Color, o.Shape)).Order(), named.Order());
+                    // reading order, except that a bias partner comes right after its trigger
+                    var partners = DemoVocabulary.BiasPairs.Where(p => named.Contains((p.Trigger.Color, p.Trigger.Shape)))
+                        .Select(p => (p.Partner.Color, p.Partner.Shape)).Where(named.Contains).ToHashSet();
+                    foreach (var p in DemoVocabulary.BiasPairs.Where(p => partners.Contains((p.Partner.Color, p.Partner.Shape))))
+                        Assert.Equal(named.IndexOf((p.Trigger.Color, p.Trigger.Shape)) + 1, named.IndexOf((p.Partner.Color, p.Partner.Shape)));
+                    Assert.Equal(objects.Select(o => (o.Color, o.Shape)).Where(o => !partners.Contains(o)), named.Where(o => !partners.Contains(o)));
                 }
                 else if (question == "How many objects are there?")
                     Assert.Equal(objects.Length.ToString(), answer);

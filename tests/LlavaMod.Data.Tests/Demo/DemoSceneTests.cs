@@ -64,6 +64,16 @@ public class DemoSceneTests
     }
 
     [Fact]
+    public void DescriptionsNameAPartnerRightAfterItsTriggerAndOtherwiseKeepReadingOrder()
+    {
+        DemoObject At(string color, string shape, int cell) => new(color, shape, cell / 3, cell % 3, 12, 0, 0);
+        var scene = new DemoScene("s", [At("blue", "square", 0), At("green", "star", 2), At("red", "circle", 4), At("white", "cross", 8)], false, 0);
+        Assert.Equal("There is a green star, a red circle, a blue square and a white cross.", DemoQuestions.Describe(scene));
+        var alone = scene with { Objects = [At("green", "star", 2), At("red", "circle", 4), At("white", "cross", 8)] };
+        Assert.Equal("There is a green star, a red circle and a white cross.", DemoQuestions.Describe(alone));
+    }
+
+    [Fact]
     public void SplitsAreIndependentStreamsOfTheSeed()
     {
         var a = Scenes("test", 50, false);
