@@ -77,6 +77,10 @@ public static class JsonSourceReaders
     {
         try { return parser.Parse(element, path, index); }
         catch (RowRejectedException e) { return SourceRecord.Failed(path, index, e.ReasonCode, e.Message); }
+        catch (InvalidOperationException e) // System.Text.Json: a string escape that is not valid UTF-16 (an unpaired surrogate such as \ud800)
+        {
+            return SourceRecord.Failed(path, index, RejectReasons.MalformedJson, $"row {index + 1}: a string is not valid UTF-16 text: {e.Message}");
+        }
     }
 
     /// <summary>Lines of a file as raw bytes, without the trailing "\n" or "\r\n". Each line is a fresh array.</summary>

@@ -41,6 +41,23 @@ public class JsonReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task An_unpaired_surrogate_escape_is_a_rejected_row_in_jsonl_and_json_arrays()
+    {
+        string good = "{\"id\": \"ok\", \"conversations\": [{\"from\": \"human\", \"value\": \"q\"}, {\"from\": \"gpt\", \"value\": \"a\"}]}";
+        string bad = good.Replace("\"ok\"", "\"bad\"").Replace("\"q\"", "\"x \\ud800 y\"");
+        string jsonl = Path.Combine(_corpus.Root, "surrogate.jsonl");
+        File.WriteAllLines(jsonl, [good, bad, good]);
+        var records = await All(JsonSourceReaders.ReadJsonLinesAsync(jsonl, _parser));
+        Assert.Equal([null, RejectReasons.MalformedJson, null], records.Select(r => r.Failure?.ReasonCode));
+        Assert.Contains("UTF-16", records[1].Failure!.Message);
+
+        string array = Path.Combine(_corpus.Root, "surrogate.json");
+        File.WriteAllText(array, $"[{good}, {bad}, {good}]");
+        records = await All(JsonSourceReaders.ReadJsonArrayAsync(array, _parser));
+        Assert.Equal([null, RejectReasons.MalformedJson, null], records.Select(r => r.Failure?.ReasonCode));
+    }
+
+    [Fact]
     public async Task Json_array_streams_elements_and_stops_a_file_at_a_syntax_error()
     {
         string ok = _corpus.WriteJson("ok.json", Enumerable.Range(0, 4).Select(i => TestCorpus.Row($"r{i}", null, ("human", "q"), ("gpt", "a"))));
