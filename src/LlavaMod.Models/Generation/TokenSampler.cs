@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -6,11 +7,6 @@ namespace LlavaMod.Models.Generation;
 /// <summary>Turns next-token logits [R, V] into one choice per row (greedy, or temperature/top-k/top-p sampling with a generator per row).</summary>
 public static class TokenSampler
 {
-    /// <summary>One long-lived scalar: an implicit double → Scalar conversion per call makes a native scalar
-    /// that the GC may free while the native op still reads it (a demo eval died in masked_fill with
-    /// c10's "toFloat" check on a garbage scalar tag).</summary>
-    static readonly Scalar NegativeInfinity = double.NegativeInfinity.ToScalar();
-
     /// <summary>Filtered, temperature-scaled scores [R, V]: −∞ outside top-k and outside the top-p nucleus.</summary>
     public static Tensor Filter(Tensor logits, double temperature, int topK, double topP)
     {
@@ -20,7 +16,7 @@ public static class TokenSampler
         if (topK > 0 && topK < vocab)
         {
             var kth = scores.topk(topK, dim: -1).values[.., ^1..];           // [R, 1]
-            scores = scores.masked_fill(scores.lt(kth), NegativeInfinity);
+            scores = scores.masked_fill(scores.lt(kth), LongLivedScalars.NegativeInfinity);
         }
         if (topP < 1.0)
         {
@@ -29,7 +25,7 @@ public static class TokenSampler
             var before = probs.cumsum(-1) - probs;                             // mass of strictly more likely tokens
             var dropSorted = before.ge(topP);                                  // the most likely token always stays
             var drop = zeros_like(dropSorted).scatter(-1, order, dropSorted);
-            scores = scores.masked_fill(drop, NegativeInfinity);
+            scores = scores.masked_fill(drop, LongLivedScalars.NegativeInfinity);
         }
         return scores.MoveToOuterDisposeScope();
     }

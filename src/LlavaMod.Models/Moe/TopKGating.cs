@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -46,11 +47,6 @@ public sealed class GatingDecision
 /// </summary>
 public static class TopKGating
 {
-    /// <summary>One long-lived scalar: an implicit double → Scalar conversion per call makes a native scalar
-    /// that the GC may free while the native op still reads it (a demo eval died in masked_fill with
-    /// c10's "toFloat" check on a garbage scalar tag).</summary>
-    static readonly Scalar NegativeInfinity = double.NegativeInfinity.ToScalar();
-
     /// <summary>Capacity exactly as DeepSpeed's <c>_capacity</c>: float32 ceil(N/E · cf·k), at least minCapacity.</summary>
     public static long Capacity(long tokens, int experts, double capacityFactor, int topK, int minCapacity)
     {
@@ -86,7 +82,7 @@ public static class TopKGating
         var taken = masks[0].to(ScalarType.Bool);
         for (int j = 1; j < topK; j++)
         {
-            indices[j] = choiceLogits.detach().masked_fill(taken, NegativeInfinity).argmax(1);
+            indices[j] = choiceLogits.detach().masked_fill(taken, LongLivedScalars.NegativeInfinity).argmax(1);
             masks[j] = nn.functional.one_hot(indices[j], e);
             taken = taken.logical_or(masks[j].to(ScalarType.Bool));
         }

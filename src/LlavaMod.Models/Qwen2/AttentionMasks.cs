@@ -24,7 +24,7 @@ public static class AttentionMasks
         if (keyPadding is not null)
             allowed = allowed.logical_and(keyPadding.to(device).ne(0).unsqueeze(1).unsqueeze(1)); // [B, 1, Tq, Tk]
         allowed = allowed.expand(batch, 1, queryLength, keyLength);
-        using var fill = MinValue(dtype).ToScalar(); // held until the op returns (see TopKGating.NegativeInfinity)
+        using var fill = MinValue(dtype).ToScalar(); // held until the op returns (see LongLivedScalars)
         var mask = torch.zeros(allowed.shape, dtype: dtype, device: device)
             .masked_fill(allowed.logical_not(), fill);
         return mask.MoveToOuterDisposeScope();
