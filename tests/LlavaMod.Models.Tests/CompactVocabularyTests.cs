@@ -34,7 +34,7 @@ public class CompactVocabularyTests(ReferenceFixture reference) : IDisposable
         var lossesCompact = Train(compact, subset, steps: 3);
         for (int i = 0; i < 3; i++) Assert.Equal(lossesFull[i], lossesCompact[i], 5);
 
-        var saved = compact.StateForSaving().ToDictionary(kv => kv.Key, kv => kv.Value);
+        var saved = compact.state_dict().ToDictionary(kv => kv.Key, kv => compact.ForSaving(kv.Key, kv.Value));
         var trained = full.state_dict();
         Assert.Equal(trained.Keys.Order(), saved.Keys.Order());
         foreach (var (name, value) in trained)

@@ -89,10 +89,9 @@ public static class Checkpoint
     public static void Save(LlavaModel model, string folder, string? tokenizerFolder = null, ScalarType? dtype = null, long maxShardBytes = 2L << 30)
     {
         Directory.CreateDirectory(folder);
-        var compact = model.LanguageModel.Compact;
         var tensors = model.state_dict()
             .Select(kv => new KeyValuePair<string, Tensor>(LlavaFileNames(kv.Key, model.Config.ProjectorType)[0],
-                Cast(kv.Key.StartsWith(LlmPrefix) && compact is not null ? compact.Expand(kv.Key[LlmPrefix.Length..], kv.Value) : kv.Value, dtype)))
+                Cast(kv.Key.StartsWith(LlmPrefix) ? model.LanguageModel.ForSaving(kv.Key[LlmPrefix.Length..], kv.Value) : kv.Value, dtype)))
             .ToList();
         SafeTensorsFolder.Write(folder, tensors, maxShardBytes);
         var text = model.Config.Text with { TorchDtype = DTypeName(dtype ?? model.LanguageModel.HeadWeight.dtype) };
@@ -118,7 +117,7 @@ public static class Checkpoint
     public static void SaveQwen2(Qwen2ForCausalLM model, string folder, ScalarType? dtype = null)
     {
         Directory.CreateDirectory(folder);
-        SafeTensorsFolder.Write(folder, model.StateForSaving().Select(kv => new KeyValuePair<string, Tensor>(kv.Key, Cast(kv.Value, dtype))).ToList());
+        SafeTensorsFolder.Write(folder, model.state_dict().Select(kv => new KeyValuePair<string, Tensor>(kv.Key, Cast(model.ForSaving(kv.Key, kv.Value), dtype))).ToList());
         var config = model.Config with { TorchDtype = DTypeName(dtype ?? model.HeadWeight.dtype) };
         var json = config.ToJson();
         json["architectures"] = new System.Text.Json.Nodes.JsonArray("Qwen2ForCausalLM");

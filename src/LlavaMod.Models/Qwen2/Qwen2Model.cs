@@ -143,7 +143,7 @@ public sealed class Qwen2ForCausalLM : nn.Module
     /// <summary>
     /// Makes the embedding (and an untied lm_head) hold only <paramref name="subset"/>'s rows, as
     /// new parameters: call before choosing trainable parameters and building the optimizer.
-    /// Logits then need that subset; saving expands the tables back (<see cref="StateForSaving"/>).
+    /// Logits then need that subset; saving expands the tables back (<see cref="ForSaving"/>).
     /// </summary>
     public void CompactTo(VocabSubset subset)
     {
@@ -157,9 +157,9 @@ public sealed class Qwen2ForCausalLM : nn.Module
         model.Compact = compact;
     }
 
-    /// <summary>The state dict with Hugging Face shapes (compact tables expanded to the full vocabulary).</summary>
-    public IEnumerable<KeyValuePair<string, Tensor>> StateForSaving() =>
-        state_dict().Select(kv => new KeyValuePair<string, Tensor>(kv.Key, Compact?.Expand(kv.Key, kv.Value) ?? kv.Value));
+    /// <summary>The tensor to save for state-dict entry <paramref name="name"/> (relative to this module): its
+    /// Hugging Face shape, i.e. a compact table expanded to the full vocabulary; any other entry as is.</summary>
+    public Tensor ForSaving(string name, Tensor value) => Compact?.Expand(name, value) ?? value;
 
     /// <summary>Final hidden states [B, T, hidden] for token ids [B, T].</summary>
     public Tensor Hidden(Tensor inputIds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
