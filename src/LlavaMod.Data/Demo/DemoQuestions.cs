@@ -106,8 +106,7 @@ public static class DemoQuestions
         }
         else
         {
-            var missingPartners = DemoVocabulary.BiasPairs
-                .Where(p => scene.Contains(p.Trigger) && !scene.Contains(p.Partner)).Select(p => p.Partner).ToArray();
+            var missingPartners = DemoVocabulary.AbsentPartners(scene.Contains).ToArray();
             var absent = DemoVocabulary.AllObjectKinds.Where(k => !scene.Contains(k)).ToArray();
             target = missingPartners.Length > 0 && random.NextDouble() < 0.5
                 ? missingPartners[random.Next(missingPartners.Length)]

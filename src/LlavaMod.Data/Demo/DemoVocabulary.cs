@@ -53,6 +53,11 @@ public static partial class DemoVocabulary
         (new("purple", "cross"), new("white", "diamond")),
     ];
 
+    /// <summary>Partners of the bias triggers a scene shows whose partner it does not show (what a model that
+    /// learned the training split's co-occurrence names wrongly).</summary>
+    public static IEnumerable<ObjectKind> AbsentPartners(Func<ObjectKind, bool> inScene) =>
+        BiasPairs.Where(p => inScene(p.Trigger) && !inScene(p.Partner)).Select(p => p.Partner);
+
     /// <summary>Every (colour, shape) pair, colours outer, shapes inner.</summary>
     public static IReadOnlyList<ObjectKind> AllObjectKinds { get; } =
         Colors.SelectMany(c => Shapes.Select(s => new ObjectKind(c.Name, s))).ToArray();

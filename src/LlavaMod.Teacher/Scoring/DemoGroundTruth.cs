@@ -52,9 +52,8 @@ public sealed class DemoGroundTruth
         return new DemoGroundTruth(questions);
     }
 
-    static HashSet<string> AbsentPartnersOf(IReadOnlySet<string> objects) => DemoVocabulary.BiasPairs
-        .Where(p => objects.Contains($"{p.Trigger.Color} {p.Trigger.Shape}") && !objects.Contains($"{p.Partner.Color} {p.Partner.Shape}"))
-        .Select(p => $"{p.Partner.Color} {p.Partner.Shape}").ToHashSet();
+    static HashSet<string> AbsentPartnersOf(IReadOnlySet<string> objects) =>
+        DemoVocabulary.AbsentPartners(k => objects.Contains($"{k.Color} {k.Shape}")).Select(k => $"{k.Color} {k.Shape}").ToHashSet();
 
     public GroundTruthQuestion? Find(string? id) => id is not null && _questions.TryGetValue(id, out var q) ? q : null;
 

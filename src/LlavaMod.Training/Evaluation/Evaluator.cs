@@ -40,6 +40,19 @@ public sealed record ScoredAnswer(string Id, string Kind, string Reference, stri
 /// </summary>
 public static class Evaluator
 {
+    /// <summary>The scored answers an evaluation writes beside eval.json.</summary>
+    public const string AnswersFile = "answers.jsonl";
+
+    /// <summary>The answers.jsonl of an eval folder, or null when it has none.</summary>
+    public static IReadOnlyList<ScoredAnswer>? ReadAnswers(string evalDir)
+    {
+        string path = Path.Combine(evalDir, AnswersFile);
+        if (!File.Exists(path)) return null;
+        long line = 0;
+        return File.ReadLines(path).Select(text => (Text: text, Line: ++line)).Where(l => l.Text.Length > 0)
+            .Select(l => Json.Deserialize<ScoredAnswer>(l.Text, $"{path}, line {l.Line}")).ToList();
+    }
+
     public static EvaluationResult Run(EvaluationOptions options, Action<string>? log = null)
     {
         log ??= _ => { };
@@ -84,7 +97,7 @@ public static class Evaluator
         {
             Directory.CreateDirectory(options.Out);
             Json.WriteFileAtomic(Path.Combine(options.Out, "eval.json"), result);
-            AtomicFile.WriteAllText(Path.Combine(options.Out, "answers.jsonl"), string.Join('\n', answers.Select(a => System.Text.Json.JsonSerializer.Serialize(a, Json.Compact))) + "\n");
+            AtomicFile.WriteAllText(Path.Combine(options.Out, AnswersFile), string.Join('\n', answers.Select(a => System.Text.Json.JsonSerializer.Serialize(a, Json.Compact))) + "\n");
         }
         return result;
     }

@@ -14,20 +14,13 @@ public static class ReportWriter
     public sealed record Row(string Name, string EvalDir);
 
     /// <summary>Mean and standard error of indicator(a) − indicator(b) over the questions both eval folders answered
-    /// (those where the indicator is defined), or null when either folder has no answers.jsonl.</summary>
+    /// (those where the indicator is defined), or null when either folder has no answers.jsonl (<see cref="Evaluator.ReadAnswers"/>).</summary>
     public sealed record PairedResult(double Mean, double StandardError, int Count, int Discordant);
 
     public static PairedResult? PairedDifference(string? aDir, string? bDir, Func<ScoredAnswer, bool?> indicator)
     {
-        Dictionary<string, bool>? Load(string? dir)
-        {
-            string? path = dir is null ? null : Path.Combine(dir, "answers.jsonl");
-            if (path is null || !File.Exists(path)) return null;
-            var values = new Dictionary<string, bool>();
-            foreach (var line in File.ReadLines(path).Where(l => l.Length > 0))
-                if (System.Text.Json.JsonSerializer.Deserialize<ScoredAnswer>(line, Json.Options) is { } answer && indicator(answer) is bool v) values[answer.Id] = v;
-            return values;
-        }
+        Dictionary<string, bool>? Load(string? dir) => dir is null ? null : Evaluator.ReadAnswers(dir)?
+            .Select(answer => (answer.Id, Value: indicator(answer))).Where(x => x.Value is not null).ToDictionary(x => x.Id, x => x.Value!.Value);
         var (a, b) = (Load(aDir), Load(bDir));
         if (a is null || b is null) return null;
         var d = a.Keys.Where(b.ContainsKey).Select(id => (a[id] ? 1.0 : 0.0) - (b[id] ? 1.0 : 0.0)).ToList();
