@@ -114,7 +114,10 @@ public class JudgeAndReferenceEndToEndTests(DemoWorkspace workspace) : IClassFix
         var rows = DescribeConversations();
         string file = await WriteTrlFile(dir, rows);
         DemoWorkspace.Llavamod("pairs", "import", "--db", db, file);
-        Assert.Throws<LlavaModException>(() => PairBatches.Load(db, "train", imageRoot));
+        var missing = Assert.Throws<LlavaModException>(() => PairBatches.Load(db, "train", imageRoot));
+        Assert.Contains("has no reference (teacher) log-probs", missing.Message);
+        Assert.Contains("llavamod pairs reference", missing.Message);
+        Assert.Contains(db, missing.Message);
 
         DemoWorkspace.Llavamod("pairs", "reference", "--db", db, "--teacher", workspace.Teacher, "--image-root", imageRoot, "--batch-size", "3", "--threads", "1");
 
