@@ -35,18 +35,18 @@ public class ActivationCheckpointingTests
         return model;
     }
 
-    /// <summary>Next-token cross-entropy plus <paramref name="auxWeight"/> × the MoE load-balancing losses.</summary>
-    static Tensor Loss(Qwen2ForCausalLM model, Tensor ids, Tensor mask, double auxWeight)
+    /// <summary>Next-token cross-entropy plus <paramref name="auxWeight"/> × the MoE load-balancing losses (none when null).</summary>
+    static Tensor Loss(Qwen2ForCausalLM model, Tensor ids, Tensor mask, double? auxWeight)
     {
         var logits = model.Forward(ids, mask);
         long v = logits.shape[2];
         var loss = nn.functional.cross_entropy(logits[.., ..^1].reshape(-1, v), ids[.., 1..].reshape(-1));
-        return MoeModelRouting.TotalAuxLoss(model) is { } aux ? loss + auxWeight * aux : loss;
+        return auxWeight is not null && MoeModelRouting.TotalAuxLoss(model) is { } aux ? loss + auxWeight.Value * aux : loss;
     }
 
     sealed record Pass(float Loss, Dictionary<string, Tensor?> Gradients);
 
-    static Pass Run(Qwen2ForCausalLM model, bool checkpointing, ComputePrecision precision = ComputePrecision.Fp32, double auxWeight = 0.5)
+    static Pass Run(Qwen2ForCausalLM model, bool checkpointing, ComputePrecision precision = ComputePrecision.Fp32, double? auxWeight = 0.5)
     {
         var (ids, mask) = Batch();
         model.train();
@@ -96,6 +96,16 @@ public class ActivationCheckpointingTests
         AssertSameGradients(plain, checkpointed, tolerance: 1e-6);
         // the loads logged after a checkpointed forward are those of the forward
         Assert.Equal(loads.Select(l => l.Kept), MoeModelRouting.Loads(model).Select(l => l.Kept));
+    }
+
+    [Fact]
+    public void Moe_gradients_equal_those_without_checkpointing_when_the_objective_leaves_the_auxiliary_loss_out()
+    {
+        var model = Upcycled();
+        var plain = Run(model, checkpointing: false, auxWeight: null);
+        var checkpointed = Run(model, checkpointing: true, auxWeight: null); // the aux output gets no gradient at all
+        Assert.Equal(plain.Loss, checkpointed.Loss);
+        AssertSameGradients(plain, checkpointed, tolerance: 1e-6);
     }
 
     [Fact]
