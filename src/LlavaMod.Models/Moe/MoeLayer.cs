@@ -1,3 +1,4 @@
+using LlavaMod.Core;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -19,7 +20,7 @@ namespace LlavaMod.Models.Moe;
 /// <c>deepspeed_moe.gate.wg.weight</c> [E, d] and
 /// <c>deepspeed_moe.experts.deepspeed_experts.{e}.{gate_proj,up_proj,down_proj}.weight</c>.
 /// </summary>
-public sealed class MoeLayer : nn.Module<Tensor, Tensor>
+public sealed class MoeLayer : nn.Module<Tensor, Tensor>, IAuxiliaryLossFeedForward
 {
     // Field names are the registered names: TorchSharp may also register module fields by reflection.
     readonly DeepSpeedMoeBlock deepspeed_moe;
@@ -63,10 +64,19 @@ public sealed class MoeLayer : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor input)
     {
-        long d = input.shape[^1];
         using var scope = NewDisposeScope();
+        var (output, decision) = Mix(input);
+        var previous = LastRouting;
+        LastRouting = Summarise(decision, decision.ExpertIndices.shape[0]);
+        previous?.Dispose();
+        return output.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Routes the tokens of <paramref name="input"/> and mixes the experts' outputs; everything in the caller's dispose scope.</summary>
+    (Tensor Output, GatingDecision Decision) Mix(Tensor input)
+    {
+        long d = input.shape[^1];
         var tokens = input.reshape(-1, d);
-        long n = tokens.shape[0];
 
         var logits = deepspeed_moe.Gate.Logits(tokens);
         var decision = TopKGating.Route(logits, Options.TopK, ActiveCapacityFactor, Options.MinCapacity,
@@ -83,11 +93,42 @@ public sealed class MoeLayer : nn.Module<Tensor, Tensor>
             var expertOut = Expert(e).call(tokens.index_select(0, tokenIds));
             output.index_add_(0, tokenIds, expertOut * weight.unsqueeze(1).to(expertOut.dtype), 1);
         }
+        return (output.reshape(input.shape), decision);
+    }
 
-        var previous = LastRouting;
-        LastRouting = Summarise(decision, n);
-        previous?.Dispose();
-        return output.reshape(input.shape).MoveToOuterDisposeScope();
+    Tensor? IAuxiliaryLossFeedForward.LastAuxiliaryLoss => LastRouting?.AuxLoss;
+
+    void IAuxiliaryLossFeedForward.ReplaceLastAuxiliaryLoss(Tensor auxiliaryLoss)
+    {
+        var last = LastRouting ?? throw new InvalidOperationException("this MoE layer has not run a forward yet");
+        LastRouting = last.WithAuxLoss(auxiliaryLoss);
+        last.AuxLoss.Dispose();
+    }
+
+    (Tensor Output, Tensor AuxiliaryLoss) IAuxiliaryLossFeedForward.Recompute(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        var (output, decision) = Mix(input);
+        return (output.MoveToOuterDisposeScope(), decision.AuxLoss.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>The Gumbel noise's generator state (null without noise). Without a <see cref="NoiseGenerator"/> that is torch's
+    /// default CPU generator: TorchSharp exposes no other device's default generator, so other devices need one.</summary>
+    Tensor? IAuxiliaryLossFeedForward.RandomState()
+    {
+        if (!Options.GumbelNoiseOnLaterChoices) return null;
+        if (NoiseGenerator is { } generator) return generator.get_state();
+        if (Router.weight!.device.type != DeviceType.CPU)
+            throw new LlavaModException($"activation checkpointing of an MoE layer with Gumbel noise on {Router.weight!.device} needs the layer's NoiseGenerator: only the CPU default generator's state can be saved and restored");
+        using var defaultGenerator = Generator.Default;
+        return defaultGenerator.get_state();
+    }
+
+    void IAuxiliaryLossFeedForward.RestoreRandomState(Tensor state)
+    {
+        if (NoiseGenerator is { } generator) { generator.set_state(state); return; }
+        using var defaultGenerator = Generator.Default;
+        defaultGenerator.set_state(state);
     }
 
     MoeRouting Summarise(GatingDecision decision, long n)

@@ -34,6 +34,14 @@ public sealed class MoeRouting : IDisposable
     /// <summary>Per expert: choices refused for lack of capacity.</summary>
     public long[] DroppedCounts => RoutedCounts.Zip(KeptCounts, (r, k) => r - k).ToArray();
 
+    /// <summary>The same routing with <paramref name="auxLoss"/> (the same value with another autograd history) as its loss;
+    /// the other tensors move to the copy, so dispose only this one's <see cref="AuxLoss"/>.</summary>
+    internal MoeRouting WithAuxLoss(Tensor auxLoss) => new()
+    {
+        AuxLoss = auxLoss, ExpertIndices = ExpertIndices, Kept = Kept, Weights = Weights, TokenCount = TokenCount, Capacity = Capacity,
+        FirstChoiceCounts = FirstChoiceCounts, RoutedCounts = RoutedCounts, KeptCounts = KeptCounts, FullyDroppedTokens = FullyDroppedTokens,
+    };
+
     public void Dispose()
     {
         AuxLoss.Dispose();

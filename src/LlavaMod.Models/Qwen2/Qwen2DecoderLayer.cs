@@ -45,11 +45,28 @@ public sealed class Qwen2DecoderLayer : nn.Module<Tensor, Tensor, Tensor, Tensor
 
     internal KvCache? Cache { set => self_attn.Cache = value; }
 
-    public override Tensor forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask)
+    /// <summary>The feed-forward block when it yields an auxiliary loss (an MoE layer), else null.</summary>
+    internal IAuxiliaryLossFeedForward? AuxiliaryLossFeedForward => mlp as IAuxiliaryLossFeedForward;
+
+    public override Tensor forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask) => Run(hidden, cos, sin, mask, recompute: false).Output;
+
+    /// <summary>
+    /// The same computation as <see cref="forward"/> for activation recomputation: an MoE feed-forward's auxiliary loss
+    /// is returned (null for a dense one) instead of being recorded on the block.
+    /// </summary>
+    internal (Tensor Output, Tensor? AuxiliaryLoss) Recompute(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask) =>
+        Run(hidden, cos, sin, mask, recompute: true);
+
+    (Tensor Output, Tensor? AuxiliaryLoss) Run(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, bool recompute)
     {
         using var scope = torch.NewDisposeScope();
         var h = hidden + self_attn.forward(input_layernorm.forward(hidden), cos, sin, mask);
-        var output = h + mlp.forward(post_attention_layernorm.forward(h));
-        return output.MoveToOuterDisposeScope();
+        var normed = post_attention_layernorm.forward(h);
+        if (recompute && mlp is IAuxiliaryLossFeedForward auxiliary)
+        {
+            var (feedForward, auxiliaryLoss) = auxiliary.Recompute(normed);
+            return ((h + feedForward).MoveToOuterDisposeScope(), auxiliaryLoss.MoveToOuterDisposeScope());
+        }
+        return ((h + mlp.forward(normed)).MoveToOuterDisposeScope(), null);
     }
 }

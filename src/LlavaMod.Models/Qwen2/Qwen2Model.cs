@@ -54,6 +54,14 @@ public sealed class Qwen2Model : nn.Module
     /// <summary>Set while training keeps the embedding compact (see <see cref="Qwen2ForCausalLM.CompactTo"/>).</summary>
     public CompactVocabulary? Compact { get; internal set; }
 
+    /// <summary>
+    /// Activation checkpointing: when set, a forward in training mode with autograd on (and no KV cache) keeps only
+    /// each decoder layer's inputs and recomputes the layer's activations in backward (<see cref="CheckpointedDecoderLayer"/>),
+    /// trading roughly one more forward pass for the activation memory. Loss and gradients are unchanged;
+    /// generation and evaluation never checkpoint.
+    /// </summary>
+    public bool ActivationCheckpointing { get; set; }
+
     /// <summary>Token embeddings [B, T, hidden] of ids [B, T].</summary>
     public Tensor Embed(Tensor inputIds)
     {
@@ -88,10 +96,11 @@ public sealed class Qwen2Model : nn.Module
         // the mask is built in the attention's dtype: fp32's minimum would round to -inf in bf16
         var mask = AttentionMasks.CausalWithPadding(b, t, past, attentionMask, Autocast.ComputeDtype(inputsEmbeds.dtype), device);
         var hidden = inputsEmbeds;
+        bool checkpoint = ActivationCheckpointing && training && cache is null && torch.is_grad_enabled();
         foreach (var layer in layers)
         {
             layer.Cache = cache;
-            try { hidden = layer.forward(hidden, cos, sin, mask); }
+            try { hidden = checkpoint ? CheckpointedDecoderLayer.Forward(layer, hidden, cos, sin, mask) : layer.forward(hidden, cos, sin, mask); }
             finally { layer.Cache = null; }
         }
         return norm.forward(hidden).MoveToOuterDisposeScope();

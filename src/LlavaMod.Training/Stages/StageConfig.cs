@@ -68,6 +68,12 @@ public sealed record StageConfig
     [System.Text.Json.Serialization.JsonIgnore]
     public Models.ComputePrecision ComputePrecision => Models.ComputePrecisions.Parse(Precision, "precision");
     public int Seed { get; init; } = 42;
+    /// <summary>Activation checkpointing of the language model's decoder layers: each layer keeps only its input in the
+    /// forward and recomputes its activations in backward, for about one more forward pass per step and far less
+    /// activation memory. Loss and gradients are the same (see <see cref="Models.Qwen2Model.ActivationCheckpointing"/>);
+    /// like device and threads it is left out of the resume fingerprint. Omitted from JSON when false.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+    public bool ActivationCheckpointing { get; init; }
 
     public int Epochs { get; init; } = 1;
     /// <summary>Stops after this many optimizer steps (0 = the epochs decide).</summary>

@@ -42,9 +42,11 @@ public static class StageTrainer
         model.SourceFolder = config.Model; // tokenizer files are copied from the starting model, not from a checkpoint that may be pruned
         if (checkpoint is null && prepareModel is not null) model = prepareModel(model, config);
         if (model.VocabSubset is { } subset) model.LanguageModel.CompactTo(subset); // train [subset, hidden] tables; saved expanded
+        model.LanguageModel.Model.ActivationCheckpointing = config.ActivationCheckpointing;
         var patterns = config.Trainable.Count > 0 ? config.Trainable : StageDefaults.TrainablePatterns(config.Stage, model.Config.Text.TieWordEmbeddings);
         var selection = TrainableParameters.Select(HuggingFaceNamed(model), new ParameterPatterns(patterns));
-        log($"{config.Stage}: {selection.TrainableElements:N0} parameters train, {selection.FrozenElements:N0} frozen ({string.Join(", ", patterns)}), {config.Precision} compute");
+        log($"{config.Stage}: {selection.TrainableElements:N0} parameters train, {selection.FrozenElements:N0} frozen ({string.Join(", ", patterns)}), {config.Precision} compute" +
+            (config.ActivationCheckpointing ? ", activation checkpointing" : ""));
 
         var (stream, objective) = CreateDataAndObjective(config, auxLoss, model, device);
         long microBatches = Enumerable.Range(0, config.Epochs).Sum(e => (long)stream.BatchesPerEpoch(e));
@@ -55,7 +57,7 @@ public static class StageTrainer
 
         long step = 0, startStep = 0;
         var position = TrainingPosition.Start;
-        string fingerprint = Hashing.Sha256Hex(Json.Serialize(config with { Out = "", Device = "", Threads = 0 }));
+        string fingerprint = Hashing.Sha256Hex(Json.Serialize(config with { Out = "", Device = "", Threads = 0, ActivationCheckpointing = false }));
         if (checkpoint is not null)
         {
             var state = TrainingCheckpoint.ReadState(checkpoint);

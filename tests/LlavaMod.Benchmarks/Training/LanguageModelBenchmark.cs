@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 namespace LlavaMod.Benchmarks.Training;
 
 /// <summary>
-/// <c>dotnet run --project tests/LlavaMod.Benchmarks -- lm [--precision fp32|bf16] [--moe] [--steps 20] …</c>:
+/// <c>dotnet run --project tests/LlavaMod.Benchmarks -- lm [--precision fp32|bf16] [--moe] [--activation-checkpointing] [--steps 20] …</c>:
 /// training tokens/s (forward + backward + AdamW step) of a Qwen2-like LM with the real 151,936-id tied
 /// vocabulary, dense or with every other layer a top-2-of-4 MoE, then greedy KV-cache generation tokens/s,
 /// and the peak RSS of each phase. Prints one JSON line; peers/qwen2_lm_bench.py is the PyTorch peer with the
@@ -26,6 +26,7 @@ public static class LanguageModelBenchmark
     {
         public string Precision { get; init; } = "fp32";
         public bool Moe { get; init; }
+        public bool ActivationCheckpointing { get; init; }
         public int Vocab { get; init; } = 151936;
         public int Hidden { get; init; } = 256;
         public int Intermediate { get; init; } = 1024;
@@ -58,6 +59,7 @@ public static class LanguageModelBenchmark
         };
         using var model = new Qwen2ForCausalLM(config);
         Initialization.Apply(model, 0.02, s.Seed);
+        model.Model.ActivationCheckpointing = s.ActivationCheckpointing;
         long parameters = model.parameters().Sum(p => p.numel());
 
         var (losses, times, cpuTimes, trainPeak) = Train(model, s, precision);
@@ -70,7 +72,7 @@ public static class LanguageModelBenchmark
 
         var result = new Dictionary<string, object>
         {
-            ["impl"] = "llavamod-torchsharp-0.107", ["precision"] = precision.Name(), ["moe"] = s.Moe, ["params"] = parameters,
+            ["impl"] = "llavamod-torchsharp-0.107", ["precision"] = precision.Name(), ["moe"] = s.Moe, ["activation_checkpointing"] = s.ActivationCheckpointing, ["params"] = parameters,
             ["batch"] = s.Batch, ["seq"] = s.Seq, ["threads"] = s.Threads,
             ["train_tokens_per_s"] = Math.Round(trainTokensPerSecond, 1), ["step_s"] = times.Select(t => Math.Round(t, 3)).ToArray(),
             // CPU seconds per step (all threads): less sensitive than wall time to other processes on a shared machine
@@ -153,6 +155,7 @@ public static class LanguageModelBenchmark
             {
                 "--precision" => s with { Precision = Value() },
                 "--moe" => s with { Moe = true },
+                "--activation-checkpointing" => s with { ActivationCheckpointing = true },
                 "--vocab" => s with { Vocab = Int() },
                 "--hidden" => s with { Hidden = Int() },
                 "--intermediate" => s with { Intermediate = Int() },

@@ -75,6 +75,35 @@ public class TrainingEndToEndTests(DemoWorkspace workspace) : IClassFixture<Demo
     }
 
     [Fact]
+    public void Activation_checkpointing_logs_the_same_losses_in_sft_and_d2s_and_resumes_a_run_made_without_it()
+    {
+        string plain = Out("sft-plain"), checkpointed = Out("sft-checkpointed");
+        StageRunner.Run(Sft(plain, steps: 4, checkpointEvery: 2), resume: false, _ => { });
+        var config = Sft(checkpointed, steps: 4, checkpointEvery: 2) with { ActivationCheckpointing = true };
+        StageRunner.Run(config with { MaxSteps = 2 }, resume: false, _ => { });
+        StageRunner.Run(config, resume: true, _ => { }); // the setting is not part of the resume fingerprint
+        Assert.Equal(Losses(plain), Losses(checkpointed));
+
+        // d2s: upcycled MoE layers, online teacher KL + CE + the load-balancing loss through the checkpointed layers
+        double[] D2s(string name, bool checkpointing)
+        {
+            string output = Out(name);
+            var log = new List<string>();
+            StageRunner.Run(StageConfig.Load(null,
+            [
+                "stage=d2s", $"model={workspace.Teacher}", $"out={output}", $"data=[\"{workspace.TrainShards}\"]", $"online_teacher={workspace.Teacher}",
+                "max_steps=3", "batch_size=8", "lr=3e-3", "warmup_ratio=0", "threads=1", "epochs=20", "loss.ce_weight=1", "loss.aux_weight=0.5",
+                $"activation_checkpointing={checkpointing.ToString().ToLowerInvariant()}",
+            ]), resume: false, log.Add);
+            Assert.Equal(checkpointing, log[0].Contains("activation checkpointing"));
+            var rows = MetricsLog.Read(Path.Combine(output, "metrics.jsonl")).ToArray();
+            Assert.All(rows, r => Assert.True(r.Values["aux"] > 0));
+            return rows.SelectMany(r => new[] { r.Values["loss"], r.Values["aux"], r.Values["grad_norm"] }).ToArray();
+        }
+        Assert.Equal(D2s("d2s-plain", false), D2s("d2s-checkpointed", true));
+    }
+
+    [Fact]
     public void A_bf16_teacher_pass_records_its_precision_covers_the_fp32_mass_and_is_not_mixed_with_fp32_shards()
     {
         string fp32 = Out("cache-fp32"), bf16 = Out("cache-bf16");

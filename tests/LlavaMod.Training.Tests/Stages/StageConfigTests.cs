@@ -35,4 +35,15 @@ public class StageConfigTests
         Assert.Equal(LlavaMod.Models.ComputePrecision.Bf16, config.ComputePrecision);
         Assert.Equal(LlavaMod.Models.ComputePrecision.Fp32, StageConfig.Load(null, ["model=m", "out=o", "data=[\"d\"]"]).ComputePrecision);
     }
+
+    [Fact]
+    public void Activation_checkpointing_is_off_by_default_settable_with_set_and_left_out_of_json_when_off()
+    {
+        var off = StageConfig.Load(null, ["model=m", "out=o", "data=[\"d\"]"]);
+        Assert.False(off.ActivationCheckpointing);
+        Assert.DoesNotContain("activation_checkpointing", Json.Serialize(off)); // fingerprints of earlier runs stay valid
+        var on = StageConfig.Load(null, ["model=m", "out=o", "data=[\"d\"]", "activation_checkpointing=true"]);
+        Assert.True(on.ActivationCheckpointing);
+        Assert.Contains("\"activation_checkpointing\": true", Json.Serialize(on));
+    }
 }

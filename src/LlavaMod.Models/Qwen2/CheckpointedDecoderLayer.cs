@@ -1,0 +1,123 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace LlavaMod.Models;
+
+/// <summary>
+/// Activation checkpointing of one <see cref="Qwen2DecoderLayer"/> as a custom autograd function (TorchSharp has no
+/// torch.utils.checkpoint; this is the scheme of PyTorch's reentrant variant). The forward runs the layer without
+/// autograd and saves only its inputs (hidden states, rotary cos/sin, mask); the backward runs the layer again with
+/// autograd on a detached copy of the hidden states, under the precision the forward ran in and from the random state
+/// it started from, and differentiates the recomputed outputs with the incoming gradients. The layer's trainable
+/// parameters are inputs of the function, so the autograd engine accumulates their gradients (and a layer still gets
+/// them when its input needs none, e.g. with a frozen embedding).
+/// <para>
+/// An MoE layer's auxiliary loss is a second output, handed back to the layer (<see cref="IAuxiliaryLossFeedForward"/>)
+/// so that the loss the trainer adds carries the function's history and its gradient reaches the router in the
+/// recomputation.
+/// </para>
+/// </summary>
+public sealed class CheckpointedDecoderLayer : MultiTensorFunction<CheckpointedDecoderLayer>
+{
+    const string LayerKey = "layer", PrecisionKey = "precision", ParametersKey = "parameters", InputGradKey = "input_requires_grad";
+    const int FirstParameter = 5; // apply's arguments: layer, hidden, cos, sin, mask, parameters...
+
+    // Gradients handed to the engine must outlive backward (the native side copies them after it returns); they are
+    // released by the next checkpointed backward or forward on the thread, not left to the finalizer.
+    [ThreadStatic] static List<Tensor>? _handedOver;
+
+    public override string Name => nameof(CheckpointedDecoderLayer);
+
+    /// <summary>
+    /// <paramref name="layer"/>(hidden, cos, sin, mask), keeping only the inputs for backward. With an MoE feed-forward,
+    /// the layer's last auxiliary loss afterwards carries this call's autograd history.
+    /// </summary>
+    public static Tensor Forward(Qwen2DecoderLayer layer, Tensor hidden, Tensor cos, Tensor sin, Tensor? mask)
+    {
+        ReleaseHandedOver();
+        var parameters = layer.parameters().Where(p => p.requires_grad).ToArray<Tensor>();
+        var arguments = new object[FirstParameter + parameters.Length];
+        (arguments[0], arguments[1], arguments[2], arguments[3], arguments[4]) = (layer, hidden, cos, sin, mask!);
+        parameters.CopyTo(arguments, FirstParameter);
+        var outputs = apply(arguments);
+        if (layer.AuxiliaryLossFeedForward is { } auxiliary)
+            auxiliary.ReplaceLastAuxiliaryLoss(outputs[1].DetachFromDisposeScope());
+        return outputs[0];
+    }
+
+    public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
+    {
+        var layer = (Qwen2DecoderLayer)vars[0];
+        var (hidden, cos, sin, mask) = ((Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], vars[4] as Tensor);
+        var auxiliary = layer.AuxiliaryLossFeedForward;
+        var randomState = auxiliary?.RandomState();
+        var output = layer.forward(hidden, cos, sin, mask); // autograd is off here (apply's forward)
+        // TorchSharp keeps a null entry as an empty slot and unpacks it as null
+        ctx.save_for_backward([hidden, cos, sin, mask!, randomState!]);
+        ctx.save_data(LayerKey, layer);
+        ctx.save_data(PrecisionKey, Autocast.Current);
+        ctx.save_data(ParametersKey, vars[FirstParameter..].Cast<Tensor>().ToArray());
+        ctx.save_data(InputGradKey, hidden.requires_grad);
+        // an unused output (the auxiliary loss outside d2s) gets no gradient rather than zeros
+        ctx.set_materialize_grads(false);
+        return auxiliary is null ? [output] : [output, auxiliary.LastAuxiliaryLoss!];
+    }
+
+    public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grad_outputs)
+    {
+        ReleaseHandedOver();
+        var layer = (Qwen2DecoderLayer)ctx.get_data(LayerKey);
+        var parameters = (Tensor[])ctx.get_data(ParametersKey);
+        bool inputRequiresGrad = (bool)ctx.get_data(InputGradKey);
+        var auxiliary = layer.AuxiliaryLossFeedForward;
+        var results = new Tensor?[FirstParameter + parameters.Length];
+
+        using (var scope = torch.NewDisposeScope())
+        {
+            var saved = ctx.get_saved_variables();
+            var (hidden, cos, sin, mask, randomState) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
+            using (torch.enable_grad())
+            using (Autocast.Enter((ComputePrecision)ctx.get_data(PrecisionKey)))
+            {
+                var input = hidden.detach().requires_grad_(inputRequiresGrad);
+                var current = randomState is null ? null : auxiliary!.RandomState();
+                if (randomState is not null) auxiliary!.RestoreRandomState(randomState);
+                Tensor output;
+                Tensor? auxiliaryLoss;
+                try { (output, auxiliaryLoss) = layer.Recompute(input, cos, sin, mask); }
+                finally { if (current is not null) auxiliary!.RestoreRandomState(current); } // the recomputation leaves the stream as it found it
+
+                var differentiated = new List<Tensor>();
+                var incoming = new List<Tensor>();
+                void Add(Tensor recomputed, Tensor grad)
+                {
+                    if (grad.IsInvalid || !recomputed.requires_grad) return;
+                    differentiated.Add(recomputed);
+                    incoming.Add(grad);
+                }
+                Add(output, grad_outputs[0]);
+                if (auxiliaryLoss is not null) Add(auxiliaryLoss, grad_outputs[1]);
+
+                var inputs = inputRequiresGrad ? [input, .. parameters] : parameters;
+                if (differentiated.Count > 0)
+                {
+                    var grads = torch.autograd.grad(differentiated, inputs, incoming, allow_unused: true);
+                    int offset = inputRequiresGrad ? 1 : 0;
+                    if (inputRequiresGrad) results[1] = grads[0];
+                    for (int i = 0; i < parameters.Length; i++) results[FirstParameter + i] = grads[offset + i];
+                }
+            }
+            _handedOver = results.Where(g => g is not null && !g.IsInvalid).Select(g => g!.DetachFromDisposeScope()).ToList();
+        }
+        foreach (var grad in grad_outputs) grad.Dispose();
+        return [.. results.Select(g => g is null || g.IsInvalid ? null! : g)];
+    }
+
+    static void ReleaseHandedOver()
+    {
+        if (_handedOver is null) return;
+        foreach (var grad in _handedOver) grad.Dispose();
+        _handedOver = null;
+    }
+}
