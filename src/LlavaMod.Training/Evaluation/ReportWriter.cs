@@ -13,6 +13,13 @@ public static class ReportWriter
 {
     public sealed record Row(string Name, string EvalDir);
 
+    /// <summary>A difference with its sign, to 3 decimals ("+0.012", "-0.043"; a difference that rounds to 0 is "+0.000").</summary>
+    public static string Signed(double difference)
+    {
+        double rounded = Math.Round(difference, 3);
+        return (rounded == 0 ? 0.0 : rounded).ToString("+0.000;-0.000", CultureInfo.InvariantCulture);
+    }
+
     /// <summary>Mean and standard error of indicator(a) − indicator(b) over the questions both eval folders answered
     /// (those where the indicator is defined), or null when either folder has no answers.jsonl (<see cref="Evaluator.ReadAnswers"/>).</summary>
     public sealed record PairedResult(double Mean, double StandardError, int Count, int Discordant);
@@ -61,9 +68,16 @@ public static class ReportWriter
                 if (PairedDifference(Dir(rows, a), Dir(rows, b), x => x.Kind == Teacher.Scoring.DemoGroundTruth.DescribeKind ? x.Hallucinated > 0 : null) is { } paired)
                     (diff, se, kind) = (paired.Mean, paired.StandardError, $"paired over the same {paired.Count} descriptions, {paired.Discordant} differ");
                 string verdict = (Math.Abs(diff) > 2 * se ? "more than 2 standard errors" : "within 2 standard errors (not distinguishable from noise)") + $"; {kind}";
-                string partner = ra.PartnerHallucination is { Count: > 0 } pa && rb.PartnerHallucination is { Count: > 0 } pb
-                    ? string.Create(inv, $", absent partner named {pa.Value - pb.Value:+0.000;-0.000} ± {Math.Sqrt(pa.StandardError * pa.StandardError + pb.StandardError * pb.StandardError):F3}") : "";
-                md.AppendLine(string.Create(inv, $"- CHAIR_s of **{a}** minus **{b}**: {diff:+0.000;-0.000} ± {se:F3} — {verdict}; accuracy {ra.ShortAnswerAccuracy.Value - rb.ShortAnswerAccuracy.Value:+0.000;-0.000}, yes/no {ra.YesNoAccuracy.Value - rb.YesNoAccuracy.Value:+0.000;-0.000}{partner}."));
+                string partner = "";
+                if (ra.PartnerHallucination is { Count: > 0 } pa && rb.PartnerHallucination is { Count: > 0 } pb)
+                {
+                    var pairedPartner = PairedDifference(Dir(rows, a), Dir(rows, b), x => x.NamedAbsentPartner);
+                    partner = pairedPartner is { } pp
+                        ? $", absent partner named {Signed(pp.Mean)} ± {pp.StandardError.ToString("F3", inv)} (paired)"
+                        : $", absent partner named {Signed(pa.Value - pb.Value)} ± {Math.Sqrt(pa.StandardError * pa.StandardError + pb.StandardError * pb.StandardError).ToString("F3", inv)} (unpaired)";
+                }
+                md.AppendLine($"- CHAIR_s of **{a}** minus **{b}**: {Signed(diff)} ± {se.ToString("F3", inv)} — {verdict}; " +
+                    $"accuracy {Signed(ra.ShortAnswerAccuracy.Value - rb.ShortAnswerAccuracy.Value)}, yes/no {Signed(ra.YesNoAccuracy.Value - rb.YesNoAccuracy.Value)}{partner}.");
             }
             md.AppendLine();
         }

@@ -87,23 +87,35 @@ public class EvaluationSummaryTests : IDisposable
     public void Comparisons_of_models_answering_the_same_questions_are_paired()
     {
         // 8 descriptions: a hallucinates in 0-3, b in 1-4; they differ on 0 (a only) and 4 (b only).
-        string Dir(string name, Func<int, bool> hallucinates)
+        string Dir(string name, Func<int, bool> hallucinates, Func<int, bool> namesPartner)
         {
             string dir = Path.Combine(_dir, name);
             Directory.CreateDirectory(dir);
-            var answers = Enumerable.Range(0, 8).Select(i => new ScoredAnswer($"q{i}", DemoGroundTruth.DescribeKind, "", "", null, 2, hallucinates(i) ? 1 : 0, 0))
+            var answers = Enumerable.Range(0, 8).Select(i => new ScoredAnswer($"q{i}", DemoGroundTruth.DescribeKind, "", "", null, 2, hallucinates(i) ? 1 : 0, 0, namesPartner(i)))
                 .Append(new ScoredAnswer("yn", DemoGroundTruth.ExistenceKind, "Yes", "Yes", true, 0, 0, 0)).ToList();
             AtomicFile.WriteAllText(Path.Combine(dir, "answers.jsonl"), string.Join('\n', answers.Select(a => System.Text.Json.JsonSerializer.Serialize(a, Json.Compact))) + "\n");
             Json.WriteFileAtomic(Path.Combine(dir, "eval.json"), Evaluator.Summarise(name, answers, 1, 1));
             return dir;
         }
-        string a = Dir("pa", i => i < 4), b = Dir("pb", i => i is >= 1 and < 5);
+        // a names an absent partner in descriptions 0 and 1, b never
+        string a = Dir("pa", i => i < 4, i => i < 2), b = Dir("pb", i => i is >= 1 and < 5, _ => false);
         var paired = ReportWriter.PairedDifference(a, b, x => x.Kind == DemoGroundTruth.DescribeKind ? x.Hallucinated > 0 : null)!;
         // differences: +1, 0, 0, 0, -1, 0, 0, 0: mean 0, sample variance 2/7
         Assert.Equal((0.0, 8, 2), (paired.Mean, paired.Count, paired.Discordant));
         Assert.Equal(Math.Sqrt(2.0 / 7 / 8), paired.StandardError, 12);
         string text = ReportWriter.Write(Path.Combine(_dir, "paired.md"), "t", [new("a", a), new("b", b)], [], [("a", "b")]);
         Assert.Contains("paired over the same 8 descriptions, 2 differ", text);
+        Assert.Contains("minus **b**: +0.000 ± 0.189", text); // sqrt(2/7/8)
+        // partner differences +1, +1, 0 × 6: mean 0.25, sample variance 1.5/7
+        Assert.Contains($"absent partner named +0.250 ± {Math.Sqrt(1.5 / 7 / 8):F3} (paired)", text);
         Assert.Null(ReportWriter.PairedDifference(a, Path.Combine(_dir, "missing"), _ => true));
     }
+
+    [Theory]
+    [InlineData(-0.0431, "-0.043")]
+    [InlineData(0.012, "+0.012")]
+    [InlineData(-0.0001, "+0.000")] // rounds to zero: no "-+0.000"
+    [InlineData(0.0, "+0.000")]
+    public void Differences_are_written_with_their_sign(double difference, string expected) =>
+        Assert.Equal(expected, ReportWriter.Signed(difference));
 }
