@@ -55,7 +55,9 @@ public class PreferenceEndToEndTests(DemoWorkspace workspace) : IClassFixture<De
         {
             var keys = store.EnumerateTrainingPairs("train").ToDictionary(p => p.PairId, p => p.ImageKey!);
             var loaded = PairBatches.Load(db, "train", imageRoot: Path.Combine(dir, "no-such-folder"), shards: [workspace.MineShards]);
-            Assert.All(loaded, p => Assert.Equal(shardImages[keys[p.PairId]], p.Chosen.ImageBytes));
+            Assert.All(loaded.Pairs, p => Assert.NotNull(p.Image?.ShardRow));
+            var bytes = loaded.Images.Read(loaded.Pairs.Select(p => p.Image).ToList());
+            Assert.All(loaded.Pairs.Zip(bytes), x => Assert.Equal(shardImages[keys[x.First.PairId]], x.Second));
         }
         string control = Path.Combine(dir, "control");
         StageRunner.Run(Pd(control, "loss.preference_weight=0", "loss.rpo_weight=1", $"image_root={Path.Combine(dir, "no-such-folder")}",
