@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using LlavaMod.Core;
 using Parquet;
 
@@ -5,65 +6,55 @@ namespace LlavaMod.Data.Shards;
 
 /// <summary>
 /// Reads the image bytes of shard rows found by <see cref="ShardImageIndex"/>. Parquet decodes a
-/// column a row group at a time, so a read takes the image column of each row group it needs once
-/// (a batch's rows grouped by row group) and keeps only the last row group read, to serve the next
-/// rows of that group: memory holds at most one row group of images besides what callers keep.
-/// One consumer at a time (not thread-safe).
+/// column a row group at a time, so rows are visited in file and row-group order and each row
+/// group's image column is decoded once; only that one row group's images are held at a time.
 /// </summary>
-public sealed class ShardImageReader
+public static class ShardImageReader
 {
-    (string File, int RowGroup, byte[]?[] Bytes)? _cached;
-
-    /// <summary>Image bytes the cache holds now (the last row group read).</summary>
-    public long CachedBytes => _cached?.Bytes.Sum(b => (long)(b?.Length ?? 0)) ?? 0;
-
-    /// <summary>The image bytes of one row.</summary>
-    public byte[] Read(ShardImageLocator at) => ReadMany([at])[0];
-
-    /// <summary>The image bytes of each row, in the order given; each row group is decoded once.</summary>
-    public IReadOnlyList<byte[]> ReadMany(IReadOnlyList<ShardImageLocator> rows, CancellationToken ct = default) =>
-        ReadManyAsync(rows, ct).GetAwaiter().GetResult();
-
-    async Task<IReadOnlyList<byte[]>> ReadManyAsync(IReadOnlyList<ShardImageLocator> rows, CancellationToken ct)
+    /// <summary>
+    /// The image bytes of each distinct row, ordered by file, row group and row (not the order
+    /// given). A row without bytes, a missing row group or a file that cannot be read is an error
+    /// naming the file.
+    /// </summary>
+    public static async IAsyncEnumerable<(ShardImageLocator At, byte[] Bytes)> ReadAllAsync(
+        IEnumerable<ShardImageLocator> rows, [EnumeratorCancellation] CancellationToken ct = default)
     {
-        var result = new byte[rows.Count][];
-        // The cached group first, so a batch that starts in it does not evict it before using it.
-        var groups = rows.Select((at, i) => (at, i)).GroupBy(r => (r.at.File, r.at.RowGroup))
-            .OrderBy(g => _cached is { } c && c.File == g.Key.File && c.RowGroup == g.Key.RowGroup ? 0 : 1);
-        foreach (var group in groups)
+        foreach (var file in rows.Distinct().GroupBy(r => r.File).OrderBy(f => f.Key, StringComparer.Ordinal))
         {
-            var bytes = await RowGroupAsync(group.Key.File, group.Key.RowGroup, ct);
-            foreach (var (at, i) in group)
+            await using var stream = ShardReader.OpenRead(file.Key);
+            await using var reader = await Guard(file.Key, null, () => ParquetReader.CreateAsync(stream, cancellationToken: ct));
+            foreach (var group in file.GroupBy(r => r.RowGroup).OrderBy(g => g.Key))
             {
-                if (at.Row < 0 || at.Row >= bytes.Length)
-                    throw LlavaModException.ForFile(at.File, $"row group {at.RowGroup} has {bytes.Length} rows, not row {at.Row}: the shard changed since it was indexed");
-                result[i] = bytes[at.Row] ?? throw LlavaModException.ForFile(at.File,
-                    $"row group {at.RowGroup}, row {at.Row} stores no image bytes: the shard changed since it was indexed");
+                var bytes = await Guard(file.Key, group.Key, () => RowGroupAsync(reader, file.Key, group.Key, ct));
+                foreach (var at in group.OrderBy(r => r.Row))
+                {
+                    if (at.Row < 0 || at.Row >= bytes.Length)
+                        throw LlavaModException.ForFile(at.File, $"row group {at.RowGroup} has {bytes.Length} rows, not row {at.Row}: the shard changed since it was indexed");
+                    yield return (at, bytes[at.Row] ?? throw LlavaModException.ForFile(at.File,
+                        $"row group {at.RowGroup}, row {at.Row} stores no image bytes: the shard changed since it was indexed"));
+                }
             }
         }
-        return result;
     }
 
-    async Task<byte[]?[]> RowGroupAsync(string file, int rowGroup, CancellationToken ct)
+    static async Task<byte[]?[]> RowGroupAsync(ParquetReader reader, string file, int rowGroup, CancellationToken ct)
     {
-        if (_cached is { } c && c.File == file && c.RowGroup == rowGroup) return c.Bytes;
-        _cached = null; // free the previous group before decoding the next
-        await using var stream = ShardReader.OpenRead(file);
-        try
-        {
-            await using var reader = await ParquetReader.CreateAsync(stream, cancellationToken: ct);
-            if (rowGroup >= reader.RowGroupCount)
-                throw LlavaModException.ForFile(file, $"has {reader.RowGroupCount} row groups, not row group {rowGroup}: the shard changed since it was indexed");
-            var field = ShardImageIndex.Column(reader, ImageColumns.Bytes, file);
-            using var rg = reader.OpenRowGroupReader(rowGroup);
-            var bytes = new byte[]?[checked((int)rg.RowCount)];
-            await rg.ReadAsync(field, bytes.AsMemory(), cancellationToken: ct);
-            _cached = (file, rowGroup, bytes);
-            return bytes;
-        }
+        if (rowGroup < 0 || rowGroup >= reader.RowGroupCount)
+            throw LlavaModException.ForFile(file, $"has {reader.RowGroupCount} row groups, not row group {rowGroup}: the shard changed since it was indexed");
+        var field = ShardImageIndex.Column(reader, ImageColumns.Bytes, file);
+        using var rg = reader.OpenRowGroupReader(rowGroup);
+        var bytes = new byte[]?[checked((int)rg.RowCount)];
+        await rg.ReadAsync(field, bytes.AsMemory(), cancellationToken: ct);
+        return bytes;
+    }
+
+    /// <summary>Parquet's own exceptions (a truncated or corrupt file) as an error naming the file.</summary>
+    static async Task<T> Guard<T>(string file, int? rowGroup, Func<Task<T>> read)
+    {
+        try { return await read(); }
         catch (Exception e) when (e is not LlavaModException and not OperationCanceledException)
         {
-            throw ShardImageIndex.Unreadable(file, e, $"row group {rowGroup}");
+            throw ShardImageIndex.Unreadable(file, e, rowGroup is null ? null : $"row group {rowGroup}");
         }
     }
 }

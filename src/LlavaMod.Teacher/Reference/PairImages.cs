@@ -3,8 +3,11 @@ using LlavaMod.Data.Shards;
 
 namespace LlavaMod.Teacher.Reference;
 
-/// <summary>Where a pair's image is, found when the pairs load: a data shard row, or else an image file.</summary>
-public sealed record PairImage(ShardImageLocator? ShardRow, string? File);
+/// <summary>
+/// Where a pair's image is: a data shard row (<see cref="ShardRow"/>; its bytes were copied at load
+/// to the scratch file at <see cref="SpillOffset"/>, <see cref="Length"/> bytes) or an image file.
+/// </summary>
+public sealed record PairImage(ShardImageLocator? ShardRow, string? File, long SpillOffset = 0, int Length = 0);
 
 /// <summary>
 /// Finds the images of stored pairs, for the teacher's reference pass and the pd stage alike, so
@@ -12,45 +15,47 @@ public sealed record PairImage(ShardImageLocator? ShardRow, string? File);
 /// original-image sha256 or original path equals the pair's image key or path comes first (mined
 /// pairs keep the shard row key, imported ones the sha256 of embedded bytes): that is the image as
 /// the ETL stored it (e.g. padded to a square), not the raw file. Otherwise, or when no shard row
-/// matches, the image file (absolute, or relative to the image root). Locating keeps only where each
-/// image is (<see cref="PairImage"/>); <see cref="Read"/> fetches the bytes when a batch needs them.
-/// One consumer at a time (not thread-safe).
+/// matches, the image file (absolute, or relative to the image root). Only the shard rows the pairs
+/// name are indexed, and their images are copied once, a row group at a time, into an unnamed
+/// scratch file in <c>spillDir</c>, read back per batch by offset: Parquet decodes whole row groups,
+/// which shuffled batches would otherwise decode again and again. Memory holds locators, not images.
 /// </summary>
-public sealed class PairImages(string? imageRoot, IReadOnlyList<string>? shards)
+public sealed class PairImages(string? imageRoot, IReadOnlyList<string>? shards, string? spillDir = null) : IDisposable
 {
-    ShardImageIndex? _index;
-    readonly ShardImageReader _reader = new();
+    ImageSpill? _spill;
 
-    public PairImages(string? imageRoot, string? shards) : this(imageRoot, shards is null ? null : [shards]) { }
+    public PairImages(string? imageRoot, string? shards, string? spillDir = null) : this(imageRoot, shards is null ? null : [shards], spillDir) { }
 
-    /// <summary>Names the shard index holds (0 before the first lookup, or without shards).</summary>
-    public int IndexedNames => _index?.Count ?? 0;
+    /// <summary>Names the shard index held when the pairs were located (0 without shards).</summary>
+    public int IndexedNames { get; private set; }
 
-    /// <summary>Image bytes held in the shard row-group cache now.</summary>
-    public long CachedBytes => _reader.CachedBytes;
+    /// <summary>Bytes of shard images in the scratch file (on disk, not in memory).</summary>
+    public long SpilledBytes => _spill?.Length ?? 0;
 
     /// <summary>
-    /// Indexes the shards for these image keys and paths only (those of the pairs about to be
-    /// located). Without it, the first <see cref="Locate"/> indexes every image row of the shards.
+    /// Locates every pair's image (null: the pair names none), in the order given. A pair whose image
+    /// is neither in the shards nor a file is an error naming it (in <paramref name="db"/>), before any
+    /// image is read; a shard that cannot be read is an error naming the file.
     /// </summary>
-    public void IndexFor(IEnumerable<(string? ImageKey, string? ImagePath)> pairs)
+    public IReadOnlyList<PairImage?> LocateAll(IReadOnlyList<(long PairId, string? ImageKey, string? ImagePath)> pairs, string db)
     {
-        if (shards is not { Count: > 0 }) return;
-        var names = pairs.SelectMany(p => new[] { p.ImageKey, p.ImagePath }).OfType<string>().ToHashSet(StringComparer.Ordinal);
-        if (names.Count == 0) return; // nothing to look up
-        _index = ShardImageIndex.BuildAsync(shards, names).GetAwaiter().GetResult();
-    }
-
-    /// <summary>Where the pair's image is, or null when it has none; throws naming the pair when it has one that cannot be found.</summary>
-    public PairImage? Locate(long pairId, string? imageKey, string? imagePath, string db)
-    {
-        if (imagePath is null && imageKey is null) return null;
+        if (_spill is not null) throw new InvalidOperationException("the pairs' images are located once");
+        ShardImageIndex? index = null;
         if (shards is { Count: > 0 })
         {
-            var index = _index ??= ShardImageIndex.BuildAsync(shards).GetAwaiter().GetResult();
-            foreach (var key in new[] { imageKey, imagePath })
-                if (key is not null && index.TryFind(key, out var row)) return new PairImage(row, null);
+            var names = pairs.SelectMany(p => new[] { p.ImageKey, p.ImagePath }).OfType<string>().ToHashSet(StringComparer.Ordinal);
+            if (names.Count > 0) index = ShardImageIndex.BuildAsync(shards, names).GetAwaiter().GetResult();
+            IndexedNames = index?.Count ?? 0;
         }
+        var located = pairs.Select(p => Locate(index, p.PairId, p.ImageKey, p.ImagePath, db)).ToList();
+        return CopyShardImages(located);
+    }
+
+    PairImage? Locate(ShardImageIndex? index, long pairId, string? imageKey, string? imagePath, string db)
+    {
+        if (imagePath is null && imageKey is null) return null;
+        foreach (var key in new[] { imageKey, imagePath })
+            if (index is not null && key is not null && index.TryFind(key, out var row)) return new PairImage(row, null);
         if (imagePath is not null)
         {
             string file = Path.IsPathRooted(imagePath) || imageRoot is null ? imagePath : Path.Combine(imageRoot, imagePath);
@@ -60,17 +65,25 @@ public sealed class PairImages(string? imageRoot, IReadOnlyList<string>? shards)
             $"image {imagePath ?? imageKey} not found (give the data shards the pairs were mined from, or an image root for relative paths)");
     }
 
-    /// <summary>The bytes of each image (null for none), in the order given; shard rows of one row group are read together.</summary>
-    public IReadOnlyList<byte[]?> Read(IReadOnlyList<PairImage?> images)
+    /// <summary>Copies each distinct shard image once into the scratch file; pairs sharing an image share its record.</summary>
+    List<PairImage?> CopyShardImages(List<PairImage?> located)
     {
-        var result = new byte[]?[images.Count];
-        var rows = Enumerable.Range(0, images.Count).Where(i => images[i]?.ShardRow is not null).ToList();
-        var bytes = _reader.ReadMany(rows.Select(i => images[i]!.ShardRow!.Value).ToList());
-        for (int j = 0; j < rows.Count; j++) result[rows[j]] = bytes[j];
-        for (int i = 0; i < images.Count; i++)
-            if (images[i]?.File is { } file) result[i] = ReadFile(file);
-        return result;
+        _spill = ImageSpill.Create(spillDir ?? Path.GetTempPath());
+        var copied = new Dictionary<ShardImageLocator, PairImage>();
+        var rows = located.Where(p => p?.ShardRow is not null).Select(p => p!.ShardRow!.Value);
+        foreach (var (at, bytes) in ShardImageReader.ReadAllAsync(rows).ToBlockingEnumerable())
+            copied[at] = new PairImage(at, null, _spill.Append(bytes), bytes.Length);
+        return located.Select(p => p?.ShardRow is { } at ? copied[at] : p).ToList();
     }
+
+    /// <summary>The bytes of each image (null for none), in the order given.</summary>
+    public IReadOnlyList<byte[]?> Read(IReadOnlyList<PairImage?> images) => images.Select(image => image switch
+    {
+        null => null,
+        { ShardRow: not null } => (_spill ?? throw new InvalidOperationException("locate the images first")).Read(image.SpillOffset, image.Length),
+        { File: { } file } => ReadFile(file),
+        _ => throw new ArgumentException("an image with neither a shard row nor a file", nameof(images)),
+    }).ToList();
 
     static byte[] ReadFile(string file)
     {
@@ -80,4 +93,6 @@ public sealed class PairImages(string? imageRoot, IReadOnlyList<string>? shards)
             throw LlavaModException.ForFile(file, $"image cannot be read ({e.Message}); it was found when the pairs were loaded", e);
         }
     }
+
+    public void Dispose() => _spill?.Dispose();
 }

@@ -51,7 +51,7 @@ public static class ReferencePass
         var template = ChatTemplate.Create(o.Template, tokenizer);
         TorchRuntime.SetThreads(o.Threads);
         // Every pair's image is found before the teacher loads: a missing one stops the run here, naming the pair.
-        var images = new PairImages(o.ImageRoot, o.Shards);
+        using var images = new PairImages(o.ImageRoot, o.Shards, Path.GetDirectoryName(Path.GetFullPath(o.Db)));
         var located = LocateImages(store, images, o.Db);
         var device = TorchRuntime.ResolveDevice(o.Device);
         using var teacher = Checkpoint.Load(o.Teacher, torch.ScalarType.Float32, device);
@@ -90,12 +90,12 @@ public static class ReferencePass
 
     sealed record Prepared(PairNeedingReference Pair, int[] Prompt, int[] Chosen, int[] Rejected, PairImage? Image, bool Tokenized);
 
-    /// <summary>Where each pair's image is (null: it has none), indexing only the shard rows the pairs name.</summary>
+    /// <summary>Where each pair's image is (null: it has none), reading only the shard rows the pairs name.</summary>
     static Dictionary<long, PairImage?> LocateImages(PairStore store, PairImages images, string db)
     {
         var pairs = store.ImagesOfPairsNeedingReference();
-        images.IndexFor(pairs.Select(p => (p.ImageKey, p.ImagePath)));
-        return pairs.ToDictionary(p => p.PairId, p => images.Locate(p.PairId, p.ImageKey, p.ImagePath, db));
+        var located = images.LocateAll(pairs, db);
+        return pairs.Select((p, i) => (p.PairId, located[i])).ToDictionary(x => x.PairId, x => x.Item2);
     }
 
     static void CheckTokenizer(string run, string? recorded, string fingerprint, string db)

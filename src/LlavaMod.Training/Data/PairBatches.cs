@@ -11,10 +11,10 @@ namespace LlavaMod.Training.Data;
 /// tokens only; a batch of N pairs is 2N sequences, chosen and rejected interleaved. The order is
 /// an <see cref="EpochPlan"/> over the pairs (seeded, length-grouped), so pd resumes exactly too.
 /// Pairs must carry the teacher's reference log-probs (stored by 'pairs mine' or 'pairs reference'): the pd stage never
-/// loads the teacher. Images are located at load and read when a batch is made (on the trainer's
-/// prefetch thread), a shard row group at a time.
+/// loads the teacher. Images are located at load and their bytes read when a batch is made (on the
+/// trainer's prefetch thread). Disposing frees the images' scratch file.
 /// </summary>
-public sealed class PairBatches : ITrainingBatches
+public sealed class PairBatches : ITrainingBatches, IDisposable
 {
     readonly List<TrainingPair> _pairs;
     readonly PairImages _images;
@@ -37,11 +37,12 @@ public sealed class PairBatches : ITrainingBatches
 
     /// <summary>
     /// Reads the split's pairs and locates their images, from <paramref name="shards"/> (the data the
-    /// pairs were mined from; only the rows the pairs name are indexed) or files under
+    /// pairs were mined from; only the rows the pairs name are read, their images copied to a scratch
+    /// file in <paramref name="spillDir"/>, default the temp folder) or files under
     /// <paramref name="imageRoot"/>, see <see cref="PairImages"/>. A pair without reference log-probs,
     /// token ids or a findable image is an error naming it, before any training.
     /// </summary>
-    public static PairSet Load(string dbPath, string split, string? imageRoot, IReadOnlyList<string>? shards = null)
+    public static PairSet Load(string dbPath, string split, string? imageRoot, IReadOnlyList<string>? shards = null, string? spillDir = null)
     {
         if (!File.Exists(dbPath)) throw LlavaModException.ForFile(dbPath, "pair index not found (make one with 'llavamod pairs mine' or 'llavamod pairs import')");
         var pairs = new List<TrainingPair>();
@@ -56,10 +57,17 @@ public sealed class PairBatches : ITrainingBatches
                 pairs.Add(new TrainingPair(pair.PairId, pair.PromptTokenIds, pair.ChosenTokenIds, pair.RejectedTokenIds, refChosen, refRejected, pair.Severity));
                 names.Add((pair.ImageKey, pair.ImagePath));
             }
-        var images = new PairImages(imageRoot, shards);
-        images.IndexFor(names);
-        for (int i = 0; i < pairs.Count; i++)
-            pairs[i] = pairs[i] with { Image = images.Locate(pairs[i].PairId, names[i].ImageKey, names[i].ImagePath, dbPath) };
+        var images = new PairImages(imageRoot, shards, spillDir);
+        try
+        {
+            var located = images.LocateAll(pairs.Select((p, i) => (p.PairId, names[i].ImageKey, names[i].ImagePath)).ToList(), dbPath);
+            for (int i = 0; i < pairs.Count; i++) pairs[i] = pairs[i] with { Image = located[i] };
+        }
+        catch
+        {
+            images.Dispose();
+            throw;
+        }
         return new PairSet(pairs, images);
     }
 
@@ -80,6 +88,8 @@ public sealed class PairBatches : ITrainingBatches
         var images = _images.Read(pairs.Select(p => p.Image).ToList());
         return pairs.SelectMany((p, i) => new[] { p.Chosen(images[i]), p.Rejected(images[i]) }).ToArray();
     }
+
+    public void Dispose() => _images.Dispose();
 
     /// <summary>The epoch's plan; the training loop asks for it while the prefetch thread reads batches.</summary>
     EpochPlan Plan(int epoch)

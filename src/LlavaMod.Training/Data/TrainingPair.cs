@@ -35,5 +35,5 @@ public sealed record TrainingPair(long PairId, int[] PromptIds, int[] ChosenIds,
     }
 }
 
-/// <summary>The pairs of a split and the image source their <see cref="TrainingPair.Image"/> locators read from.</summary>
+/// <summary>The pairs of a split and the image source their <see cref="TrainingPair.Image"/> locators read from (owns its scratch file: dispose it, or the <see cref="PairBatches"/> made of it).</summary>
 public sealed record PairSet(IReadOnlyList<TrainingPair> Pairs, PairImages Images);

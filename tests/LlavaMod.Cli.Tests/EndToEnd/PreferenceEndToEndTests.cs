@@ -58,6 +58,7 @@ public class PreferenceEndToEndTests(DemoWorkspace workspace) : IClassFixture<De
             Assert.All(loaded.Pairs, p => Assert.NotNull(p.Image?.ShardRow));
             var bytes = loaded.Images.Read(loaded.Pairs.Select(p => p.Image).ToList());
             Assert.All(loaded.Pairs.Zip(bytes), x => Assert.Equal(shardImages[keys[x.First.PairId]], x.Second));
+            loaded.Images.Dispose();
         }
         string control = Path.Combine(dir, "control");
         StageRunner.Run(Pd(control, "loss.preference_weight=0", "loss.rpo_weight=1", $"image_root={Path.Combine(dir, "no-such-folder")}",

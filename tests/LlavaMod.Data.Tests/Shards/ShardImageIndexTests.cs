@@ -3,7 +3,7 @@ using LlavaMod.Data.Shards;
 
 namespace LlavaMod.Data.Tests.Shards;
 
-/// <summary>Shard images found by name through locators and read lazily, a row group at a time.</summary>
+/// <summary>Shard images found by name through locators, read back a row group at a time.</summary>
 public class ShardImageIndexTests : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("shardimages").FullName;
@@ -42,7 +42,7 @@ public class ShardImageIndexTests : IDisposable
         .SelectMany(s => ShardReader.ReadRows(Path.Combine(dir, s.File)).ToBlockingEnumerable()).ToDictionary(r => r.Key);
 
     [Fact]
-    public async Task Only_asked_names_are_indexed_and_bytes_are_read_on_demand_one_row_group_at_a_time()
+    public async Task Only_asked_names_are_indexed_and_rows_are_read_back_in_file_order_each_once()
     {
         string dir = await WriteDatasetAsync("many", shards: 2, rows: 1200, groupRows: 100);
         var rows = AllRows(dir);
@@ -54,22 +54,17 @@ public class ShardImageIndexTests : IDisposable
         Assert.False(index.TryFind("absent", out _));
         Assert.False(index.TryFind("s0-r3", out _)); // in the shards, but not asked for
 
-        var reader = new ShardImageReader();
-        Assert.Equal(0, reader.CachedBytes);
         Assert.True(index.TryFind("s0-r1000.jpg", out var at));
         Assert.Equal(new ShardImageLocator(Path.Combine(dir, "00000.parquet"), 10, 0), at);
-        Assert.Equal(rows["00000" + "01000"].Image!.Bytes, reader.Read(at));
-        // The cache holds that one row group's images, far less than the shards' images.
-        long group = Enumerable.Range(1000, 100).Select(i => rows[$"00000{i:D5}"].Image?.Bytes?.Length ?? 0).Sum();
-        long all = rows.Values.Sum(r => (long)(r.Image?.Bytes?.Length ?? 0));
-        Assert.Equal(group, reader.CachedBytes);
-        Assert.True(reader.CachedBytes * 20 < all);
-
         Assert.True(index.TryFind("00001" + "00004", out var a));
         Assert.True(index.TryFind("s1-r301", out var b));
-        var both = reader.ReadMany([b, a, b]);
-        Assert.Equal(new[] { "00001" + "00301", "00001" + "00004", "00001" + "00301" }.Select(k => rows[k].Image!.Bytes!), both);
+        // Read back in file, row group and row order, each row once.
+        var read = Read([b, a, at, b]);
+        Assert.Equal([at, a, b], read.Select(r => r.At));
+        Assert.Equal(new[] { "00000" + "01000", "00001" + "00004", "00001" + "00301" }.Select(k => rows[k].Image!.Bytes!), read.Select(r => r.Bytes));
     }
+
+    static List<(ShardImageLocator At, byte[] Bytes)> Read(IEnumerable<ShardImageLocator> rows) => ShardImageReader.ReadAllAsync(rows).ToBlockingEnumerable().ToList();
 
     [Fact]
     public async Task Without_names_every_row_with_an_image_is_indexed_and_the_first_row_wins_a_shared_name()
@@ -77,16 +72,15 @@ public class ShardImageIndexTests : IDisposable
         string dir = await WriteDatasetAsync("all", shards: 1, rows: 60, groupRows: 25);
         var rows = AllRows(dir);
         var index = await ShardImageIndex.BuildAsync([dir]);
-        var reader = new ShardImageReader();
         foreach (var row in rows.Values)
         {
             Assert.Equal(row.Image is not null, index.TryFind(row.Key, out var at));
-            if (row.Image is not null) Assert.Equal(row.Image.Bytes, reader.Read(at));
+            if (row.Image is not null) Assert.Equal(row.Image.Bytes, Read([at]).Single().Bytes);
         }
         Assert.True(index.TryFind("shared", out var shared)); // the sha256 of rows 7 and 40
-        Assert.Equal(rows["00000" + "00007"].Image!.Bytes, reader.Read(shared));
+        Assert.Equal(rows["00000" + "00007"].Image!.Bytes, Read([shared]).Single().Bytes);
         Assert.True(index.TryFind("shared.jpg", out var path));
-        Assert.Equal(rows["00000" + "00007"].Image!.Bytes, reader.Read(path));
+        Assert.Equal(rows["00000" + "00007"].Image!.Bytes, Read([path]).Single().Bytes);
     }
 
     [Fact]
@@ -101,18 +95,18 @@ public class ShardImageIndexTests : IDisposable
         byte[] scrambled = original.ToArray();
         for (int i = original.Length / 10; i < original.Length * 8 / 10; i++) scrambled[i] ^= 0x5A; // pages broken, footer intact
         File.WriteAllBytes(file, scrambled);
-        var e = Assert.Throws<LlavaModException>(() => new ShardImageReader().Read(at));
+        var e = Assert.Throws<LlavaModException>(() => Read([at]));
         Assert.Contains(file, e.Message);
 
         File.WriteAllBytes(file, original[..(original.Length / 2)]);
         e = await Assert.ThrowsAsync<LlavaModException>(() => ShardImageIndex.BuildAsync([dir], new HashSet<string> { "s0-r250" }));
         Assert.Contains(file, e.Message);
         Assert.Contains("truncated or corrupt", e.Message);
-        e = Assert.Throws<LlavaModException>(() => new ShardImageReader().Read(at));
+        e = Assert.Throws<LlavaModException>(() => Read([at]));
         Assert.Contains(file, e.Message);
 
         File.Delete(file);
-        e = Assert.Throws<LlavaModException>(() => new ShardImageReader().Read(at));
+        e = Assert.Throws<LlavaModException>(() => Read([at]));
         Assert.Contains(file, e.Message);
     }
 }
