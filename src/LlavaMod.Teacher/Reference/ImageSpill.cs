@@ -21,12 +21,19 @@ sealed class ImageSpill : IDisposable
 
     public static ImageSpill Create(string dir)
     {
-        Directory.CreateDirectory(dir);
         string path = Path.Combine(dir, $".pair-images-{Environment.ProcessId}-{Guid.NewGuid():N}.tmp");
-        var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None,
-            OperatingSystem.IsWindows() ? FileOptions.DeleteOnClose : FileOptions.None);
-        if (!OperatingSystem.IsWindows()) File.Delete(path);
-        return new ImageSpill(path, handle);
+        try
+        {
+            Directory.CreateDirectory(dir);
+            var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None,
+                OperatingSystem.IsWindows() ? FileOptions.DeleteOnClose : FileOptions.None);
+            if (!OperatingSystem.IsWindows()) File.Delete(path);
+            return new ImageSpill(path, handle);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw LlavaModException.ForFile(dir, $"cannot make the scratch file for the pairs' images there ({e.Message})", e);
+        }
     }
 
     /// <summary>Appends the bytes; returns where they lie.</summary>

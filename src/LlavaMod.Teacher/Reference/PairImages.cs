@@ -23,6 +23,7 @@ public sealed record PairImage(ShardImageLocator? ShardRow, string? File, long S
 public sealed class PairImages(string? imageRoot, IReadOnlyList<string>? shards, string? spillDir = null) : IDisposable
 {
     ImageSpill? _spill;
+    bool _located;
 
     public PairImages(string? imageRoot, string? shards, string? spillDir = null) : this(imageRoot, shards is null ? null : [shards], spillDir) { }
 
@@ -39,7 +40,8 @@ public sealed class PairImages(string? imageRoot, IReadOnlyList<string>? shards,
     /// </summary>
     public IReadOnlyList<PairImage?> LocateAll(IReadOnlyList<(long PairId, string? ImageKey, string? ImagePath)> pairs, string db)
     {
-        if (_spill is not null) throw new InvalidOperationException("the pairs' images are located once");
+        if (_located) throw new InvalidOperationException("the pairs' images are located once");
+        _located = true;
         ShardImageIndex? index = null;
         if (shards is { Count: > 0 })
         {
@@ -68,9 +70,10 @@ public sealed class PairImages(string? imageRoot, IReadOnlyList<string>? shards,
     /// <summary>Copies each distinct shard image once into the scratch file; pairs sharing an image share its record.</summary>
     List<PairImage?> CopyShardImages(List<PairImage?> located)
     {
+        var rows = located.Where(p => p?.ShardRow is not null).Select(p => p!.ShardRow!.Value).ToList();
+        if (rows.Count == 0) return located;
         _spill = ImageSpill.Create(spillDir ?? Path.GetTempPath());
         var copied = new Dictionary<ShardImageLocator, PairImage>();
-        var rows = located.Where(p => p?.ShardRow is not null).Select(p => p!.ShardRow!.Value);
         foreach (var (at, bytes) in ShardImageReader.ReadAllAsync(rows).ToBlockingEnumerable())
             copied[at] = new PairImage(at, null, _spill.Append(bytes), bytes.Length);
         return located.Select(p => p?.ShardRow is { } at ? copied[at] : p).ToList();
