@@ -35,7 +35,9 @@ public sealed record ReferenceSummary(long Pairs, int ReferencesFilled, int Pair
 /// teacher's summed log-probs and token counts of both responses (<see cref="SequenceScorer"/>,
 /// teacher-forced, batched). Stored values are never replaced. One transaction per batch of pairs,
 /// so a rerun continues with the pairs still missing. Refuses a run whose token ids were recorded
-/// as made with another tokenizer; records the teacher's tokenizer on runs it tokenized.
+/// as made with another tokenizer; records the teacher's tokenizer on runs it tokenized. Every
+/// pair's image is located before the teacher loads (<see cref="PairImages"/>; shard images are
+/// copied to an unnamed scratch file beside the pair index) and read a page at a time.
 /// </summary>
 public static class ReferencePass
 {
