@@ -43,6 +43,13 @@ public sealed partial class PairStore
             (long)row.r_id, (string)row.r_text, TokenIdBlob.DecodeOrNull((byte[]?)row.r_ids), (long)row.has_reference != 0)).ToList();
     }
 
+    /// <summary>Image key and path of every pair (id order) that lacks reference log-probs or token ids:
+    /// what the reference pass must find images for before it starts.</summary>
+    public IReadOnlyList<(long PairId, string? ImageKey, string? ImagePath)> ImagesOfPairsNeedingReference() =>
+        _connection.Query<(long, string?, string?)>(
+            $"SELECT p.id, pr.image_key, pr.image_path FROM pairs p {RowJoins} WHERE {MissingReference} ORDER BY p.id",
+            transaction: _transaction).AsList();
+
     /// <summary>The runs that have pairs lacking reference log-probs or token ids: id, name, recorded tokenizer.</summary>
     public IReadOnlyList<(long Id, string Name, string? Tokenizer)> RunsNeedingReference() =>
         _connection.Query<(long, string, string?)>(

@@ -57,7 +57,7 @@ public static class ShardReader
         return (rows, reader.CustomMetadata, reader.Schema.Fields.Select(f => f.Name).ToArray());
     }
 
-    static FileStream OpenRead(string path)
+    internal static FileStream OpenRead(string path)
     {
         if (!File.Exists(path)) throw LlavaModException.ForFile(path, "shard file not found");
         return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);

@@ -35,7 +35,9 @@ public sealed record ReferenceSummary(long Pairs, int ReferencesFilled, int Pair
 /// teacher's summed log-probs and token counts of both responses (<see cref="SequenceScorer"/>,
 /// teacher-forced, batched). Stored values are never replaced. One transaction per batch of pairs,
 /// so a rerun continues with the pairs still missing. Refuses a run whose token ids were recorded
-/// as made with another tokenizer; records the teacher's tokenizer on runs it tokenized.
+/// as made with another tokenizer; records the teacher's tokenizer on runs it tokenized. Every
+/// pair's image is located before the teacher loads (<see cref="PairImages"/>; shard images are
+/// copied to an unnamed scratch file beside the pair index) and read a page at a time.
 /// </summary>
 public static class ReferencePass
 {
@@ -50,10 +52,12 @@ public static class ReferencePass
         foreach (var run in store.RunsNeedingReference()) CheckTokenizer(run.Name, run.Tokenizer, tokenizer.Fingerprint, o.Db);
         var template = ChatTemplate.Create(o.Template, tokenizer);
         TorchRuntime.SetThreads(o.Threads);
+        // Every pair's image is found before the teacher loads: a missing one stops the run here, naming the pair.
+        using var images = new PairImages(o.ImageRoot, o.Shards, Path.GetDirectoryName(Path.GetFullPath(o.Db)));
+        var located = LocateImages(store, images, o.Db);
         var device = TorchRuntime.ResolveDevice(o.Device);
         using var teacher = Checkpoint.Load(o.Teacher, torch.ScalarType.Float32, device);
         teacher.eval();
-        var images = new PairImages(o.ImageRoot, o.Shards);
 
         long done = 0, after = 0;
         int filled = 0, tokenized = 0;
@@ -62,9 +66,10 @@ public static class ReferencePass
             ct.ThrowIfCancellationRequested();
             var page = store.PairsNeedingReference(after, Math.Max(1, o.PairsPerBatch));
             if (page.Count == 0) break;
-            var prepared = page.Select(p => Prepare(p, template, images, o.Db)).ToList();
+            var prepared = page.Select(p => Prepare(p, template, located[p.PairId], o.Db)).ToList();
             var needReference = prepared.Where(p => !p.Pair.HasReference).ToList();
-            IReadOnlyList<SequenceLogProb> logps = needReference.Count == 0 ? [] : Score(teacher, needReference, device);
+            IReadOnlyList<SequenceLogProb> logps = needReference.Count == 0 ? []
+                : Score(teacher, needReference, images.Read(needReference.Select(p => p.Image).ToList()), device);
             store.InTransaction(s =>
             {
                 foreach (var p in prepared.Where(p => p.Tokenized))
@@ -85,7 +90,15 @@ public static class ReferencePass
         return new ReferenceSummary(done, filled, tokenized);
     }
 
-    sealed record Prepared(PairNeedingReference Pair, int[] Prompt, int[] Chosen, int[] Rejected, byte[]? Image, bool Tokenized);
+    sealed record Prepared(PairNeedingReference Pair, int[] Prompt, int[] Chosen, int[] Rejected, PairImage? Image, bool Tokenized);
+
+    /// <summary>Where each pair's image is (null: it has none), reading only the shard rows the pairs name.</summary>
+    static Dictionary<long, PairImage?> LocateImages(PairStore store, PairImages images, string db)
+    {
+        var pairs = store.ImagesOfPairsNeedingReference();
+        var located = images.LocateAll(pairs, db);
+        return pairs.Select((p, i) => (p.PairId, located[i])).ToDictionary(x => x.PairId, x => x.Item2);
+    }
 
     static void CheckTokenizer(string run, string? recorded, string fingerprint, string db)
     {
@@ -94,9 +107,8 @@ public static class ReferencePass
                 $"the teacher's is {fingerprint[..Math.Min(12, fingerprint.Length)]}…; its token ids would not match the teacher: use the teacher whose tokenizer made the pairs");
     }
 
-    static Prepared Prepare(PairNeedingReference pair, ChatTemplate template, PairImages images, string db)
+    static Prepared Prepare(PairNeedingReference pair, ChatTemplate template, PairImage? image, string db)
     {
-        byte[]? image = images.For(pair.PairId, pair.ImageKey, pair.ImagePath, db);
         bool tokenize = pair.PromptTokenIds is null || pair.ChosenTokenIds is null || pair.RejectedTokenIds is null;
         int[] prompt = pair.PromptTokenIds ?? TokenizePrompt(template, UserMessage(pair.PromptText, image is not null));
         int[] chosen = pair.ChosenTokenIds ?? TokenizeResponse(template, UserMessage(pair.PromptText, image is not null), pair.ChosenText, db, pair.PairId);
@@ -127,13 +139,13 @@ public static class ReferencePass
     }
 
     /// <summary>Teacher log-probs of chosen and rejected of each pair: [2i] chosen, [2i+1] rejected.</summary>
-    static IReadOnlyList<SequenceLogProb> Score(LlavaModel teacher, IReadOnlyList<Prepared> pairs, torch.Device device)
+    static IReadOnlyList<SequenceLogProb> Score(LlavaModel teacher, IReadOnlyList<Prepared> pairs, IReadOnlyList<byte[]?> images, torch.Device device)
     {
         using var scope = torch.NewDisposeScope();
-        var prompts = pairs.SelectMany(p => new[] { p, p }).Select((p, i) =>
+        var prompts = pairs.SelectMany((p, j) => new[] { (p, j), (p, j) }).Select((x, i) =>
         {
-            var ids = p.Prompt.Select(id => (long)id).ToArray();
-            return new SupervisedExample($"pair-{p.Pair.PairId}-{i % 2}", ids, Enumerable.Repeat(LlavaBatch.IgnoreIndex, ids.Length).ToArray(), p.Image);
+            var ids = x.p.Prompt.Select(id => (long)id).ToArray();
+            return new SupervisedExample($"pair-{x.p.Pair.PairId}-{i % 2}", ids, Enumerable.Repeat(LlavaBatch.IgnoreIndex, ids.Length).ToArray(), images[x.j]);
         }).ToList();
         var responses = pairs.SelectMany(p => new[] { p.Chosen, p.Rejected }).Select(r => r.Select(id => (long)id).ToArray()).ToList();
         return SequenceScorer.LogProbs(teacher, SupervisedExample.ToBatch(prompts, teacher.Config.Vision, device), responses);

@@ -5,55 +5,70 @@ using LlavaMod.Teacher.Reference;
 
 namespace LlavaMod.Training.Data;
 
-/// <summary>A preference pair as the pd stage needs it: both sequences and the teacher's reference log-probs.</summary>
-public sealed record TrainingPair(long PairId, SupervisedExample Chosen, SupervisedExample Rejected, double RefChosenLogp, double RefRejectedLogp, double Severity);
-
 /// <summary>
 /// Preference pairs from the pair index as batches for the training loop. Each pair becomes two
 /// supervised sequences, prompt + chosen and prompt + rejected, with labels on the response
 /// tokens only; a batch of N pairs is 2N sequences, chosen and rejected interleaved. The order is
 /// an <see cref="EpochPlan"/> over the pairs (seeded, length-grouped), so pd resumes exactly too.
 /// Pairs must carry the teacher's reference log-probs (stored by 'pairs mine' or 'pairs reference'): the pd stage never
-/// loads the teacher.
+/// loads the teacher. Images are located at load and their bytes read when a batch is made (on the
+/// trainer's prefetch thread). Disposing frees the images' scratch file.
 /// </summary>
-public sealed class PairBatches : ITrainingBatches
+public sealed class PairBatches : ITrainingBatches, IDisposable
 {
     readonly List<TrainingPair> _pairs;
+    readonly PairImages _images;
     readonly int _seed;
     readonly EpochPlan.Options _options;
     readonly Dictionary<int, EpochPlan> _plans = new();
 
+    /// <summary>The pairs by the key of their chosen sequence (<see cref="TrainingPair.ChosenKey"/>).</summary>
     public IReadOnlyDictionary<string, TrainingPair> ByChosenKey { get; }
 
-    public PairBatches(IReadOnlyList<TrainingPair> pairs, int seed, int pairsPerBatch, int lengthGroupBatches = 16)
+    public PairBatches(PairSet set, int seed, int pairsPerBatch, int lengthGroupBatches = 16)
     {
-        if (pairs.Count == 0) throw new LlavaModException("no preference pairs to train on");
-        _pairs = pairs.ToList();
+        if (set.Pairs.Count == 0) throw new LlavaModException("no preference pairs to train on");
+        _pairs = set.Pairs.ToList();
+        _images = set.Images;
         _seed = seed;
         _options = new EpochPlan.Options(pairsPerBatch, ShardsPerBuffer: 1, LengthGroupBatches: lengthGroupBatches);
-        ByChosenKey = _pairs.ToDictionary(p => p.Chosen.Key);
+        ByChosenKey = _pairs.ToDictionary(p => p.ChosenKey);
     }
 
-    /// <summary>Reads the split's pairs; images come from <paramref name="shards"/> (the data the pairs were mined from) or files under <paramref name="imageRoot"/>, see <see cref="PairImages"/>.</summary>
-    public static IReadOnlyList<TrainingPair> Load(string dbPath, string split, string? imageRoot, IReadOnlyList<string>? shards = null)
+    /// <summary>
+    /// Reads the split's pairs and locates their images, from <paramref name="shards"/> (the data the
+    /// pairs were mined from; only the rows the pairs name are read, their images copied to a scratch
+    /// file in <paramref name="spillDir"/>, default the temp folder) or files under
+    /// <paramref name="imageRoot"/>, see <see cref="PairImages"/>. A pair without reference log-probs,
+    /// token ids or a findable image is an error naming it, before any training.
+    /// </summary>
+    public static PairSet Load(string dbPath, string split, string? imageRoot, IReadOnlyList<string>? shards = null, string? spillDir = null)
     {
-        var images = new PairImages(imageRoot, shards);
         if (!File.Exists(dbPath)) throw LlavaModException.ForFile(dbPath, "pair index not found (make one with 'llavamod pairs mine' or 'llavamod pairs import')");
-        using var store = PairStore.Open(dbPath, readOnly: true);
         var pairs = new List<TrainingPair>();
-        foreach (var pair in store.EnumerateTrainingPairs(split))
+        var names = new List<(string? ImageKey, string? ImagePath)>();
+        using (var store = PairStore.Open(dbPath, readOnly: true))
+            foreach (var pair in store.EnumerateTrainingPairs(split))
+            {
+                if (pair.RefChosenLogp is not double refChosen || pair.RefRejectedLogp is not double refRejected)
+                    throw LlavaModException.ForRow(dbPath, pair.PairId, "has no reference (teacher) log-probs; the pd stage uses the teacher as reference: compute them with 'llavamod pairs reference --teacher DIR'");
+                if (pair.PromptTokenIds is null || pair.ChosenTokenIds is null || pair.RejectedTokenIds is null)
+                    throw LlavaModException.ForRow(dbPath, pair.PairId, "has no token ids (imported without a tokenizer); tokenize it with 'llavamod pairs reference --teacher DIR'");
+                pairs.Add(new TrainingPair(pair.PairId, pair.PromptTokenIds, pair.ChosenTokenIds, pair.RejectedTokenIds, refChosen, refRejected, pair.Severity));
+                names.Add((pair.ImageKey, pair.ImagePath));
+            }
+        var images = new PairImages(imageRoot, shards, spillDir);
+        try
         {
-            if (pair.RefChosenLogp is not double refChosen || pair.RefRejectedLogp is not double refRejected)
-                throw LlavaModException.ForRow(dbPath, pair.PairId, "has no reference (teacher) log-probs; the pd stage uses the teacher as reference: compute them with 'llavamod pairs reference --teacher DIR'");
-            if (pair.PromptTokenIds is null || pair.ChosenTokenIds is null || pair.RejectedTokenIds is null)
-                throw LlavaModException.ForRow(dbPath, pair.PairId, "has no token ids (imported without a tokenizer); tokenize it with 'llavamod pairs reference --teacher DIR'");
-            byte[]? image = images.For(pair.PairId, pair.ImageKey, pair.ImagePath, dbPath);
-            pairs.Add(new TrainingPair(pair.PairId,
-                Sequence($"pair-{pair.PairId}-chosen", pair.PromptTokenIds, pair.ChosenTokenIds, image),
-                Sequence($"pair-{pair.PairId}-rejected", pair.PromptTokenIds, pair.RejectedTokenIds, image),
-                refChosen, refRejected, pair.Severity));
+            var located = images.LocateAll(pairs.Select((p, i) => (p.PairId, names[i].ImageKey, names[i].ImagePath)).ToList(), dbPath);
+            for (int i = 0; i < pairs.Count; i++) pairs[i] = pairs[i] with { Image = located[i] };
         }
-        return pairs;
+        catch
+        {
+            images.Dispose();
+            throw;
+        }
+        return new PairSet(pairs, images);
     }
 
     public int BatchesPerEpoch(int epoch) => Plan(epoch).Batches.Count;
@@ -64,21 +79,26 @@ public sealed class PairBatches : ITrainingBatches
         {
             var plan = Plan(epoch);
             for (int b = epoch == start.Epoch ? start.Batch : 0; b < plan.Batches.Count; b++)
-                yield return (new TrainingPosition(epoch, b), plan.Batches[b].SelectMany(a => new[] { _pairs[a.Row].Chosen, _pairs[a.Row].Rejected }).ToArray());
+                yield return (new TrainingPosition(epoch, b), Batch(plan.Batches[b].Select(a => _pairs[a.Row]).ToList()));
         }
     }
 
-    EpochPlan Plan(int epoch)
+    SupervisedExample[] Batch(IReadOnlyList<TrainingPair> pairs)
     {
-        if (!_plans.TryGetValue(epoch, out var plan))
-            _plans[epoch] = plan = EpochPlan.Create([_pairs.Select(p => p.Chosen.InputIds.Length + p.Rejected.InputIds.Length).ToArray()], _seed, epoch, _options);
-        return plan;
+        var images = _images.Read(pairs.Select(p => p.Image).ToList());
+        return pairs.SelectMany((p, i) => new[] { p.Chosen(images[i]), p.Rejected(images[i]) }).ToArray();
     }
 
-    static SupervisedExample Sequence(string key, int[] prompt, int[] response, byte[]? image)
+    public void Dispose() => _images.Dispose();
+
+    /// <summary>The epoch's plan; the training loop asks for it while the prefetch thread reads batches.</summary>
+    EpochPlan Plan(int epoch)
     {
-        var ids = prompt.Concat(response).Select(i => (long)i).ToArray();
-        var labels = Enumerable.Repeat(LlavaBatch.IgnoreIndex, prompt.Length).Concat(response.Select(i => (long)i)).ToArray();
-        return new SupervisedExample(key, ids, labels, image);
+        lock (_plans)
+        {
+            if (!_plans.TryGetValue(epoch, out var plan))
+                _plans[epoch] = plan = EpochPlan.Create([_pairs.Select(p => p.Tokens).ToArray()], _seed, epoch, _options);
+            return plan;
+        }
     }
 }

@@ -49,6 +49,7 @@ public static class StageTrainer
             (config.ActivationCheckpointing ? ", activation checkpointing" : ""));
 
         var (stream, objective) = CreateDataAndObjective(config, auxLoss, model, device);
+        using var streamResources = stream as IDisposable; // pd: the pairs' image scratch file
         long microBatches = Enumerable.Range(0, config.Epochs).Sum(e => (long)stream.BatchesPerEpoch(e));
         long totalSteps = (microBatches + config.GradAccumulation - 1) / config.GradAccumulation;
         if (config.MaxSteps > 0) totalSteps = Math.Min(totalSteps, config.MaxSteps);
@@ -138,7 +139,7 @@ public static class StageTrainer
     {
         if (config.Stage == StageKind.Pd)
         {
-            var pairs = new PairBatches(PairBatches.Load(config.Pairs!, config.PairsSplit, config.ImageRoot, config.Data), config.Seed, config.BatchSize, config.LengthGroupBatches);
+            var pairs = new PairBatches(PairBatches.Load(config.Pairs!, config.PairsSplit, config.ImageRoot, config.Data, spillDir: config.Out), config.Seed, config.BatchSize, config.LengthGroupBatches);
             return (pairs, new PreferenceObjective(config.Loss, pairs.ByChosenKey));
         }
         var stream = new BatchStream(ShardDataset.Open(config.Data), config.Seed, new EpochPlan.Options(config.BatchSize, config.ShardsPerBuffer, config.LengthGroupBatches));

@@ -175,6 +175,46 @@ public class JudgeAndReferenceEndToEndTests(DemoWorkspace workspace) : IClassFix
     }
 
     [Fact]
+    public async Task Reference_with_data_shards_scores_the_stored_images_and_a_missing_image_stops_it_naming_the_pair()
+    {
+        string dir = NewDir("reference-shards"), db = Path.Combine(dir, "pairs.sqlite"), nowhere = Path.Combine(dir, "no-such-folder");
+        DemoWorkspace.Llavamod("pairs", "import", "--db", db, await WriteTrlFile(dir, DescribeConversations().Take(5).ToList()));
+        var summary = ReferencePass.Run(new ReferenceOptions { Db = db, Teacher = workspace.Teacher, Shards = workspace.MineShards, ImageRoot = nowhere, PairsPerBatch = 2, Threads = 1 });
+        Assert.True(summary.ReferencesFilled > 0);
+
+        // Independent reference: each pair's prompt scored with the bytes of the first shard row stored from its image path.
+        var shardImages = DatasetManifest.Load(workspace.MineShards).Shards
+            .SelectMany(s => ShardReader.ReadRows(Path.Combine(workspace.MineShards, s.File)).ToBlockingEnumerable())
+            .GroupBy(r => r.Image!.Path!).ToDictionary(g => g.Key, g => g.First().Image!.Bytes!);
+        using var teacher = Checkpoint.Load(workspace.Teacher, torch.ScalarType.Float32, torch.CPU);
+        using (var store = PairStore.Open(db, readOnly: true))
+            foreach (var pair in store.EnumerateTrainingPairs("train"))
+            {
+                long[] prompt = pair.PromptTokenIds!.Select(i => (long)i).ToArray();
+                var example = new SupervisedExample("p", prompt, prompt.Select(_ => LlavaBatch.IgnoreIndex).ToArray(), shardImages[pair.ImagePath!]);
+                double Direct(int[] answer) => SequenceScorer.LogProbs(teacher, SupervisedExample.ToBatch([example], teacher.Config.Vision, torch.CPU),
+                    [answer.Select(i => (long)i).ToArray()])[0].Sum;
+                Assert.Equal(Direct(pair.ChosenTokenIds!), pair.RefChosenLogp!.Value, 3);
+                Assert.Equal(Direct(pair.RejectedTokenIds!), pair.RefRejectedLogp!.Value, 3);
+            }
+
+        // A pair whose image is nowhere stops the pass before any pair is scored, naming the pair.
+        string other = Path.Combine(dir, "missing.sqlite");
+        var rows = DescribeConversations().Take(3).ToList();
+        rows[1] = rows[1] with { Image = "nowhere.jpg" };
+        DemoWorkspace.Llavamod("pairs", "import", "--db", other, await WriteTrlFile(NewDir("missing"), rows));
+        long missing;
+        using (var store = PairStore.Open(other, readOnly: true)) missing = store.EnumerateTrainingPairs("train").Single(p => p.ImagePath == "nowhere.jpg").PairId;
+        var e = Assert.Throws<LlavaModException>(() => ReferencePass.Run(new ReferenceOptions
+        {
+            Db = other, Teacher = workspace.Teacher, Shards = workspace.MineShards, ImageRoot = nowhere, PairsPerBatch = 1, Threads = 1,
+        }));
+        Assert.Contains($"row {missing}: image nowhere.jpg not found", e.Message);
+        using var check = PairStore.Open(other, readOnly: true);
+        Assert.All(check.EnumerateTrainingPairs("train"), p => Assert.Null(p.RefChosenLogp));
+    }
+
+    [Fact]
     public async Task Reference_refuses_a_teacher_whose_tokenizer_differs_from_the_recorded_one()
     {
         string dir = NewDir("refuse"), db = Path.Combine(dir, "pairs.sqlite");

@@ -55,12 +55,29 @@ public class PreferenceEndToEndTests(DemoWorkspace workspace) : IClassFixture<De
         {
             var keys = store.EnumerateTrainingPairs("train").ToDictionary(p => p.PairId, p => p.ImageKey!);
             var loaded = PairBatches.Load(db, "train", imageRoot: Path.Combine(dir, "no-such-folder"), shards: [workspace.MineShards]);
-            Assert.All(loaded, p => Assert.Equal(shardImages[keys[p.PairId]], p.Chosen.ImageBytes));
+            Assert.All(loaded.Pairs, p => Assert.NotNull(p.Image?.ShardRow));
+            var bytes = loaded.Images.Read(loaded.Pairs.Select(p => p.Image).ToList());
+            Assert.All(loaded.Pairs.Zip(bytes), x => Assert.Equal(shardImages[keys[x.First.PairId]], x.Second));
+            loaded.Images.Dispose();
         }
         string control = Path.Combine(dir, "control");
         StageRunner.Run(Pd(control, "loss.preference_weight=0", "loss.rpo_weight=1", $"image_root={Path.Combine(dir, "no-such-folder")}",
             $"data=[\"{workspace.MineShards}\"]"), resume: false, _ => { });
         var first = MetricsLog.Read(Path.Combine(control, "metrics.jsonl")).First();
         Assert.Equal(first.Values["chosen_nll"], first.Values["loss"], 5);
+
+        // pd resumes exactly, images read from the shards: a run stopped at step 5 and resumed from its
+        // step-3 checkpoint logs what an uninterrupted run logs.
+        string[] fromShards = [$"image_root={Path.Combine(dir, "no-such-folder")}", $"data=[\"{workspace.MineShards}\"]", "max_steps=6", "checkpoint_every=3"];
+        string straight = Path.Combine(dir, "straight"), interrupted = Path.Combine(dir, "interrupted");
+        StageRunner.Run(Pd(straight, fromShards), resume: false, _ => { });
+        using var cancel = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            StageRunner.Run(Pd(interrupted, fromShards), resume: false, line => { if (line.StartsWith("step 5/")) cancel.Cancel(); }, cancel.Token));
+        StageRunner.Run(Pd(interrupted, fromShards), resume: true, _ => { });
+        string[] logged = ["loss", "preference", "chosen_nll", "reward_chosen", "reward_rejected", "tokens", "epoch"];
+        double[][] Logged(string output) => MetricsLog.Read(Path.Combine(output, "metrics.jsonl")).Select(r => logged.Select(k => r.Values[k]).ToArray()).ToArray();
+        Assert.Equal(6, Logged(straight).Length);
+        Assert.Equal(Logged(straight), Logged(interrupted));
     }
 }
