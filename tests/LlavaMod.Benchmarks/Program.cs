@@ -10,6 +10,7 @@ using LlavaMod.Benchmarks.Training;
 // dotnet run -c Release --project tests/LlavaMod.Benchmarks -- pairs-insert FILE DB    (timed console modes, see Pairs/PairStoreBench.cs)
 if (args.Length > 0 && args[0] == "lm") return LanguageModelBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "stage") return StageBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "attention-probe") return AttentionProbe.Run(args[1..]);
 if (args.Length > 0 && args[0] == "stage-lengths") return DemoLengthProbe.Run(args[1..]);
 if (args.Length > 0 && args[0].StartsWith("pairs-", StringComparison.Ordinal))
     return LlavaMod.Benchmarks.Pairs.PairStoreBench.RunMode(args);

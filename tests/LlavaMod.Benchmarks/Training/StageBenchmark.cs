@@ -104,27 +104,34 @@ public static class StageBenchmark
         var device = torch.CPU;
         var process = Process.GetCurrentProcess();
         var (losses, wall, cpu, supervised, gradNorms) = (new List<double>(), new List<double>(), new List<double>(), new List<double>(), new List<double>());
+        var phases = new List<double[]>(); // CPU s of loss (forward + objective), backward, clipping, AdamW + zero_grad (+ scope disposal)
         model.train();
         foreach (var batch in batches)
         {
             process.Refresh();
             var cpuStart = process.TotalProcessorTime;
             var clock = Stopwatch.StartNew();
+            var marks = new double[5];
+            void Mark(int i) { process.Refresh(); marks[i] = (process.TotalProcessorTime - cpuStart).TotalSeconds; }
             using (var scope = NewDisposeScope())
             {
                 Tensor total;
                 Dictionary<string, double> values;
                 using (Autocast.Enter(ComputePrecision.Fp32)) (total, values) = objective.Compute(model, batch, device);
+                Mark(1);
                 total.backward();
+                Mark(2);
                 gradNorms.Add(GradientClipping.ClipGlobalNorm(trainable, defaults.MaxGradNorm));
+                Mark(3);
                 optimizer.step();
                 optimizer.zero_grad();
                 losses.Add(values["loss"]);
                 supervised.Add(values["tokens"]);
             }
             wall.Add(clock.Elapsed.TotalSeconds);
-            process.Refresh();
-            cpu.Add((process.TotalProcessorTime - cpuStart).TotalSeconds);
+            Mark(4);
+            cpu.Add(marks[4]);
+            phases.Add(Enumerable.Range(1, 4).Select(i => marks[i] - marks[i - 1]).ToArray());
         }
         double peakRss = PeakRssMb();
         double? cacheReadCpu = null;
@@ -152,7 +159,8 @@ public static class StageBenchmark
             ["sequences"] = batches[0].Count, ["threads"] = s.Threads, ["steps"] = s.Steps, ["warmup"] = s.Warmup, ["lr"] = lr,
             ["supervised_tokens_per_step"] = Math.Round(measured.Average(i => supervised[i]), 1),
             ["input_tokens_per_step"] = Math.Round(measured.Average(i => inputTokens[i]), 1),
-            ["cpu_s_per_step"] = Math.Round(cpuPerStep, 4), ["wall_s_per_step"] = Math.Round(measured.Average(i => wall[i]), 4),
+            ["cpu_s_per_step"] = Math.Round(cpuPerStep, 4), ["cpu_s_per_step_median"] = Math.Round(Median(measured.Select(i => cpu[i])), 4),
+            ["phase_cpu_s"] = new[] { "loss", "backward", "clip", "adamw" }.Select((name, p) => (name, p)).ToDictionary(x => x.name, x => Math.Round(measured.Average(i => phases[i][x.p]), 4)), ["wall_s_per_step"] = Math.Round(measured.Average(i => wall[i]), 4),
             ["supervised_tokens_per_cpu_s"] = Math.Round(measured.Average(i => supervised[i]) / cpuPerStep, 1),
             ["input_tokens_per_cpu_s"] = Math.Round(measured.Average(i => inputTokens[i]) / cpuPerStep, 1),
             ["step_cpu_s"] = cpu.Select(t => Math.Round(t, 4)).ToArray(), ["step_s"] = wall.Select(t => Math.Round(t, 4)).ToArray(),
@@ -165,6 +173,12 @@ public static class StageBenchmark
         Console.WriteLine(line);
         foreach (var b in batches) foreach (var e in b) e.PreparedPixels?.Dispose();
         return 0;
+    }
+
+    static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     static double PeakRssMb()

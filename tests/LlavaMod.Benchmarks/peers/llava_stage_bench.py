@@ -169,18 +169,24 @@ def main():
     batches = [pair_batch(s, a.pairs) if a.stage == "pd" else sft_batch(s, a.batch) for s in range(a.steps)]
     patches = model.patches
     input_tokens = [sum(len(ids) + (patches - 1) * ids.count(IMAGE) for ids, _ in rows) for rows, _, _ in batches]
-    losses, grad_norms, supervised, wall, cpu = [], [], [], [], []
+    losses, grad_norms, supervised, wall, cpu, phases = [], [], [], [], [], []  # phases: loss, backward, clip, adamw
     model.train()
     for data in batches:
-        start, cpu_start = time.perf_counter(), time.process_time()
+        start, marks = time.perf_counter(), [time.process_time()]
         loss, tokens = step_loss(a.stage, model, data)
+        marks.append(time.process_time())
         loss.backward()
+        marks.append(time.process_time())
         grad_norms.append(float(torch.nn.utils.clip_grad_norm_([q for q in trainable if q.grad is not None], 1.0)))
+        marks.append(time.process_time())
         opt.step()
         opt.zero_grad()
         losses.append(loss.item())
+        del loss
         wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - cpu_start)
+        marks.append(time.process_time())
+        cpu.append(marks[-1] - marks[0])
+        phases.append([marks[i] - marks[i - 1] for i in range(1, 5)])
         supervised.append(tokens)
     measured = list(range(a.warmup, a.steps)) or [a.steps - 1]
     cpu_per_step = sum(cpu[i] for i in measured) / len(measured)
@@ -190,12 +196,14 @@ def main():
         "params": sum(q.numel() for q in model.parameters()), "trainable_params": sum(q.numel() for q in trainable),
         "sequences": len(batches[0][0]), "threads": a.threads, "steps": a.steps, "warmup": a.warmup, "lr": lr,
         "supervised_tokens_per_step": round(mean(supervised), 1), "input_tokens_per_step": round(mean(input_tokens), 1),
-        "cpu_s_per_step": round(cpu_per_step, 4), "wall_s_per_step": round(mean(wall), 4),
+        "cpu_s_per_step": round(cpu_per_step, 4), "cpu_s_per_step_median": round(float(np.median([cpu[i] for i in measured])), 4),
+        "phase_cpu_s": {name: round(mean([ph[j] for ph in phases]), 4) for j, name in enumerate(["loss", "backward", "clip", "adamw"])}, "wall_s_per_step": round(mean(wall), 4),
         "supervised_tokens_per_cpu_s": round(mean(supervised) / cpu_per_step, 1),
         "input_tokens_per_cpu_s": round(mean(input_tokens) / cpu_per_step, 1),
         "step_cpu_s": [round(t, 4) for t in cpu], "step_s": [round(t, 4) for t in wall],
         "losses": [round(l, 6) for l in losses], "grad_norms": [round(g, 6) for g in grad_norms],
         "peak_rss_mb": round(peak_rss_mb()), "started_from": "ours" if a.weights else "own init",
+        "openblas_num_threads": os.environ.get("OPENBLAS_NUM_THREADS", ""),
     }
     ours_path = os.path.join(a.weights, "ours.json") if a.weights else None
     if ours_path and os.path.exists(ours_path):

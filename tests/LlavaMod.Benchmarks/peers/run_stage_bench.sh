@@ -3,6 +3,8 @@
 # (TorchSharp, `LlavaMod.Benchmarks stage`) and the PyTorch 1.13 peer (llava_stage_bench.py), each in its own
 # process (for its peak RSS), the order swapped every other round. Ours exports its initial weights and losses;
 # the peer starts from those weights and reports loss_check (its per-step losses against ours).
+# The peer runs with OPENBLAS_NUM_THREADS=1: Debian's torch calls OpenBLAS (pthread build), whose own second
+# thread torch.set_num_threads(1) does not stop; its spinning added up to 2x CPU time to some steps.
 # One JSON line per run in OUT (default stage-bench.jsonl), each with the 1-minute load average before the run.
 # usage: tests/LlavaMod.Benchmarks/peers/run_stage_bench.sh [OUT] [ROUNDS] [extra options for both, e.g. --steps 12 --warmup 4]
 set -euo pipefail
@@ -19,7 +21,7 @@ run() { # impl stage round
   local load line
   load="$(cut -d' ' -f1 /proc/loadavg)"
   if [ "$1" = ours ]; then line="$("$ours" stage --stage "$2" --threads 1 --export "$work/$2" "${@:4}")"
-  else line="$(/usr/bin/python3 "$peer" --stage "$2" --threads 1 --weights "$work/$2" "${@:4}")"; fi
+  else line="$(OPENBLAS_NUM_THREADS=1 /usr/bin/python3 "$peer" --stage "$2" --threads 1 --weights "$work/$2" "${@:4}")"; fi
   echo "{\"load_before\": $load, \"round\": $3, \"run\": $line}" | tee -a "$out"
 }
 for stage in sft mimic d2s pd; do
