@@ -11,6 +11,7 @@ using LlavaMod.Benchmarks.Training;
 if (args.Length > 0 && args[0] == "lm") return LanguageModelBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "stage") return StageBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "attention-probe") return AttentionProbe.Run(args[1..]);
+if (args.Length > 0 && args[0] == "moe-probe") return MoeProbe.Run(args[1..]);
 if (args.Length > 0 && args[0] == "stage-lengths") return DemoLengthProbe.Run(args[1..]);
 if (args.Length > 0 && args[0].StartsWith("pairs-", StringComparison.Ordinal))
     return LlavaMod.Benchmarks.Pairs.PairStoreBench.RunMode(args);

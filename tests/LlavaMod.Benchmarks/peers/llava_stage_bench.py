@@ -140,7 +140,33 @@ def peak_rss_mb():
     return float("nan")
 
 
+def moe_probe(tokens=2944, hidden=96, intermediate=256, repeats=100):
+    """The MoE layer alone at the demo student's d2s shapes, as MoeProbe.cs (`moe-probe`) times ours."""
+    from types import SimpleNamespace
+    from llava_demo_model import Mlp, MOE
+    a = SimpleNamespace(hidden=hidden, intermediate=intermediate)
+    layer = MoeLayer(hidden, [Mlp(a) for _ in range(MOE["experts"])], MOE["capacity_factor"], MOE["min_capacity"])
+    with torch.no_grad():
+        for q in layer.parameters():
+            q.normal_(0, 0.1)
+    x = torch.randn(tokens, hidden).requires_grad_()
+    for _ in range(2):
+        forward = backward = 0.0
+        for _ in range(repeats):
+            t0 = time.process_time()
+            loss = layer(x).sum() + layer.aux
+            t1 = time.process_time()
+            loss.backward()
+            forward, backward = forward + t1 - t0, backward + time.process_time() - t1
+            layer.zero_grad()
+            x.grad = None
+        print(f"MoeLayer [{tokens} x {hidden}]: forward {1000 * forward / repeats:.2f} ms, backward {1000 * backward / repeats:.2f} ms (CPU, mean of {repeats})")
+
+
 def main():
+    if sys.argv[1:2] == ["--moe-probe"]:
+        torch.set_num_threads(1)
+        return moe_probe()
     p = argparse.ArgumentParser()
     p.add_argument("--stage", required=True, choices=sorted(STAGES))
     p.add_argument("--steps", type=int, default=8)
