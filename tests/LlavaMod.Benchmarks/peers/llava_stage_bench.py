@@ -13,7 +13,7 @@ The teacher's top-k comes from memory here (ours reads it from a Parquet logit c
 With --weights DIR (written by `stage --export DIR`) the model starts from our weights and, when DIR/ours.json
 exists, the output's loss_check compares both sides' per-step losses. Prints one JSON line.
 
-usage: /usr/bin/python3 llava_stage_bench.py --stage sft|mimic|d2s|pd [--steps 8] [--warmup 3] [--weights DIR]
+usage: /usr/bin/python3 llava_stage_bench.py --stage sft|mimic|d2s|pd [--steps 60] [--warmup 40] [--weights DIR]
 """
 import argparse, json, math, os, struct, sys, time
 
@@ -169,8 +169,8 @@ def main():
         return moe_probe()
     p = argparse.ArgumentParser()
     p.add_argument("--stage", required=True, choices=sorted(STAGES))
-    p.add_argument("--steps", type=int, default=8)
-    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--steps", type=int, default=60)
+    p.add_argument("--warmup", type=int, default=40)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--pairs", type=int, default=32)

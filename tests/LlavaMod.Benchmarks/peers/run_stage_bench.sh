@@ -6,7 +6,7 @@
 # The peer runs with OPENBLAS_NUM_THREADS=1: Debian's torch calls OpenBLAS (pthread build), whose own second
 # thread torch.set_num_threads(1) does not stop; its spinning added up to 2x CPU time to some steps.
 # One JSON line per run in OUT (default stage-bench.jsonl), each with the 1-minute load average before the run.
-# usage: tests/LlavaMod.Benchmarks/peers/run_stage_bench.sh [OUT] [ROUNDS] [extra options for both, e.g. --steps 12 --warmup 4]
+# usage: tests/LlavaMod.Benchmarks/peers/run_stage_bench.sh [OUT] [ROUNDS] [extra options for both, e.g. --steps 60 --warmup 40, the defaults]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
 out="${1:-stage-bench.jsonl}"; shift || true
