@@ -44,13 +44,18 @@ public static partial class DemoVocabulary
 
     /// <summary>
     /// The training split's co-occurrence bias: whenever the trigger object is in a biased scene, its
-    /// partner is too. Partners are never triggers.
+    /// partner is too. Partners are never triggers, and no kind is in two pairs. Six pairs (12 of the 36
+    /// kinds) put a trigger without its partner in about a third of the unbiased test scenes, the
+    /// descriptions where the teacher can show the learned prior.
     /// </summary>
     public static IReadOnlyList<(ObjectKind Trigger, ObjectKind Partner)> BiasPairs { get; } =
     [
         (new("red", "circle"), new("blue", "square")),
         (new("green", "triangle"), new("yellow", "star")),
         (new("purple", "cross"), new("white", "diamond")),
+        (new("yellow", "cross"), new("green", "circle")),
+        (new("white", "square"), new("purple", "triangle")),
+        (new("blue", "star"), new("red", "diamond")),
     ];
 
     /// <summary>Partners of the bias triggers a scene shows whose partner it does not show (what a model that

@@ -25,7 +25,8 @@ public class DemoVocabularyTests
     {
         var triggers = DemoVocabulary.BiasPairs.Select(p => p.Trigger).ToHashSet();
         Assert.DoesNotContain(DemoVocabulary.BiasPairs, p => triggers.Contains(p.Partner));
-        Assert.Equal(6, triggers.Count + DemoVocabulary.BiasPairs.Select(p => p.Partner).Distinct().Count());
+        var kinds = DemoVocabulary.BiasPairs.SelectMany(p => new[] { p.Trigger, p.Partner }).ToList();
+        Assert.Equal(kinds.Count, kinds.Distinct().Count());
         Assert.Equal(36, DemoVocabulary.AllObjectKinds.Distinct().Count());
     }
 
