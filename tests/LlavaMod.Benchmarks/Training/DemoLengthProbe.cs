@@ -39,15 +39,16 @@ public static class DemoLengthProbe
         if (pairsDb is not null)
         {
             Preferences.PairStore.Open(pairsDb).Dispose(); // migrates an older schema in place: pass a copy
-            var pairs = PairBatches.Load(pairsDb, "train", null, mine is null ? null : [mine]);
+            var set = PairBatches.Load(pairsDb, "train", null, mine is null ? null : [mine]);
+            using var images = set.Images;
+            var pairs = set.Pairs;
             var shapes = new Dictionary<string, int>();
             foreach (var p in pairs)
             {
-                var prompt = p.Chosen.PromptOnly();
-                string shape = $"prompt={prompt.InputIds.Length} chosen={p.Chosen.InputIds.Length - prompt.InputIds.Length} rejected={p.Rejected.InputIds.Length - prompt.InputIds.Length}";
+                string shape = $"prompt={p.PromptIds.Length} chosen={p.ChosenIds.Length} rejected={p.RejectedIds.Length}";
                 shapes[shape] = shapes.GetValueOrDefault(shape) + 1;
             }
-            Console.WriteLine($"{pairs.Count} pairs; mean chosen {pairs.Average(p => p.Chosen.SupervisedCount):F2}, rejected {pairs.Average(p => p.Rejected.SupervisedCount):F2} supervised tokens");
+            Console.WriteLine($"{pairs.Count} pairs; mean chosen {pairs.Average(p => p.ChosenIds.Length):F2}, rejected {pairs.Average(p => p.RejectedIds.Length):F2} supervised tokens");
             Console.WriteLine(JsonSerializer.Serialize(shapes.OrderByDescending(p => p.Value).ToDictionary()));
         }
         return 0;

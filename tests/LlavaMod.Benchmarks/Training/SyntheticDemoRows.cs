@@ -99,7 +99,9 @@ public static class SyntheticDemoRows
             var rejected = Row("r", 3);
             rows.Add(chosen);
             rows.Add(rejected);
-            byKey[chosen.Key] = new TrainingPair(p, chosen, rejected, RefChosenLogp: -2.5 * length, RefRejectedLogp: -2.6 * length - 0.5, Severity: 1.0);
+            int[] Response(SupervisedExample row) => row.InputIds[prompt.Length..].Select(id => (int)id).ToArray();
+            byKey[chosen.Key] = new TrainingPair(p, prompt.Select(id => (int)id).ToArray(), Response(chosen), Response(rejected),
+                RefChosenLogp: -2.5 * length, RefRejectedLogp: -2.6 * length - 0.5, Severity: 1.0);
         }
         return (rows, byKey);
     }
