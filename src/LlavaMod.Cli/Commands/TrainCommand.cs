@@ -9,7 +9,7 @@ public static class TrainCommand
     {
         var config = new Option<string?>("--config", "-c") { Description = "Stage configuration (JSON). Fields: stage (sft|mimic|d2s|pd), model, out, data, logit_cache, pairs, lr, batch_size, epochs, max_steps, trainable, loss.{kl_weight,ce_weight,aux_weight,preference,beta,chosen_nll_weight}, …" };
         var set = new Option<string[]>("--set") { Description = "Override a config field: --set lr=2e-5 --set loss.beta=0.5 (repeatable; values are JSON or plain strings)" };
-        var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in the output folder; the losses continue exactly as if the run had not stopped" };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the newest checkpoint in the output folder (start afresh when it holds none); the losses continue exactly as if the run had not stopped" };
         var command = new Command("train",
             "Train one stage of LLaVA-MoD: sft (cross-entropy on assistant tokens), mimic (KL to the cached teacher), " +
             "d2s (upcycle to MoE; mimic + CE + load balancing), pd (preference distillation with the teacher as reference). " +

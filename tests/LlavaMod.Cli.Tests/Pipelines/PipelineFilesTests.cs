@@ -24,6 +24,8 @@ public class PipelineFilesTests
         {
             var parse = CommandCatalog.CreateRoot().Parse(args);
             Assert.True(parse.Errors.Count == 0, $"{file} step '{step.Name}': {string.Join("; ", parse.Errors.Select(e => e.Message))}");
+            // a rerun after a crash must continue a training step from its newest checkpoint; without --resume, train refuses a folder holding checkpoints
+            if (args[0] == "train") Assert.True(args.Contains("--resume"), $"{file} step '{step.Name}': a train step needs --resume to continue after an interruption");
         }
     }
 }
