@@ -41,7 +41,7 @@ public class ActivationCheckpointingTests
         var logits = model.Forward(ids, mask);
         long v = logits.shape[2];
         var loss = nn.functional.cross_entropy(logits[.., ..^1].reshape(-1, v), ids[.., 1..].reshape(-1));
-        return auxWeight is not null && MoeModelRouting.TotalAuxLoss(model) is { } aux ? loss + auxWeight.Value * aux : loss;
+        return auxWeight is not null && MoeModelRouting.TotalAuxLoss(model) is { } aux ? loss + aux.MulScalar(auxWeight.Value) : loss;
     }
 
     sealed record Pass(float Loss, Dictionary<string, Tensor?> Gradients);

@@ -40,7 +40,7 @@ public class MoeLayerReferenceTests
         var c = MoeCase.Random(seed: 3, tokens: 32, experts: 4);
         using (no_grad())
         {
-            c.X[.., 0] = c.X[.., 0].abs() + 1.0;   // a feature every token has
+            c.X[.., 0] = c.X[.., 0].abs().AddScalar(1.0);   // a feature every token has
             c.Wg[0, 0] = 4.0f;                        // expert 0 loves it: first choice of nearly all
             c.Wg[1, 0] = 3.0f;                        // expert 1 is nearly everyone's second choice
         }
