@@ -22,7 +22,7 @@ public class ActivationCheckpointingTests
     {
         var ids = randint(0, 61, [3, 10], generator: new Generator(11));
         var mask = ones(3, 10, dtype: ScalarType.Int64);
-        mask[1, ..4] = 0; // a left-padded row
+        mask[1, ..4].fill_(LongLivedScalars.IntZero); // a left-padded row
         return (ids, mask);
     }
 

@@ -17,7 +17,7 @@ public class MoeUpcyclerQwen2Tests
     {
         var ids = randint(0, 61, [2, 9], generator: new Generator(9));
         var mask = ones(2, 9, dtype: ScalarType.Int64);
-        mask[1, ..3] = 0; // row 1 is left-padded
+        mask[1, ..3].fill_(LongLivedScalars.IntZero); // row 1 is left-padded
         return (ids, mask);
     }
 

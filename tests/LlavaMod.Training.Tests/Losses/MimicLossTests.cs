@@ -19,8 +19,8 @@ public class MimicLossTests
         var teacher = randn(b, t, v, generator: gen).MulScalar(3);
         var labels = randint(0, v, [b, t], generator: gen);
         // Prompt tokens at the start of each row, padding at the end of row 1.
-        labels[0, 0] = TokenAlignment.IgnoreIndex; labels[0, 1] = TokenAlignment.IgnoreIndex;
-        labels[1, 0] = TokenAlignment.IgnoreIndex; labels[1, t - 1] = TokenAlignment.IgnoreIndex;
+        using var ignored = TokenAlignment.IgnoreIndex.ToScalar();
+        foreach (var (row, column) in new[] { (0, 0), (0, 1), (1, 0), (1, t - 1) }) labels[row, column].fill_(ignored);
         return (student, teacher, labels);
     }
 

@@ -27,8 +27,9 @@ public class PreferenceLossTests
         var rejectedLogits = randn(n, t, v, dtype: ScalarType.Float64, generator: gen);
         var chosenLabels = randint(0, v, [n, t], generator: gen);
         var rejectedLabels = randint(0, v, [n, t], generator: gen);
-        for (int i = 0; i < n; i++) { chosenLabels[i, 0] = -100; rejectedLabels[i, 0] = -100; }
-        chosenLabels[1, 5] = -100; chosenLabels[1, 4] = -100; rejectedLabels[2, 5] = -100;
+        using var ignored = TokenAlignment.IgnoreIndex.ToScalar();
+        for (int i = 0; i < n; i++) { chosenLabels[i, 0].fill_(ignored); rejectedLabels[i, 0].fill_(ignored); }
+        chosenLabels[1, 5].fill_(ignored); chosenLabels[1, 4].fill_(ignored); rejectedLabels[2, 5].fill_(ignored);
         var severity = rand(n, dtype: ScalarType.Float64, generator: gen).MulScalar(2).AddScalar(0.5);
 
         var c = chosenLogits.detach().requires_grad_(true);
