@@ -15,13 +15,18 @@ namespace LlavaMod.Models.Runtime;
 /// type", or "toFloat" on a garbage tag). Pass one of these constants instead, or hold a per-call
 /// value with <c>using var s = value.ToScalar();</c> until the op returns (<see cref="ScalarOps"/>
 /// does that for arithmetic and ranges), or use an equivalent tensor op (<c>neg</c>,
-/// <c>reciprocal</c>, <c>square</c>) or a Tensor overload. Keep the C# type of the value: an
+/// <c>reciprocal</c>) or a Tensor overload. Keep the C# type of the value: an
 /// integral scalar keeps integer tensors and <c>arange</c> integral where a floating one would
 /// promote them (int and long make the same c10 scalar), and a float literal such as 1.702f is a
 /// different number from the double 1.702 (a float and a double of the same exact value, 0f and 0.0,
 /// make the same c10 scalar).
-/// Microsoft.CodeAnalysis.BannedApiAnalyzers enforces this in every project (Directory.Build.props,
-/// src/BannedSymbols.txt): a banned conversion or operator fails the build with RS0030.
+/// The same holds for an implicit number → Tensor (<c>t[i, j] = -100</c>): <c>fill_</c> the view
+/// with a held scalar instead. Microsoft.CodeAnalysis.BannedApiAnalyzers enforces both in every
+/// project, tests and benchmarks included (Directory.Build.props, src/BannedSymbols.txt): a banned
+/// conversion or operator fails the build with RS0030. It cannot see inside TorchSharp, so avoid
+/// its conveniences that make such temporaries themselves: <c>square()</c> (<c>pow(2)</c>; use
+/// <c>pow(IntTwo)</c>) and the one- and two-argument <c>arange</c> (use <c>ScalarOps.Arange</c>).
+/// TorchSharp's own <c>optim.AdamW</c> step still makes such temporaries (outside our reach).
 /// Constants here are never disposed; add one only for a value fixed at compile time.
 /// </remarks>
 public static class LongLivedScalars
