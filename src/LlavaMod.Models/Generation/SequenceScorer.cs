@@ -1,4 +1,5 @@
 using LlavaMod.Core;
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -55,7 +56,7 @@ public static class SequenceScorer
         using var scope = NewDisposeScope();
         var (perToken, rows) = TokenLogProbTensor(model, prompts, responses);
         var index = tensor(rows, device: perToken.device);
-        return zeros(responses.Count, dtype: ScalarType.Float32, device: perToken.device).index_add(0, index, perToken, 1).MoveToOuterDisposeScope();
+        return zeros(responses.Count, dtype: ScalarType.Float32, device: perToken.device).index_add(0, index, perToken, LongLivedScalars.IntOne).MoveToOuterDisposeScope();
     }
 
     /// <summary>Per response token: its log-prob and its row (LLaVA's loss-position path, so image splicing and vocab subsets match training).</summary>

@@ -1,4 +1,5 @@
 using LlavaMod.Core;
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -97,12 +98,12 @@ public static class TextGenerator
     {
         var device = promptEmbeds.device;
         int prompts = (int)promptEmbeds.shape[0], samples = options.SamplesPerPrompt, rows = prompts * samples;
-        var positions = (promptMask.cumsum(1) - 1).clamp_min(0);
+        var positions = promptMask.cumsum(1).sub(LongLivedScalars.IntOne).clamp_min(LongLivedScalars.IntZero);
         using var cache = options.UseCache ? model.NewCache() : null;
 
         // Prefill once per prompt, then fan out to the samples.
         var logits = NextLogits(model, model.Model.Forward(promptEmbeds, promptMask, positions, cache), subset);
-        var fanOut = arange(prompts, device: device).repeat_interleave(samples);
+        var fanOut = ScalarOps.Arange(prompts, device: device).repeat_interleave(samples);
         logits = logits.index_select(0, fanOut);
         var mask = promptMask.index_select(0, fanOut);
         var lastPosition = positions[.., ^1..].index_select(0, fanOut);
@@ -138,7 +139,7 @@ public static class TextGenerator
 
             var nextEmbeds = model.Model.Embed(tensor(next, device: device).view(rows, 1));
             var newMask = cat([mask, ones(rows, 1, dtype: mask.dtype, device: device)], 1);
-            var newLast = lastPosition + 1;
+            var newLast = lastPosition.add(LongLivedScalars.IntOne);
             Tensor hidden;
             if (cache is not null) hidden = model.Model.Forward(nextEmbeds, newMask, newLast, cache);
             else

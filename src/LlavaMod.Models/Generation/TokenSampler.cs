@@ -11,7 +11,7 @@ public static class TokenSampler
     public static Tensor Filter(Tensor logits, double temperature, int topK, double topP)
     {
         using var scope = NewDisposeScope();
-        var scores = logits.to(ScalarType.Float32) / temperature;
+        var scores = logits.to(ScalarType.Float32).DivScalar(temperature);
         long vocab = scores.shape[^1];
         if (topK > 0 && topK < vocab)
         {
@@ -23,7 +23,8 @@ public static class TokenSampler
             var (sorted, order) = scores.sort(dim: -1, descending: true);
             var probs = nn.functional.softmax(sorted, -1);
             var before = probs.cumsum(-1) - probs;                             // mass of strictly more likely tokens
-            var dropSorted = before.ge(topP);                                  // the most likely token always stays
+            using var topPScalar = topP.ToScalar();
+            var dropSorted = before.ge(topPScalar);                                 // the most likely token always stays
             var drop = zeros_like(dropSorted).scatter(-1, order, dropSorted);
             scores = scores.masked_fill(drop, LongLivedScalars.NegativeInfinity);
         }

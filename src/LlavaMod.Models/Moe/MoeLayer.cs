@@ -1,4 +1,5 @@
 using LlavaMod.Core;
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -83,15 +84,16 @@ public sealed class MoeLayer : nn.Module<Tensor, Tensor>, IAuxiliaryLossFeedForw
             Options.GumbelNoiseOnLaterChoices, NoiseGenerator);
 
         var output = zeros_like(tokens);
-        var keptIndices = decision.ExpertIndices.masked_fill(decision.Kept.logical_not(), -1);
+        var keptIndices = decision.ExpertIndices.masked_fill(decision.Kept.logical_not(), LongLivedScalars.IntMinusOne);
         for (int e = 0; e < Options.NumExperts; e++)
         {
-            var slotOfExpert = keptIndices.eq(e); // [N, k]; a token picks an expert at most once
+            using var expert = e.ToScalar();
+            var slotOfExpert = keptIndices.eq(expert); // [N, k]; a token picks an expert at most once
             var tokenIds = slotOfExpert.any(1).nonzero().squeeze(1);
             if (tokenIds.shape[0] == 0) continue;
             var weight = (decision.Weights * slotOfExpert.to(ScalarType.Float32)).sum(1).index_select(0, tokenIds);
             var expertOut = Expert(e).call(tokens.index_select(0, tokenIds));
-            output.index_add_(0, tokenIds, expertOut * weight.unsqueeze(1).to(expertOut.dtype), 1);
+            output.index_add_(0, tokenIds, expertOut * weight.unsqueeze(1).to(expertOut.dtype), LongLivedScalars.IntOne);
         }
         return (output.reshape(input.shape), decision);
     }

@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -45,7 +46,7 @@ public static partial class MoeUpcycler
         var weight = layer.Router.weight!;
         double bound = 1.0 / Math.Sqrt(weight.shape[1]);
         using var _ = no_grad();
-        var values = rand(weight.shape, dtype: ScalarType.Float32, generator: generator) * (2 * bound) - bound;
+        var values = rand(weight.shape, dtype: ScalarType.Float32, generator: generator).MulScalar(2 * bound).SubScalar(bound);
         weight.copy_(values);
     }
 }

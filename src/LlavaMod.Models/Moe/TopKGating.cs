@@ -90,16 +90,17 @@ public static class TopKGating
         // Slots: rank in token order, later choices after all earlier choices of that expert.
         var keptMasks = new Tensor[topK];
         Tensor offset = zeros(1, e, dtype: ScalarType.Int64, device: logits.device);
+        using var capacityScalar = capacity.ToScalar();
         for (int j = 0; j < topK; j++)
         {
-            var locations = masks[j].cumsum(0) - 1 + offset;
-            keptMasks[j] = masks[j] * locations.lt(capacity);
+            var locations = masks[j].cumsum(0).sub(LongLivedScalars.IntOne) + offset;
+            keptMasks[j] = masks[j] * locations.lt(capacityScalar);
             offset = offset + masks[j].sum(0, keepdim: true);
         }
 
         var me = gates.mean([0]);
         var ce = masks[0].to(ScalarType.Float32).mean([0]);
-        var auxLoss = (me * ce).mean() * e * e;
+        var auxLoss = (me * ce).mean().MulScalar(e).MulScalar(e);
 
         var kept = new Tensor[topK];
         var chosenGates = new Tensor[topK];
@@ -111,7 +112,7 @@ public static class TopKGating
             chosenGates[j] = gates.gather(1, index).squeeze(1) * kept[j].to(ScalarType.Float32);
             denominator = j == 0 ? chosenGates[0] : denominator + chosenGates[j];
         }
-        denominator = denominator.clamp_min(torch.finfo(ScalarType.Float32).eps);
+        denominator = denominator.clamp_min(LongLivedScalars.Float32Epsilon);
         var weights = stack(chosenGates.Select(g => g / denominator).ToArray(), 1);
 
         return new GatingDecision
@@ -128,8 +129,8 @@ public static class TopKGating
     /// <summary>Standard Gumbel(0, 1) samples −log(−log U), U drawn from (tiny, 1 − eps) as torch.distributions does.</summary>
     static Tensor GumbelSample(long[] shape, Device device, Generator? generator)
     {
-        var info = torch.finfo(ScalarType.Float32);
-        var u = torch.rand(shape, dtype: ScalarType.Float32, device: device, generator: generator).clamp(info.tiny, 1.0 - info.eps);
+        var u = torch.rand(shape, dtype: ScalarType.Float32, device: device, generator: generator)
+            .clamp(LongLivedScalars.Float32Tiny, LongLivedScalars.OneMinusFloat32Epsilon);
         return -(-u.log()).log();
     }
 }

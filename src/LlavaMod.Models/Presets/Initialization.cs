@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -39,7 +40,7 @@ public static class Initialization
         {
             if (name.EndsWith(".bias")) p.zero_();
             else if (name.EndsWith("class_embedding")) Normal(p, Math.Pow(p.shape[0], -0.5), generator);
-            else if (IsNorm(name)) p.fill_(1);
+            else if (IsNorm(name)) p.fill_(LongLivedScalars.IntOne);
             else Normal(p, stdOf(name), generator);
         }
     }
@@ -47,6 +48,7 @@ public static class Initialization
     static void Normal(Tensor p, double std, Generator generator)
     {
         using var values = torch.randn(p.shape, dtype: ScalarType.Float32, generator: generator);
-        p.copy_(values.mul_(std));
+        using var scale = std.ToScalar();
+        p.copy_(values.mul_(scale));
     }
 }

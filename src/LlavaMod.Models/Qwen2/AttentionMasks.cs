@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -18,11 +19,11 @@ public static class AttentionMasks
             throw new ArgumentException($"attention mask has shape [{string.Join(", ", keyPadding.shape)}], expected [{batch}, {keyLength}] (past {pastLength} + new {queryLength} positions)");
         if (queryLength == 1 && keyPadding is null) return null;
         using var scope = torch.NewDisposeScope();
-        var q = torch.arange(queryLength, device: device).unsqueeze(1) + pastLength; // [Tq, 1]
-        var k = torch.arange(keyLength, device: device).unsqueeze(0);                // [1, Tk]
+        var q = ScalarOps.Arange(queryLength, device: device).unsqueeze(1).AddScalar(pastLength); // [Tq, 1]
+        var k = ScalarOps.Arange(keyLength, device: device).unsqueeze(0);               // [1, Tk]
         var allowed = k.le(q).unsqueeze(0).unsqueeze(0);                              // [1, 1, Tq, Tk]
         if (keyPadding is not null)
-            allowed = allowed.logical_and(keyPadding.to(device).ne(0).unsqueeze(1).unsqueeze(1)); // [B, 1, Tq, Tk]
+            allowed = allowed.logical_and(keyPadding.to(device).ne(LongLivedScalars.IntZero).unsqueeze(1).unsqueeze(1)); // [B, 1, Tq, Tk]
         allowed = allowed.expand(batch, 1, queryLength, keyLength);
         using var fill = MinValue(dtype).ToScalar(); // held until the op returns (see LongLivedScalars)
         var mask = torch.zeros(allowed.shape, dtype: dtype, device: device)

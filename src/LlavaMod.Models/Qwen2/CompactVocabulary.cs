@@ -1,4 +1,5 @@
 using LlavaMod.Core;
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -45,7 +46,7 @@ public sealed class CompactVocabulary : IDisposable
         var rows = _rowOfToken.index_select(0, tokenIds.flatten()).view_as(tokenIds);
         if (rows.numel() > 0 && rows.min().item<long>() < 0)
         {
-            long id = tokenIds.flatten().index_select(0, (rows.flatten() < 0).nonzero().flatten().narrow(0, 0, 1)).item<long>();
+            long id = tokenIds.flatten().index_select(0, rows.flatten().lt(LongLivedScalars.IntZero).nonzero().flatten().narrow(0, 0, 1)).item<long>();
             throw new LlavaModException($"token id {id} is not in the model's vocabulary subset ({Subset.Count} tokens) that training keeps compact; rebuild the subset from this corpus (model init --vocab-subset-from)");
         }
         return rows.MoveToOuterDisposeScope();

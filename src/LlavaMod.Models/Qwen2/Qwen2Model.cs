@@ -1,4 +1,5 @@
 using LlavaMod.Core;
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -91,7 +92,7 @@ public sealed class Qwen2Model : nn.Module
         long b = inputsEmbeds.shape[0], t = inputsEmbeds.shape[1];
         long past = cache?.Length ?? 0;
         var device = inputsEmbeds.device;
-        positionIds ??= torch.arange(past, past + t, device: device).unsqueeze(0).expand(b, t);
+        positionIds ??= ScalarOps.Arange(past, past + t, device: device).unsqueeze(0).expand(b, t);
         var (cos, sin) = RotaryEmbedding.CosSin(positionIds, Config.HeadDim, Config.RopeTheta, inputsEmbeds.dtype);
         // the mask is built in the attention's dtype: fp32's minimum would round to -inf in bf16
         var mask = AttentionMasks.CausalWithPadding(b, t, past, attentionMask, Autocast.ComputeDtype(inputsEmbeds.dtype), device);

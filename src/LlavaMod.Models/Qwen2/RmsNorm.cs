@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -7,12 +8,12 @@ namespace LlavaMod.Models;
 /// <summary>Qwen2 RMSNorm: normalises in fp32, casts back to the input dtype, then scales (HF order).</summary>
 public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
-    readonly double _eps;
+    readonly Scalar _eps; // lives as long as the module (see LongLivedScalars)
     readonly Parameter weight;
 
     public RmsNorm(int size, double eps) : base(nameof(RmsNorm))
     {
-        _eps = eps;
+        _eps = eps.ToScalar();
         weight = new Parameter(torch.ones(size));
         register_parameter("weight", weight);
     }
@@ -23,8 +24,8 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var x = input.to(ScalarType.Float32);
-        var variance = x.pow(2).mean([-1L], keepdim: true);
-        x = x * torch.rsqrt(variance + _eps);
+        var variance = x.pow(LongLivedScalars.IntTwo).mean([-1L], keepdim: true);
+        x = x * torch.rsqrt(variance.add(_eps));
         return (weight * x.to(input.dtype)).MoveToOuterDisposeScope();
     }
 }

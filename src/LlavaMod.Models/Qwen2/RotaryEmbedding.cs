@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,8 +14,8 @@ public static class RotaryEmbedding
     public static (Tensor Cos, Tensor Sin) CosSin(Tensor positionIds, int headDim, double theta, ScalarType dtype)
     {
         using var scope = torch.NewDisposeScope();
-        var exponent = torch.arange(0, headDim, 2, dtype: ScalarType.Int64, device: positionIds.device).to(ScalarType.Float32) / headDim;
-        var invFreq = 1.0f / torch.pow(torch.tensor((float)theta, device: positionIds.device), exponent);
+        var exponent = ScalarOps.Arange(0, headDim, 2, dtype: ScalarType.Int64, device: positionIds.device).to(ScalarType.Float32).DivScalar(headDim);
+        var invFreq = torch.pow(torch.tensor((float)theta, device: positionIds.device), exponent).reciprocal(); // 1 / θ^e
         var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * invFreq; // [B, T, d/2]
         var emb = torch.cat([freqs, freqs], dim: -1);
         var cos = emb.cos().to(dtype);

@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -54,7 +55,7 @@ public sealed class ClipMlp : nn.Module<Tensor, Tensor>
     {
         using var scope = torch.NewDisposeScope();
         var h = Autocast.Linear(fc1, x);
-        h = _quickGelu ? h * torch.sigmoid(h * 1.702) : nn.functional.gelu(h);
+        h = _quickGelu ? h * torch.sigmoid(h.mul(LongLivedScalars.QuickGeluFactor)) : nn.functional.gelu(h);
         return Autocast.Linear(fc2, h).MoveToOuterDisposeScope();
     }
 }

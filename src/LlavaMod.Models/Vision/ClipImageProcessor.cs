@@ -1,4 +1,5 @@
 using LlavaMod.Core;
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -18,11 +19,11 @@ public static class ClipImageProcessor
             throw new LlavaModException($"image buffer holds {rgb.Length} bytes, expected {width}×{height}×3 = {(long)width * height * 3} (RGB)");
         using var scope = torch.NewDisposeScope();
         var image = torch.tensor(rgb.ToArray(), dtype: ScalarType.Byte).view(height, width, 3)
-            .permute(2, 0, 1).to(ScalarType.Float32) / 255f; // [3, H, W]
+            .permute(2, 0, 1).to(ScalarType.Float32).div(LongLivedScalars.ByteMax); // [3, H, W]
         if (width != config.ImageSize || height != config.ImageSize)
         {
             image = nn.functional.interpolate(image.unsqueeze(0), size: [config.ImageSize, config.ImageSize],
-                mode: InterpolationMode.Bicubic, align_corners: false).squeeze(0).clamp(0f, 1f);
+                mode: InterpolationMode.Bicubic, align_corners: false).squeeze(0).clamp(LongLivedScalars.DoubleZero, LongLivedScalars.DoubleOne);
         }
         var mean = torch.tensor(config.ImageMean).view(3, 1, 1);
         var std = torch.tensor(config.ImageStd).view(3, 1, 1);

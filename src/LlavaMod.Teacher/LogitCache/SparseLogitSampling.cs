@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -25,7 +26,7 @@ public static class SparseLogitSampling
         int tokens = (int)teacherLogits.shape[0];
         if (tokens == 0) return new TopKRow(key, [], [], []);
         using var scope = NewDisposeScope();
-        var probs = (teacherLogits.detach().to_type(ScalarType.Float64) / temperature).softmax(-1);
+        var probs = teacherLogits.detach().to_type(ScalarType.Float64).DivScalar(temperature).softmax(-1);
         var sampled = multinomial(probs, draws, replacement: true, generator: generator).sort(-1).Values;
         int[] flat = sampled.to_type(ScalarType.Int32).cpu().data<int>().ToArray();
         float weight = -MathF.Log(draws);

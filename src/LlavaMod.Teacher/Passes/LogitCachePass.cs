@@ -137,8 +137,9 @@ public static class LogitCachePass
         var output = teacher.Forward(SupervisedExample.ToBatch(batch, teacher.Config.Vision, device), lossPositionsOnly: true);
         var logProbs = output.Logits.to(ScalarType.Float32).log_softmax(-1);
         var (values, indices) = logProbs.topk(k, dim: -1);
-        var covered = values.logsumexp(-1).clamp_max(0f); // fp32 rounding can put Σ top-k p a hair above 1
-        var tail = (-covered.exp()).log1p().clamp_min(-1e4f); // log(1 − Σ top-k p); −1e4 stands for "nothing left"
+        var covered = values.logsumexp(-1).clamp_max(LongLivedScalars.DoubleZero); // fp32 rounding can put Σ top-k p a hair above 1
+        using var nothingLeft = (-1e4f).ToScalar();
+        var tail = (-covered.exp()).log1p().clamp_min(nothingLeft); // log(1 − Σ top-k p); −1e4 stands for "nothing left"
         coveredSum = covered.exp().sum().item<float>();
 
         var ids = indices.cpu().data<long>().ToArray();

@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -23,7 +24,7 @@ public static class FullVocabularyMimic
         using var scope = NewDisposeScope();
         var (logpS, logpT) = LogSoftmaxes(studentLogits, teacherLogits, mask, temperature);
         var perPosition = -(logpT.exp() * logpS).sum(-1);
-        return (TokenAlignment.MaskedMean(perPosition, mask) * (temperature * temperature)).MoveToOuterDisposeScope();
+        return TokenAlignment.MaskedMean(perPosition, mask).MulScalar(temperature * temperature).MoveToOuterDisposeScope();
     }
 
     public static Tensor KlDivergence(Tensor studentLogits, Tensor teacherLogits, Tensor mask, double temperature = 1.0)
@@ -32,7 +33,7 @@ public static class FullVocabularyMimic
         var (logpS, logpT) = LogSoftmaxes(studentLogits, teacherLogits, mask, temperature);
         // p_T·(log p_T − log p_S); where p_T underflows to 0 the term is 0 and stays finite.
         var perPosition = (logpT.exp() * (logpT - logpS)).sum(-1);
-        return (TokenAlignment.MaskedMean(perPosition, mask) * (temperature * temperature)).MoveToOuterDisposeScope();
+        return TokenAlignment.MaskedMean(perPosition, mask).MulScalar(temperature * temperature).MoveToOuterDisposeScope();
     }
 
     static (Tensor LogpS, Tensor LogpT) LogSoftmaxes(Tensor student, Tensor teacher, Tensor mask, double temperature)
@@ -42,8 +43,8 @@ public static class FullVocabularyMimic
             throw new ArgumentException($"student and teacher logits must both be [B, T, V], got [{string.Join(", ", student.shape)}] and [{string.Join(", ", teacher.shape)}]");
         if (mask.dim() != 2 || mask.shape[0] != student.shape[0] || mask.shape[1] != student.shape[1])
             throw new ArgumentException($"mask must be [B, T] = [{student.shape[0]}, {student.shape[1]}], got [{string.Join(", ", mask.shape)}]");
-        var s = UpcastForSoftmax(student) / temperature;
-        var t = UpcastForSoftmax(teacher.detach()) / temperature;
+        var s = UpcastForSoftmax(student).DivScalar(temperature);
+        var t = UpcastForSoftmax(teacher.detach()).DivScalar(temperature);
         return (s.log_softmax(-1), t.log_softmax(-1));
     }
 

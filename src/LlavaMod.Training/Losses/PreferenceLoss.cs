@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -60,26 +61,26 @@ public static class PreferenceLoss
 
         Tensor losses = options.Type switch
         {
-            PreferenceLossType.Sigmoid => -nn.functional.logsigmoid(beta * (chosenRatio - rejectedRatio)),
-            PreferenceLossType.Ipo => (chosenRatio - rejectedRatio - 1.0 / (2.0 * beta)).pow(2),
+            PreferenceLossType.Sigmoid => -nn.functional.logsigmoid((chosenRatio - rejectedRatio).MulScalar(beta)),
+            PreferenceLossType.Ipo => (chosenRatio - rejectedRatio).SubScalar(1.0 / (2.0 * beta)).pow(LongLivedScalars.IntTwo),
             PreferenceLossType.HsaDpo => HsaDpoLosses(batch, beta),
             PreferenceLossType.KtoPair => KtoPairLosses(chosenRatio, rejectedRatio, beta),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Type, "unknown preference loss type"),
         };
         var preferenceTerm = losses.mean();
-        var loss = preferenceTerm * options.PreferenceWeight;
+        var loss = preferenceTerm.MulScalar(options.PreferenceWeight);
         double chosenNll = 0;
         if (options.RpoWeight != 0)
         {
             if (batch.ChosenTokenCounts is null)
                 throw new ArgumentException("the RPO term needs ChosenTokenCounts (tokens per chosen response)");
-            var nll = (-batch.PolicyChosen / batch.ChosenTokenCounts.to_type(batch.PolicyChosen.dtype).clamp_min(1)).mean();
+            var nll = (-batch.PolicyChosen / batch.ChosenTokenCounts.to_type(batch.PolicyChosen.dtype).clamp_min(LongLivedScalars.IntOne)).mean();
             chosenNll = nll.to_type(ScalarType.Float64).item<double>();
-            loss = loss + options.RpoWeight * nll;
+            loss = loss + nll.MulScalar(options.RpoWeight);
         }
 
-        var rewardChosen = (beta * chosenRatio).detach();
-        var rewardRejected = (beta * rejectedRatio).detach();
+        var rewardChosen = chosenRatio.MulScalar(beta).detach();
+        var rewardRejected = rejectedRatio.MulScalar(beta).detach();
         var metrics = new PreferenceMetrics(
             Scalar(rewardChosen.mean()),
             Scalar(rewardRejected.mean()),
@@ -98,16 +99,16 @@ public static class PreferenceLoss
         var wr = b.RejectedSeverity.to_type(b.PolicyChosen.dtype);
         // w_c = 1.
         var logits = (b.PolicyChosen - wr * b.PolicyRejected) - (b.ReferenceChosen.detach() - wr * b.ReferenceRejected.detach());
-        return -nn.functional.logsigmoid(beta * logits);
+        return -nn.functional.logsigmoid(logits.MulScalar(beta));
     }
 
     static Tensor KtoPairLosses(Tensor chosenRatio, Tensor rejectedRatio, double beta)
     {
-        var chosenKl = chosenRatio.mean().clamp_min(0);
-        var rejectedKl = rejectedRatio.mean().clamp_min(0);
+        var chosenKl = chosenRatio.mean().clamp_min(LongLivedScalars.IntZero);
+        var rejectedKl = rejectedRatio.mean().clamp_min(LongLivedScalars.IntZero);
         return cat([
-            1 - (beta * (chosenRatio - rejectedKl)).sigmoid(),
-            1 - (beta * (chosenKl - rejectedRatio)).sigmoid(),
+            (chosenRatio - rejectedKl).MulScalar(beta).sigmoid().neg().add(LongLivedScalars.IntOne), // 1 − σ(β·…)
+            (chosenKl - rejectedRatio).MulScalar(beta).sigmoid().neg().add(LongLivedScalars.IntOne),
         ], 0);
     }
 }

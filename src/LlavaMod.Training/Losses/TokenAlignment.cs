@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -31,7 +32,8 @@ public static class TokenAlignment
         if (labels.dim() != 2) throw new ArgumentException($"labels must be [B, T], got [{string.Join(", ", labels.shape)}]", nameof(labels));
         using var scope = NewDisposeScope();
         var next = ShiftedTargets(labels, ignoreIndex);
-        return next.ne(ignoreIndex).MoveToOuterDisposeScope();
+        using var ignored = ignoreIndex.ToScalar();
+        return next.ne(ignored).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -42,7 +44,8 @@ public static class TokenAlignment
     {
         using var scope = NewDisposeScope();
         long t = labels.shape[1];
-        var pad = full(labels.shape[0], 1, ignoreIndex, dtype: labels.dtype, device: labels.device);
+        using var ignored = ignoreIndex.ToScalar();
+        var pad = full(labels.shape[0], 1, ignored, dtype: labels.dtype, device: labels.device);
         var shifted = cat([labels.narrow(1, 1, t - 1), pad], 1);
         return shifted.MoveToOuterDisposeScope();
     }
@@ -52,7 +55,7 @@ public static class TokenAlignment
     {
         using var scope = NewDisposeScope();
         var m = mask.to_type(values.dtype);
-        var result = (values * m).sum() / m.sum().clamp_min(1.0);
+        var result = (values * m).sum() / m.sum().clamp_min(LongLivedScalars.DoubleOne);
         return result.MoveToOuterDisposeScope();
     }
 }

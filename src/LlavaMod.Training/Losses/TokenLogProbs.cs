@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,10 +16,11 @@ public static class TokenLogProbs
         CheckShapes(logits, labels);
         using var scope = NewDisposeScope();
         var targets = TokenAlignment.ShiftedTargets(labels, ignoreIndex);
-        var mask = targets.ne(ignoreIndex);
-        var safeTargets = targets.masked_fill(mask.logical_not(), 0);
+        using var ignored = ignoreIndex.ToScalar();
+        var mask = targets.ne(ignored);
+        var safeTargets = targets.masked_fill(mask.logical_not(), LongLivedScalars.IntZero);
         var logp = FullVocabularyMimic.UpcastForSoftmax(logits).log_softmax(-1).gather(-1, safeTargets.unsqueeze(-1)).squeeze(-1);
-        return logp.masked_fill(mask.logical_not(), 0.0).MoveToOuterDisposeScope();
+        return logp.masked_fill(mask.logical_not(), LongLivedScalars.DoubleZero).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -29,7 +31,8 @@ public static class TokenLogProbs
     {
         using var scope = NewDisposeScope();
         var perToken = Gather(logits, labels, ignoreIndex);
-        var count = TokenAlignment.ShiftedTargets(labels, ignoreIndex).ne(ignoreIndex).sum(1);
+        using var ignored = ignoreIndex.ToScalar();
+        var count = TokenAlignment.ShiftedTargets(labels, ignoreIndex).ne(ignored).sum(1);
         return (perToken.sum(1).MoveToOuterDisposeScope(), count.MoveToOuterDisposeScope());
     }
 

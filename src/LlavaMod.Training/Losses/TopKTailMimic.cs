@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -25,6 +26,10 @@ public sealed record TopKMimicResult(Tensor Loss, double TeacherCoveredMass);
 public static class TopKTailMimic
 {
     const double MaskedLogit = -1e30;
+    // Process-lifetime scalars for the constant above (see LongLivedScalars): the fill, and the
+    // threshold that tells a real tail from an empty one.
+    static readonly Scalar MaskedLogitScalar = MaskedLogit.ToScalar();
+    static readonly Scalar EmptyTailThreshold = (MaskedLogit / 2).ToScalar();
 
     /// <param name="studentLogits">[B, T, V]</param>
     /// <param name="teacherIds">[B, T, k] long: distinct ids per position for top-k caches; a
@@ -45,16 +50,16 @@ public static class TopKTailMimic
 
         var lpSTop = logpS.gather(-1, ids);
         var inTopK = zeros_like(logpS, dtype: ScalarType.Bool).scatter(-1, ids, ones_like(ids, dtype: ScalarType.Bool));
-        var tailS = logpS.masked_fill(inTopK, MaskedLogit).logsumexp(-1);
+        var tailS = logpS.masked_fill(inTopK, MaskedLogitScalar).logsumexp(-1);
 
         var pT = lpT.exp();
         // When the top-k holds every column (k = V, e.g. a cache over a small vocabulary subset) there is
         // no tail: a tail mass the teacher stored from float rounding (1 − Σp ≈ 1e-8) must not meet the
         // student's empty-tail log (≈ −1e30).
-        var pTail = where(tailS > MaskedLogit / 2, tailT.exp(), zeros_like(tailT));
+        var pTail = where(tailS.gt(EmptyTailThreshold), tailT.exp(), zeros_like(tailT));
         var topTerms = (pT * (lpT - lpSTop)).sum(-1);
         // p·log p is 0 at p = 0: keep the teacher's own term finite when its tail is empty.
-        var tailSelf = where(pTail > 0, pTail * tailT, zeros_like(pTail));
+        var tailSelf = where(pTail.gt(LongLivedScalars.IntZero), pTail * tailT, zeros_like(pTail));
         var perPosition = topTerms + tailSelf - pTail * tailS;
 
         var loss = TokenAlignment.MaskedMean(perPosition, mask);

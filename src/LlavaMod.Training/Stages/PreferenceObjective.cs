@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using LlavaMod.Models;
 using LlavaMod.Models.Generation;
 using LlavaMod.Training.Data;
@@ -24,10 +25,10 @@ public sealed class PreferenceObjective(LossConfig loss, IReadOnlyDictionary<str
         var sums = SequenceScorer.SumLogProbs(model, SupervisedExample.ToBatch(prompts, model.Config.Vision, device), responses);
         var counts = torch.tensor(responses.Select(r => (long)r.Length).ToArray(), device: device);
         var pairs = Enumerable.Range(0, batch.Count / 2).Select(i => pairsByChosenKey[batch[2 * i].Key]).ToList();
-        var chosenIndex = torch.arange(0, batch.Count, 2, dtype: ScalarType.Int64, device: device);
+        var chosenIndex = ScalarOps.Arange(0, batch.Count, 2, dtype: ScalarType.Int64, device: device);
         var result = PreferenceLoss.Compute(new PreferenceBatch(
                 sums.index_select(0, chosenIndex),
-                sums.index_select(0, chosenIndex + 1),
+                sums.index_select(0, chosenIndex.add(LongLivedScalars.IntOne)),
                 torch.tensor(pairs.Select(p => p.RefChosenLogp).ToArray(), device: device).to(sums.dtype),
                 torch.tensor(pairs.Select(p => p.RefRejectedLogp).ToArray(), device: device).to(sums.dtype),
                 torch.tensor(pairs.Select(p => p.Severity).ToArray(), device: device).to(sums.dtype),

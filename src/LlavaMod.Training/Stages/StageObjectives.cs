@@ -1,4 +1,5 @@
 using LlavaMod.Core;
+using LlavaMod.Models.Runtime;
 using LlavaMod.Models;
 using LlavaMod.Teacher.LogitCache;
 using LlavaMod.Training.Losses;
@@ -68,8 +69,8 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
             var n = output.Logits.shape[0];
             var kl = FullVocabularyMimic.KlDivergence(output.Logits.unsqueeze(0), teacherLogits.unsqueeze(0), torch.ones(1, n, dtype: ScalarType.Bool, device: device));
             metrics["kl"] = kl.item<float>();
-            total = kl * loss.KlWeight;
-            if (loss.CeWeight > 0) total = total + ce * loss.CeWeight;
+            total = kl.MulScalar(loss.KlWeight);
+            if (loss.CeWeight > 0) total = total + ce.MulScalar(loss.CeWeight);
         }
         else if (cache is null)
         {
@@ -81,13 +82,13 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
             var mimic = TopKTailMimic.Compute(output.Logits.unsqueeze(0), ids, logProbs, tail, torch.ones(1, ids.shape[1], dtype: ScalarType.Bool, device: device));
             metrics["kl"] = mimic.Loss.item<float>();
             metrics["teacher_covered_mass"] = mimic.TeacherCoveredMass;
-            total = mimic.Loss * loss.KlWeight;
-            if (loss.CeWeight > 0) total = total + ce * loss.CeWeight;
+            total = mimic.Loss.MulScalar(loss.KlWeight);
+            if (loss.CeWeight > 0) total = total + ce.MulScalar(loss.CeWeight);
         }
         if (auxLoss?.Invoke(model) is Tensor aux)
         {
             metrics["aux"] = aux.item<float>();
-            total = total + aux * loss.AuxWeight;
+            total = total + aux.MulScalar(loss.AuxWeight);
             foreach (var layer in Models.Moe.MoeModelRouting.Loads(model.LanguageModel))
                 for (int e = 0; e < layer.Kept.Length; e++)
                     metrics[$"load_l{layer.Layer}_e{e}"] = (double)layer.FirstChoice[e] / Math.Max(1, layer.Tokens);
@@ -101,9 +102,9 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
     public static Tensor RowAveraged(Tensor perToken, long[] rows, int rowCount, Device device)
     {
         var index = torch.tensor(rows, device: device);
-        var sums = torch.zeros(rowCount, dtype: perToken.dtype, device: device).index_add(0, index, perToken, 1);
-        var counts = torch.zeros(rowCount, dtype: perToken.dtype, device: device).index_add(0, index, torch.ones_like(perToken), 1);
-        var present = counts > 0;
+        var sums = torch.zeros(rowCount, dtype: perToken.dtype, device: device).index_add(0, index, perToken, LongLivedScalars.IntOne);
+        var counts = torch.zeros(rowCount, dtype: perToken.dtype, device: device).index_add(0, index, torch.ones_like(perToken), LongLivedScalars.IntOne);
+        var present = counts.gt(LongLivedScalars.IntZero);
         return (sums[present] / counts[present]).mean();
     }
 

@@ -92,7 +92,7 @@ public static class StageTrainer
                 if (!double.IsFinite(values["loss"]))
                     throw new LlavaModException($"step {step + 1}: the loss is {values["loss"]} (batch rows {string.Join(", ", batch.Select(b => b.Key).Take(4))}…); " +
                         $"training stopped. Last good checkpoint: {TrainingCheckpoint.Latest(config.Out) ?? "none"}. Lower lr or check the data.");
-                (loss / config.GradAccumulation).backward();
+                loss.DivScalar(config.GradAccumulation).backward();
                 foreach (var (name, value) in values)
                     window[name] = window.GetValueOrDefault(name) + (name == "tokens" ? value : value / config.GradAccumulation);
                 windowTokens += (long)values["tokens"];

@@ -68,7 +68,7 @@ public static class VisionPretrainer
             var shapeLogits = shapeHead.forward(features).reshape(-1, DemoVocabulary.Shapes.Count + 1);
             var colourTargets = colours.index_select(0, index).reshape(-1);
             var shapeTargets = shapes.index_select(0, index).reshape(-1);
-            var cellTargets = torch.arange(9, device: device).repeat(config.BatchSize);
+            var cellTargets = ScalarOps.Arange(9, device: device).repeat(config.BatchSize);
             var total = nn.functional.cross_entropy(colourLogits, colourTargets) + nn.functional.cross_entropy(shapeLogits, shapeTargets)
                 + nn.functional.cross_entropy(cellHead.forward(features).reshape(-1, 9), cellTargets);
             optimizer.zero_grad();

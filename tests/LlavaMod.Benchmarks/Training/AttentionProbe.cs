@@ -25,10 +25,10 @@ public static class AttentionProbe
         var k = randn([b, h, t, d], generator: generator).requires_grad_();
         var v = randn([b, h, t, d], generator: generator).requires_grad_();
         var padding = ones(b, t, dtype: ScalarType.Int64);
-        for (int r = 0; r < b; r++) padding[r, (t - r % 20)..] = 0; // right padding of 0..19 positions
+        for (int r = 0; r < b; r++) padding[r, (t - r % 20)..].fill_(LongLivedScalars.IntZero); // right padding of 0..19 positions
         var mask = AttentionMasks.CausalWithPadding(b, t, 0, padding, ScalarType.Float32, CPU)!;
         Tensor Sdpa() => Autocast.Attention(q, k, v, mask);
-        Tensor Eager() => nn.functional.softmax(matmul(q, k.transpose(2, 3)) / Math.Sqrt(d) + mask, -1).matmul(v);
+        Tensor Eager() => nn.functional.softmax(matmul(q, k.transpose(2, 3)).DivScalar(Math.Sqrt(d)) + mask, -1).matmul(v);
         using (NewDisposeScope()) Console.WriteLine($"max |sdpa - eager| = {(Sdpa() - Eager()).abs().max().item<float>():E2}");
         foreach (var (name, f) in new[] { ("sdpa", (Func<Tensor>)Sdpa), ("eager", Eager), ("sdpa", Sdpa), ("eager", Eager) })
         {

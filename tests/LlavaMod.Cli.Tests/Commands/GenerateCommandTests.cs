@@ -26,7 +26,7 @@ public class GenerateCommandTests : IDisposable
         var g = new torch.Generator(3);
         using (no_grad())
             foreach (var (name, p) in model.named_parameters())
-                p.copy_(randn(p.shape, generator: g) * 0.2 + (name.Contains("norm") ? 1.0 : 0.0));
+                p.copy_(randn(p.shape, generator: g).MulScalar(0.2).AddScalar(name.Contains("norm") ? 1.0 : 0.0));
         Checkpoint.SaveQwen2(model, _folder);
         return model;
     }
@@ -71,7 +71,7 @@ public class GenerateCommandTests : IDisposable
         var g = new torch.Generator(4);
         using (no_grad())
             foreach (var (name, p) in model.named_parameters())
-                p.copy_(randn(p.shape, generator: g) * 0.2 + (name.Contains("norm") ? 1.0 : 0.0));
+                p.copy_(randn(p.shape, generator: g).MulScalar(0.2).AddScalar(name.Contains("norm") ? 1.0 : 0.0));
         Checkpoint.Save(model, _folder);
         var rgb = new byte[28 * 28 * 3];
         new Random(5).NextBytes(rgb);

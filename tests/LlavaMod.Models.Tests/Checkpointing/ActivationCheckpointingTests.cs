@@ -22,7 +22,7 @@ public class ActivationCheckpointingTests
     {
         var ids = randint(0, 61, [3, 10], generator: new Generator(11));
         var mask = ones(3, 10, dtype: ScalarType.Int64);
-        mask[1, ..4] = 0; // a left-padded row
+        mask[1, ..4].fill_(LongLivedScalars.IntZero); // a left-padded row
         return (ids, mask);
     }
 
@@ -41,7 +41,7 @@ public class ActivationCheckpointingTests
         var logits = model.Forward(ids, mask);
         long v = logits.shape[2];
         var loss = nn.functional.cross_entropy(logits[.., ..^1].reshape(-1, v), ids[.., 1..].reshape(-1));
-        return auxWeight is not null && MoeModelRouting.TotalAuxLoss(model) is { } aux ? loss + auxWeight.Value * aux : loss;
+        return auxWeight is not null && MoeModelRouting.TotalAuxLoss(model) is { } aux ? loss + aux.MulScalar(auxWeight.Value) : loss;
     }
 
     sealed record Pass(float Loss, Dictionary<string, Tensor?> Gradients);

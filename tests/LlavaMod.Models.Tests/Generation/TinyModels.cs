@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -24,8 +25,8 @@ public static class TinyModels
         using var _ = no_grad();
         foreach (var (name, p) in module.named_parameters())
         {
-            var noise = randn(p.shape, generator: g) * 0.15;
-            p.copy_(name.Contains("norm") ? noise + 1.0 : noise);
+            var noise = randn(p.shape, generator: g).MulScalar(0.15);
+            p.copy_(name.Contains("norm") ? noise.AddScalar(1.0) : noise);
         }
         return module;
     }

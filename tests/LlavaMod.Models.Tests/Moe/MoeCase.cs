@@ -1,4 +1,5 @@
 using LlavaMod.Models.Moe;
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -25,10 +26,10 @@ public sealed class MoeCase
         return new MoeCase
         {
             X = randn([tokens, d], generator: g),
-            Wg = randn([experts, d], generator: g) * 0.5,
-            GateProj = randn([experts, hidden, d], generator: g) * 0.3,
-            UpProj = randn([experts, hidden, d], generator: g) * 0.3,
-            DownProj = randn([experts, d, hidden], generator: g) * 0.3,
+            Wg = randn([experts, d], generator: g).MulScalar(0.5),
+            GateProj = randn([experts, hidden, d], generator: g).MulScalar(0.3),
+            UpProj = randn([experts, hidden, d], generator: g).MulScalar(0.3),
+            DownProj = randn([experts, d, hidden], generator: g).MulScalar(0.3),
             Cotangent = withCotangent ? randn([tokens, d], generator: g) : null,
         };
     }

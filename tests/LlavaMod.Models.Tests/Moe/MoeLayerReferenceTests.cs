@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using LlavaMod.Models.Moe;
 using LlavaMod.Models.Runtime;
 using LlavaMod.Models.Tests.Reference;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LlavaMod.Models.Tests.Moe;
@@ -39,10 +40,12 @@ public class MoeLayerReferenceTests
     {
         var c = MoeCase.Random(seed: 3, tokens: 32, experts: 4);
         using (no_grad())
+        using (var loves = 4.0f.ToScalar())
+        using (var likes = 3.0f.ToScalar())
         {
-            c.X[.., 0] = c.X[.., 0].abs() + 1.0;   // a feature every token has
-            c.Wg[0, 0] = 4.0f;                        // expert 0 loves it: first choice of nearly all
-            c.Wg[1, 0] = 3.0f;                        // expert 1 is nearly everyone's second choice
+            c.X[.., 0] = c.X[.., 0].abs().AddScalar(1.0);   // a feature every token has
+            c.Wg[0, 0].fill_(loves);                 // expert 0 loves it: first choice of nearly all
+            c.Wg[1, 0].fill_(likes);                 // expert 1 is nearly everyone's second choice
         }
         var (routing, _) = CompareWithReference(c, capacityFactor: 0.75, minCapacity: 4);
         Assert.True(routing.FirstChoiceCounts[0] > routing.Capacity, "expert 0 must be overloaded");

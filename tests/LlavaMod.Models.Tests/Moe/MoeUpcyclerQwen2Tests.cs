@@ -17,7 +17,7 @@ public class MoeUpcyclerQwen2Tests
     {
         var ids = randint(0, 61, [2, 9], generator: new Generator(9));
         var mask = ones(2, 9, dtype: ScalarType.Int64);
-        mask[1, ..3] = 0; // row 1 is left-padded
+        mask[1, ..3].fill_(LongLivedScalars.IntZero); // row 1 is left-padded
         return (ids, mask);
     }
 
@@ -62,7 +62,9 @@ public class MoeUpcyclerQwen2Tests
         var model = TinyModels.Llava();
         MoeUpcycler.Upcycle(model, Settings with { Layers = MoeConfig.LayerList([1, 3]) }, new Generator(4));
         // Training moves the router away from its initial values; the loaded model must keep them.
-        using (no_grad()) ((MoeLayer)model.LanguageModel.Model.Layers[3].FeedForward).Router.weight!.add_(0.5);
+        using (no_grad())
+        using (var shift = 0.5.ToScalar())
+            ((MoeLayer)model.LanguageModel.Model.Layers[3].FeedForward).Router.weight!.add_(shift);
         string folder = Directory.CreateTempSubdirectory("llavamod-moe-ckpt-").FullName;
         try
         {

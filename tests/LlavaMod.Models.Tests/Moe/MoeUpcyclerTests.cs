@@ -14,7 +14,7 @@ public class MoeUpcyclerTests
         var dense = new TinySwiGlu(d, h);
         var g = new Generator(seed);
         using var _ = no_grad();
-        foreach (var p in dense.parameters()) p.copy_(randn(p.shape, generator: g) * 0.3);
+        foreach (var p in dense.parameters()) p.copy_(randn(p.shape, generator: g).MulScalar(0.3));
         return dense;
     }
 
@@ -49,7 +49,7 @@ public class MoeUpcyclerTests
         var keptAny = moe.LastRouting!.Kept.any(1);
         Assert.True(moe.LastRouting.FullyDroppedTokens > 0);
         Assert.True(actual[keptAny].allclose(expected[keptAny], rtol: 1e-5, atol: 1e-6));
-        Assert.True(actual[keptAny.logical_not()].eq(0).all().item<bool>());
+        Assert.True(actual[keptAny.logical_not()].eq(LongLivedScalars.IntZero).all().item<bool>());
     }
 
     [Fact]

@@ -9,7 +9,7 @@ public class TorchRuntimeTests
     public void Torch_loads_and_computes_after_EnsureLoaded()
     {
         TorchRuntime.EnsureLoaded();
-        using var a = torch.arange(6, dtype: torch.float32).reshape(2, 3);
+        using var a = ScalarOps.Arange(6, dtype: torch.float32).reshape(2, 3);
         using var product = torch.matmul(a, a.T);
         // [[0,1,2],[3,4,5]] · its transpose = [[5,14],[14,50]]
         Assert.Equal(new float[] { 5, 14, 14, 50 }, product.data<float>().ToArray());
@@ -20,7 +20,8 @@ public class TorchRuntimeTests
     {
         TorchRuntime.EnsureLoaded();
         using var w = torch.ones(4, 4, requires_grad: true);
-        using var x = torch.full(2, 4, 0.5f).to(torch.bfloat16);
+        using var half = 0.5f.ToScalar();
+        using var x = torch.full(2, 4, half).to(torch.bfloat16);
         using var y = torch.matmul(x, w.to(torch.bfloat16)).to(torch.float32).sum();
         y.backward();
         Assert.Equal(16f, y.item<float>());

@@ -46,10 +46,11 @@ public sealed class LogitCacheBatchTests : IDisposable
         TorchRuntime.EnsureLoaded();
         const int vocab = 300, k = 12;
         var gen = new Generator(17);
-        var teacher = randn(3, 8, vocab, generator: gen) * 3;
-        var student = randn(3, 8, vocab, generator: gen) * 2;
+        var teacher = randn(3, 8, vocab, generator: gen).MulScalar(3);
+        var student = randn(3, 8, vocab, generator: gen).MulScalar(2);
         var labels = randint(0, vocab, [3, 8], generator: gen);
-        labels[0, 0] = -100; labels[1, 7] = -100; labels[2, 0] = -100; labels[2, 1] = -100;
+        using var ignored = TokenAlignment.IgnoreIndex.ToScalar();
+        foreach (var (row, column) in new[] { (0, 0), (1, 7), (2, 0), (2, 1) }) labels[row, column].fill_(ignored);
         var mask = TokenAlignment.PredictionMask(labels);
         var (ids, lp, tail) = MimicLossTests.TeacherTopK(teacher, k);
 

@@ -27,7 +27,7 @@ public sealed class SparseLogitSamplingTests : IDisposable
         TorchRuntime.EnsureLoaded();
         const int vocab = 20, positions = 4, draws = 8, repeats = 600, k = draws;
         var gen = new Generator(99);
-        var teacher = randn(1, positions, vocab, generator: gen) * 1.5;
+        var teacher = randn(1, positions, vocab, generator: gen).MulScalar(1.5);
         var student = randn(1, positions, vocab, generator: gen);
         var mask = ones(1, positions, dtype: ScalarType.Bool);
         var full = GradOf(student, s => FullVocabularyMimic.KlDivergence(s, teacher, mask));
@@ -39,7 +39,7 @@ public sealed class SparseLogitSamplingTests : IDisposable
             using var batch = LogitCacheBatch.Build([row], mask, draws);
             sum += GradOf(student, s => TopKTailMimic.Compute(s, batch.Ids, batch.LogProbs, batch.TailLogMass, mask).Loss);
         }
-        var sampledMean = sum / repeats;
+        var sampledMean = sum.DivScalar(repeats);
         var (ids, lp, tail) = MimicLossTests.TeacherTopK(teacher, k);
         var topK = GradOf(student, s => TopKTailMimic.Compute(s, ids, lp, tail, mask).Loss);
 
@@ -55,7 +55,7 @@ public sealed class SparseLogitSamplingTests : IDisposable
     public async Task Sampled_rows_with_repeated_ids_round_trip_and_top_k_caches_still_refuse_repeats()
     {
         TorchRuntime.EnsureLoaded();
-        var teacher = randn(5, 50, generator: new Generator(5)) * 4;
+        var teacher = randn(5, 50, generator: new Generator(5)).MulScalar(4);
         var row = SparseLogitSampling.SampleRow("s", teacher, draws: 16, generator: new Generator(6));
         Assert.Contains(row.Ids, ids => ids.Distinct().Count() < ids.Length); // peaked teacher: repeats happen
         string path = Path.Combine(_dir, "sampled.parquet");

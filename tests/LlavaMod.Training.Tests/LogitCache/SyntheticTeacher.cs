@@ -17,18 +17,18 @@ internal static class SyntheticTeacher
         TorchRuntime.EnsureLoaded();
         var gen = new Generator((ulong)seed);
         var random = new Random(seed);
-        using var prior = zipf == 0 ? zeros(vocab, dtype: ScalarType.Float64) : -zipf * (arange(vocab, dtype: ScalarType.Float64) + 1).log();
+        using var prior = zipf == 0 ? zeros(vocab, dtype: ScalarType.Float64) : ScalarOps.Arange(vocab, dtype: ScalarType.Float64).AddScalar(1).log().MulScalar(-zipf);
         var result = new List<TopKRow>();
         for (int r = 0; r < rows; r++)
         {
             int tokens = random.Next(minTokens, maxTokens + 1);
             if (tokens == 0) { result.Add(new TopKRow($"row-{seed}-{r:D5}", [], [], [])); continue; }
             using var scope = NewDisposeScope();
-            var logits = randn(tokens, vocab, dtype: ScalarType.Float64, generator: gen) * scale + prior;
+            var logits = randn(tokens, vocab, dtype: ScalarType.Float64, generator: gen).MulScalar(scale) + prior;
             var lp = logits.log_softmax(-1);
             var (values, ids) = lp.topk(k, dim: -1);
             var inTop = zeros_like(lp, dtype: ScalarType.Bool).scatter(-1, ids, ones_like(ids, dtype: ScalarType.Bool));
-            var tail = lp.masked_fill(inTop, double.NegativeInfinity).logsumexp(-1);
+            var tail = lp.masked_fill(inTop, LongLivedScalars.NegativeInfinity).logsumexp(-1);
             var idArr = ids.to_type(ScalarType.Int32).data<int>().ToArray();
             var lpArr = values.to_type(ScalarType.Float32).data<float>().ToArray();
             result.Add(new TopKRow(

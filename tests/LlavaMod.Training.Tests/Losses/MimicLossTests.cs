@@ -15,12 +15,12 @@ public class MimicLossTests
     {
         TorchRuntime.EnsureLoaded();
         var gen = new Generator((ulong)seed);
-        var student = randn(b, t, v, generator: gen) * 2;
-        var teacher = randn(b, t, v, generator: gen) * 3;
+        var student = randn(b, t, v, generator: gen).MulScalar(2);
+        var teacher = randn(b, t, v, generator: gen).MulScalar(3);
         var labels = randint(0, v, [b, t], generator: gen);
         // Prompt tokens at the start of each row, padding at the end of row 1.
-        labels[0, 0] = TokenAlignment.IgnoreIndex; labels[0, 1] = TokenAlignment.IgnoreIndex;
-        labels[1, 0] = TokenAlignment.IgnoreIndex; labels[1, t - 1] = TokenAlignment.IgnoreIndex;
+        using var ignored = TokenAlignment.IgnoreIndex.ToScalar();
+        foreach (var (row, column) in new[] { (0, 0), (0, 1), (1, 0), (1, t - 1) }) labels[row, column].fill_(ignored);
         return (student, teacher, labels);
     }
 
@@ -73,7 +73,8 @@ public class MimicLossTests
         Assert.All(unmaskedGradRows.data<float>().ToArray(), g => Assert.Equal(0f, g));
         // Changing the student at masked-out positions leaves the loss unchanged.
         var changed = student.clone();
-        changed.masked_fill_(mask.logical_not().unsqueeze(-1), 9f);
+        using var nine = 9f.ToScalar();
+        changed.masked_fill_(mask.logical_not().unsqueeze(-1), nine);
         Assert.Equal(FullVocabularyMimic.KlDivergence(student, teacher, mask).item<float>(), FullVocabularyMimic.KlDivergence(changed, teacher, mask).item<float>());
     }
 
@@ -83,7 +84,7 @@ public class MimicLossTests
         var lp = teacherLogits.to_type(ScalarType.Float64).log_softmax(-1);
         var (values, ids) = lp.topk(k, dim: -1);
         var inTop = zeros_like(lp, dtype: ScalarType.Bool).scatter(-1, ids, ones_like(ids, dtype: ScalarType.Bool));
-        var tail = lp.masked_fill(inTop, double.NegativeInfinity).logsumexp(-1);
+        var tail = lp.masked_fill(inTop, LongLivedScalars.NegativeInfinity).logsumexp(-1);
         return (ids, values.to_type(ScalarType.Float32), tail.to_type(ScalarType.Float32));
     }
 
@@ -124,7 +125,8 @@ public class MimicLossTests
         Assert.Equal(1.0, exact.TeacherCoveredMass, 5);
         Assert.False(s.grad!.isnan().any().item<bool>(), "gradients must stay finite when the tail is empty");
         // A cache that stored float rounding (1 − Σp ≈ 1e-8) instead of −∞ as the empty tail gives the same loss.
-        var roundingTail = torch.full_like(tailAll, Math.Log(1e-8));
+        using var roundingMass = Math.Log(1e-8).ToScalar();
+        var roundingTail = torch.full_like(tailAll, roundingMass);
         PythonReference.AssertClose(full, TopKTailMimic.Compute(student, idsAll, lpAll, roundingTail, mask).Loss.item<float>(), Tol, "k = V, rounding tail");
 
         double previous = double.NegativeInfinity;

@@ -27,16 +27,17 @@ public class PreferenceLossTests
         var rejectedLogits = randn(n, t, v, dtype: ScalarType.Float64, generator: gen);
         var chosenLabels = randint(0, v, [n, t], generator: gen);
         var rejectedLabels = randint(0, v, [n, t], generator: gen);
-        for (int i = 0; i < n; i++) { chosenLabels[i, 0] = -100; rejectedLabels[i, 0] = -100; }
-        chosenLabels[1, 5] = -100; chosenLabels[1, 4] = -100; rejectedLabels[2, 5] = -100;
-        var severity = rand(n, dtype: ScalarType.Float64, generator: gen) * 2 + 0.5;
+        using var ignored = TokenAlignment.IgnoreIndex.ToScalar();
+        for (int i = 0; i < n; i++) { chosenLabels[i, 0].fill_(ignored); rejectedLabels[i, 0].fill_(ignored); }
+        chosenLabels[1, 5].fill_(ignored); chosenLabels[1, 4].fill_(ignored); rejectedLabels[2, 5].fill_(ignored);
+        var severity = rand(n, dtype: ScalarType.Float64, generator: gen).MulScalar(2).AddScalar(0.5);
 
         var c = chosenLogits.detach().requires_grad_(true);
         var r = rejectedLogits.detach().requires_grad_(true);
         var (pc, nc) = TokenLogProbs.SumPerSequence(c, chosenLabels);
         var (pr, _) = TokenLogProbs.SumPerSequence(r, rejectedLabels);
-        var refChosen = pc.detach() + referenceOffset + randn(n, dtype: ScalarType.Float64, generator: gen);
-        var refRejected = pr.detach() + referenceOffset + randn(n, dtype: ScalarType.Float64, generator: gen);
+        var refChosen = pc.detach().AddScalar(referenceOffset) + randn(n, dtype: ScalarType.Float64, generator: gen);
+        var refRejected = pr.detach().AddScalar(referenceOffset) + randn(n, dtype: ScalarType.Float64, generator: gen);
 
         var result = PreferenceLoss.Compute(
             new PreferenceBatch(pc, pr, refChosen, refRejected, severity, nc),

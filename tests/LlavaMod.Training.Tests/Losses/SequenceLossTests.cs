@@ -16,7 +16,8 @@ public class SequenceLossTests
         var gen = new Generator(21);
         var logits = randn(3, 7, 10, generator: gen);
         var labels = randint(0, 10, [3, 7], generator: gen);
-        labels[0, 0] = -100; labels[0, 1] = -100; labels[2, 6] = -100; labels[1, 3] = -100;
+        using var ignored = TokenAlignment.IgnoreIndex.ToScalar();
+        foreach (var (row, column) in new[] { (0, 0), (0, 1), (2, 6), (1, 3) }) labels[row, column].fill_(ignored);
         var l = logits.detach().requires_grad_(true);
         var loss = SupervisedCrossEntropy.Compute(l, labels);
         loss.backward();

@@ -48,7 +48,7 @@ public class TrainableParameterTests
         for (int step = 0; step < 3; step++)
         {
             optimizer.zero_grad();
-            model.call(x).pow(2).sum().backward();
+            model.call(x).pow(LongLivedScalars.IntTwo).sum().backward();
             GradientClipping.ClipGlobalNorm(selection.Trainable.Select(t => t.Parameter), 1.0);
             optimizer.step();
         }
@@ -87,11 +87,11 @@ public class TrainableParameterTests
         var selection = TrainableParameters.Select(model, new ParameterPatterns(["*"]));
         var before = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
         var optimizer = AdamWSetup.Create(selection.Trainable, new AdamWSettings(0.1, WeightDecay: 0.5));
-        foreach (var p in model.parameters()) (p * 0).sum().backward();
+        foreach (var p in model.parameters()) p.mul(LongLivedScalars.IntZero).sum().backward();
         optimizer.step();
         foreach (var (name, p) in model.named_parameters())
         {
-            var expected = AdamWSetup.DecaysWeight(name) ? before[name] * (1 - 0.1 * 0.5) : before[name];
+            var expected = AdamWSetup.DecaysWeight(name) ? before[name].MulScalar(1 - 0.1 * 0.5) : before[name];
             Assert.True(p.detach().allclose(expected, rtol: 1e-6, atol: 1e-7), name);
         }
     }

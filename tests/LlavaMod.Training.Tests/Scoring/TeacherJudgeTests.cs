@@ -1,4 +1,5 @@
 using LlavaMod.Data.Text;
+using LlavaMod.Models.Runtime;
 using LlavaMod.Models;
 using LlavaMod.Preferences;
 using LlavaMod.Teacher.Scoring;
@@ -40,16 +41,18 @@ public class TeacherJudgeTests
         var g = new Generator(7);
         using var _ = no_grad();
         var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        foreach (var (name, p) in parameters) p.copy_(randn(p.shape, generator: g) * 0.15);
+        foreach (var (name, p) in parameters) p.copy_(randn(p.shape, generator: g).MulScalar(0.15));
         foreach (var (name, p) in parameters.Where(kv => kv.Key.StartsWith("language_model.") && (kv.Key.EndsWith("o_proj.weight") || kv.Key.EndsWith("down_proj.weight"))))
             p.zero_();
         var norm = parameters["language_model.model.norm.weight"];
         norm.zero_();
-        norm[0].fill_(1.0f);
+        norm[0].fill_(LongLivedScalars.DoubleOne);
         var embed = parameters["language_model.model.embed_tokens.weight"];
-        embed.fill_(1.0f);
-        foreach (int id in SingleTokenIds("yes")) embed[id, 0].fill_((float)(yesWins ? Margin : -Margin));
-        foreach (int id in SingleTokenIds("no")) embed[id, 0].fill_((float)(yesWins ? -Margin : Margin));
+        embed.fill_(LongLivedScalars.DoubleOne);
+        using var yesLogit = ((float)(yesWins ? Margin : -Margin)).ToScalar();
+        using var noLogit = ((float)(yesWins ? -Margin : Margin)).ToScalar();
+        foreach (int id in SingleTokenIds("yes")) embed[id, 0].fill_(yesLogit);
+        foreach (int id in SingleTokenIds("no")) embed[id, 0].fill_(noLogit);
         model.eval();
         return model;
     }
