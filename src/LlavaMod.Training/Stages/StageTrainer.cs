@@ -79,7 +79,8 @@ public static class StageTrainer
         long windowTokens = 0;
         var windowClock = Stopwatch.StartNew();
 
-        foreach (var (at, batch) in BatchPrefetcher.Ahead(stream.From(position, config.Epochs), model.Config.Vision))
+        var prefetchPaused = new object(); // held around the optimizer step: see BatchPrefetcher
+        foreach (var (at, batch) in BatchPrefetcher.Ahead(stream.From(position, config.Epochs), model.Config.Vision, quiet: prefetchPaused))
         {
             if (step >= totalSteps) break;
             ct.ThrowIfCancellationRequested();
@@ -104,7 +105,7 @@ public static class StageTrainer
             double gradNorm = GradientClipping.ClipGlobalNorm(trainable, config.MaxGradNorm);
             schedule.Apply(optimizer, step);
             double lr = optimizer.ParamGroups.First().LearningRate;
-            optimizer.step();
+            lock (prefetchPaused) optimizer.step();
             optimizer.zero_grad();
             step++;
             lastLoss = window["loss"];

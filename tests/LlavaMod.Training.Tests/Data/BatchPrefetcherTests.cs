@@ -72,4 +72,28 @@ public class BatchPrefetcherTests
         Assert.Contains("row-4", error.Message);
         Assert.Equal(["row-0", "row-2"], keys);
     }
+
+    [Fact]
+    public void The_worker_reads_no_batch_while_the_consumer_holds_the_quiet_lock()
+    {
+        int read = 0;
+        IEnumerable<(TrainingPosition, SupervisedExample[])> Counted()
+        {
+            foreach (var item in Source(6, i => Png(5))) { Interlocked.Increment(ref read); yield return item; }
+        }
+        var quiet = new object();
+        using var batches = BatchPrefetcher.Ahead(Counted(), Vision, depth: 1, quiet: quiet).GetEnumerator();
+        Assert.True(batches.MoveNext());
+        int before, during;
+        lock (quiet)
+        {
+            before = Volatile.Read(ref read);
+            Assert.True(batches.MoveNext()); // already queued: taking it frees the worker's slot
+            Thread.Sleep(300);                 // time enough for an unblocked worker to read the next batch
+            during = Volatile.Read(ref read);
+        }
+        Assert.Equal(before, during);
+        Assert.True(batches.MoveNext());
+        Assert.True(Volatile.Read(ref read) > during);
+    }
 }
