@@ -44,7 +44,7 @@ public static class EtlRun
             double cpu = (process.TotalProcessorTime - cpuBefore).TotalSeconds, wall = clock.Elapsed.TotalSeconds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"ETL {rows} rows ({(withImages ? "7 in 8 with a 640x480 JPEG" : "text only")}), {threads} threads: {manifest.Rows} written in {wall:F1} s wall ({rows / wall:N0} rows/s), " +
-                $"{cpu:F1} s CPU ({rows / cpu:N0} rows per CPU-second), peak RSS {PeakRssMegabytes()} MB; load average {File.ReadAllText("/proc/loadavg")[..14]}"));
+                $"{cpu:F1} s CPU ({rows / cpu:N0} rows per CPU-second), peak RSS {(long)ProcessMemory.PeakRssMb()} MB; load average {File.ReadAllText("/proc/loadavg")[..14]}"));
         }
         finally { Directory.Delete(root, recursive: true); }
     }
@@ -72,14 +72,5 @@ public static class EtlRun
             i++;
         }
         return path;
-    }
-
-    /// <summary>VmHWM of /proc/self/status: the most resident memory the process has had.</summary>
-    static long PeakRssMegabytes()
-    {
-        foreach (string line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
-        return -1;
     }
 }

@@ -78,7 +78,7 @@ public static class LanguageModelBenchmark
             // CPU seconds per step (all threads): less sensitive than wall time to other processes on a shared machine
             ["step_cpu_s"] = cpuTimes.Select(t => Math.Round(t, 3)).ToArray(),
             ["losses"] = losses.Select(l => Math.Round(l, 4)).ToArray(), ["train_peak_rss_mb"] = Math.Round(trainPeak),
-            ["gen_tokens_per_s"] = Math.Round(genTokensPerSecond, 1), ["gen_peak_rss_mb"] = Math.Round(PeakRssMb()),
+            ["gen_tokens_per_s"] = Math.Round(genTokensPerSecond, 1), ["gen_peak_rss_mb"] = Math.Round(ProcessMemory.PeakRssMb()),
         };
         Console.WriteLine(JsonSerializer.Serialize(result));
         return 0;
@@ -115,7 +115,7 @@ public static class LanguageModelBenchmark
             cpuTimes.Add((process.TotalProcessorTime - cpuStart).TotalSeconds);
             losses.Add(loss.item<float>());
         }
-        return (losses, times, cpuTimes, PeakRssMb());
+        return (losses, times, cpuTimes, ProcessMemory.PeakRssMb());
     }
 
     /// <summary>Greedy generation of GenTokens tokens after a GenPrompt-token prompt, batch 1, KV cache; tokens/s including the prefill.</summary>
@@ -127,14 +127,6 @@ public static class LanguageModelBenchmark
         using var autocast = Autocast.Enter(precision);
         var generated = TextGenerator.Generate(model, [prompt], new GenerationOptions { MaxNewTokens = s.GenTokens });
         return generated.Sum(g => g.TokenIds.Length) / clock.Elapsed.TotalSeconds;
-    }
-
-    static double PeakRssMb()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
-        return double.NaN;
     }
 
     /// <summary>Resets VmHWM to the current RSS (Linux ≥ 4.0), so the generation phase reports its own peak.</summary>

@@ -136,7 +136,7 @@ public static class StageBenchmark
             cpu.Add(marks[4]);
             phases.Add(Enumerable.Range(1, 4).Select(i => marks[i] - marks[i - 1]).ToArray());
         }
-        double peakRss = PeakRssMb();
+        double peakRss = ProcessMemory.PeakRssMb();
         double? cacheReadCpu = null;
         if (cacheDir is not null)
         {
@@ -182,14 +182,6 @@ public static class StageBenchmark
     {
         var sorted = values.Order().ToArray();
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
-    static double PeakRssMb()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
-        return double.NaN;
     }
 
     static Settings Parse(string[] args)
