@@ -60,6 +60,15 @@ public class PreferenceEndToEndTests(DemoWorkspace workspace) : IClassFixture<De
             Assert.All(loaded.Pairs.Zip(bytes), x => Assert.Equal(shardImages[keys[x.First.PairId]], x.Second));
             loaded.Images.Dispose();
         }
+        // Overfitting the handful of pairs: the policy learns to prefer the chosen responses over the reference.
+        string overfit = Path.Combine(dir, "overfit");
+        StageRunner.Run(Pd(overfit, "loss.preference=sigmoid", "loss.rpo_weight=1", "max_steps=30", "lr=3e-3"), resume: false, _ => { });
+        var curve = MetricsLog.Read(Path.Combine(overfit, "metrics.jsonl")).ToList();
+        double lateMargin = curve[^5..].Average(r => r.Values["reward_margin"]), lateAccuracy = curve[^5..].Average(r => r.Values["reward_accuracy"]);
+        Assert.True(lateMargin > 0.05, $"reward margin after 30 steps {lateMargin:F4}");
+        Assert.True(lateAccuracy >= 0.9, $"preference accuracy after 30 steps {lateAccuracy:F2}");
+        Assert.True(curve[^5..].Average(r => r.Values["preference"]) < Math.Log(2) - 0.02, "the DPO loss falls below log 2");
+
         string control = Path.Combine(dir, "control");
         StageRunner.Run(Pd(control, "loss.preference_weight=0", "loss.rpo_weight=1", $"image_root={Path.Combine(dir, "no-such-folder")}",
             $"data=[\"{workspace.MineShards}\"]"), resume: false, _ => { });

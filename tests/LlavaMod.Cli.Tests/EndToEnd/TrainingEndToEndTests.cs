@@ -104,6 +104,37 @@ public class TrainingEndToEndTests(DemoWorkspace workspace) : IClassFixture<Demo
     }
 
     [Fact]
+    public void D2s_overfits_a_few_rows_training_only_experts_router_and_projector()
+    {
+        string output = Out("d2s-overfit");
+        var summary = StageRunner.Run(StageConfig.Load(null,
+        [
+            "stage=d2s", $"model={workspace.Teacher}", $"out={output}", $"data=[\"{workspace.TrainShards}\"]", $"online_teacher={workspace.Teacher}",
+            "max_steps=40", "batch_size=8", "lr=5e-3", "warmup_ratio=0", "threads=1", "epochs=100", "loss.ce_weight=1", "loss.aux_weight=0.01",
+        ]), resume: false, _ => { });
+        var rows = MetricsLog.Read(Path.Combine(output, "metrics.jsonl")).ToArray();
+        double early = rows[..5].Average(r => r.Values["ce"]), late = rows[^5..].Average(r => r.Values["ce"]);
+        Assert.True(late < 0.7 * early, $"d2s cross-entropy {early:F3} → {late:F3}");
+
+        var before = SafeTensorsFolder.Open(workspace.Teacher);
+        var after = SafeTensorsFolder.Open(summary.ModelFolder);
+        foreach (string frozen in new[] { "model.layers.0.self_attn.q_proj.weight", "model.embed_tokens.weight", "model.norm.weight",
+                     "model.image_tower.image_tower.vision_model.encoder.layers.0.self_attn.q_proj.weight" })
+        {
+            using var t0 = before.Read(frozen);
+            using var t1 = after.Read(frozen);
+            Assert.True(t0.eq(t1).all().item<bool>(), $"{frozen} is frozen in d2s");
+        }
+        // layer 0 is upcycled: its experts start as copies of the dense MLP and train
+        using var dense = before.Read("model.layers.0.mlp.gate_proj.weight");
+        using var expert = after.Read("model.layers.0.mlp.deepspeed_moe.experts.deepspeed_experts.0.gate_proj.weight");
+        Assert.False(dense.eq(expert).all().item<bool>(), "the experts train in d2s");
+        using var projectorBefore = before.Read("model.mm_projector.image_spatial_proj.0.weight");
+        using var projectorAfter = after.Read("model.mm_projector.image_spatial_proj.0.weight");
+        Assert.False(projectorBefore.eq(projectorAfter).all().item<bool>(), "the projector trains in d2s");
+    }
+
+    [Fact]
     public void A_bf16_teacher_pass_records_its_precision_covers_the_fp32_mass_and_is_not_mixed_with_fp32_shards()
     {
         string fp32 = Out("cache-fp32"), bf16 = Out("cache-bf16");
