@@ -26,7 +26,9 @@ namespace LlavaMod.Models.Runtime;
 /// conversion or operator fails the build with RS0030. It cannot see inside TorchSharp, so avoid
 /// its conveniences that make such temporaries themselves: <c>square()</c> (<c>pow(2)</c>; use
 /// <c>pow(IntTwo)</c>) and the one- and two-argument <c>arange</c> (use <c>ScalarOps.Arange</c>).
-/// TorchSharp's own <c>optim.AdamW</c> step still makes such temporaries (outside our reach).
+/// TorchSharp's own <c>optim.AdamW</c> step still makes such temporaries (outside our reach): the
+/// trainer therefore pauses its prefetch thread, the only other allocating thread, around the step
+/// (<c>BatchPrefetcher</c>'s <c>quiet</c> lock).
 /// Constants here are never disposed; add one only for a value fixed at compile time.
 /// </remarks>
 public static class LongLivedScalars
