@@ -1,6 +1,6 @@
 using System.CommandLine;
 using LlavaMod.Core;
-using LlavaMod.Data.Demo;
+using LlavaMod.Demo.Corpus;
 
 namespace LlavaMod.Cli.Commands;
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using LlavaMod.Training.Evaluation;
+using LlavaMod.Demo.Evaluation;
 
 namespace LlavaMod.Cli.Commands;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using LlavaMod.Core;
-using LlavaMod.Training.Evaluation;
+using LlavaMod.Demo.Evaluation;
 
 namespace LlavaMod.Cli.Commands;
 

@@ -1,3 +1,4 @@
+using LlavaMod.Demo;
 using System.CommandLine;
 using LlavaMod.Training.Stages;
 
@@ -20,7 +21,7 @@ public static class TrainCommand
         command.SetAction((parse, ct) =>
         {
             var stage = StageConfig.Load(parse.GetValue(config), parse.GetValue(set) ?? []);
-            StageRunner.Run(stage, parse.GetValue(resume), Console.WriteLine, ct);
+            StageRunner.Run(stage, parse.GetValue(resume), Console.WriteLine, ct, new StageExtensions(new DemoPatchLabels()));
             return Task.FromResult(0);
         });
         return command;

@@ -17,8 +17,9 @@ public sealed record MiningOptions
 {
     public required string Samples { get; init; }
     public required string Teacher { get; init; }
-    /// <summary>Ground truth of the reference scorer (a demo split folder); unused by the judge.</summary>
-    public string? GroundTruth { get; init; }
+    /// <summary>The ground-truth scorer of <see cref="MiningScorer.Reference"/> (the caller builds it from its
+    /// ground-truth files, e.g. the demo's <c>DemoPromptScorer</c>); unused by the judge.</summary>
+    public IPromptScorer? GroundTruthScorer { get; init; }
     public required string Db { get; init; }
     public MiningScorer Scorer { get; init; } = MiningScorer.Reference;
     /// <summary>Judge: claims per teacher forward pass.</summary>
@@ -64,8 +65,7 @@ public static class MiningPass
         IPromptScorer scorer = o.Scorer switch
         {
             MiningScorer.Judge => new JudgePromptScorer(new TeacherJudge(teacher!, tokenizer, JudgeTemplate(data, samples.DataFolder), device, o.JudgeClaimsPerForward), o.JudgeClaimsPerForward),
-            _ => new ReferencePromptScorer(DemoGroundTruth.Load(o.GroundTruth
-                ?? throw new LlavaModException("the reference scorer needs ground truth (--ground-truth); without it use --scorer judge")), o.GroundTruth),
+            _ => o.GroundTruthScorer ?? throw new LlavaModException("the reference scorer needs ground truth (--ground-truth); without it use --scorer judge"),
         };
 
         using var store = PairStore.Open(o.Db);

@@ -26,29 +26,6 @@ public interface IPromptScorer
     PromptScores Score(ShardRow row, IReadOnlyList<SampleRow> samples);
 }
 
-/// <summary>Scores against the demo ground truth with <see cref="ReferenceScorer"/>.</summary>
-public sealed class ReferencePromptScorer(DemoGroundTruth truth, string groundTruthPath) : IPromptScorer
-{
-    public string Name => "reference";
-    public string Version => ReferenceScorer.Version;
-    public object Settings => new { ground_truth = Path.GetFullPath(groundTruthPath) };
-
-    public PromptScores Score(ShardRow row, IReadOnlyList<SampleRow> samples)
-    {
-        var question = truth.Find(row.Id) ?? throw LlavaModException.ForFile(groundTruthPath, $"has no question '{row.Id}' (data row {row.Key})");
-        var scores = samples.Select(s =>
-        {
-            var score = DemoGroundTruth.Score(question, s.Text);
-            return new SampleScore(score.Score, score.Severity, ClaimsOf(s.Text, score));
-        }).ToList();
-        return new PromptScores(scores, Json.Serialize(new { question = question.Id, kind = question.Kind, reference = question.Answer }));
-    }
-
-    /// <summary>The hallucinated objects of a description as claim verdicts, so 'pairs show' and the inspector can mark them.</summary>
-    static string? ClaimsOf(string text, ResponseScore score) => score.HallucinatedMentions.Count == 0 ? null
-        : ClaimsJson.Serialize(score.HallucinatedMentions.Select(m => new ClaimVerdict($"there is a {m.Object}", false, [text.Substring(m.Start, m.Length)])));
-}
-
 /// <summary>Scores with the teacher as judge: the distinct claims of all samples of a prompt are judged
 /// together (they share the image), so a prompt costs ⌈claims / batch⌉ forward passes.</summary>
 public sealed class JudgePromptScorer(TeacherJudge judge, int maxClaimsPerForward) : IPromptScorer

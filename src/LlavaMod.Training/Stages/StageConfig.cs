@@ -13,7 +13,7 @@ public enum StageKind
     D2s,
     /// <summary>Preference distillation: DPO family with the teacher as reference.</summary>
     Pd,
-    /// <summary>Demo only: pre-train the tiny CLIP-layout vision tower on per-cell scene labels.</summary>
+    /// <summary>Pre-train the vision tower on per-patch labels (a plugged-in <see cref="IPatchLabelTask"/>; the demo's scene cells).</summary>
     VisionPretrain,
 }
 

@@ -3,14 +3,18 @@ using LlavaMod.Models.Moe;
 
 namespace LlavaMod.Training.Stages;
 
+/// <summary>What a caller plugs into the stages: the labels of vision pre-training (the demo's scene task).</summary>
+public sealed record StageExtensions(IPatchLabelTask? PatchLabels = null);
+
 /// <summary>Dispatches a stage configuration to the loop that trains it.</summary>
 public static class StageRunner
 {
-    public static StageSummary Run(StageConfig config, bool resume, Action<string> log, CancellationToken ct = default) => config.Stage switch
+    public static StageSummary Run(StageConfig config, bool resume, Action<string> log, CancellationToken ct = default, StageExtensions? extensions = null) => config.Stage switch
     {
         StageKind.Sft or StageKind.Mimic or StageKind.Pd => StageTrainer.Run(config, resume, log, ct),
         StageKind.D2s => StageTrainer.Run(config, resume, log, ct, prepareModel: UpcycleToMoe, auxLoss: m => MoeModelRouting.TotalAuxLoss(m.LanguageModel)),
-        StageKind.VisionPretrain => VisionPretrainer.Run(config, log, ct),
+        StageKind.VisionPretrain => VisionPretrainer.Run(config,
+            extensions?.PatchLabels ?? throw new Core.LlavaModException("vision_pretrain needs a patch-label task, and this build plugs in none"), log, ct),
         _ => throw new Core.LlavaModException($"stage '{config.Stage}' is not implemented yet "),
     };
 

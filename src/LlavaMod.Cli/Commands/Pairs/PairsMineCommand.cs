@@ -1,3 +1,4 @@
+using LlavaMod.Demo;
 using System.CommandLine;
 using LlavaMod.Teacher.Mining;
 
@@ -46,7 +47,7 @@ public static class PairsMineCommand
             };
             var summary = MiningPass.Run(new MiningOptions
             {
-                Samples = parse.GetValue(samples)!, Teacher = parse.GetValue(teacher)!, GroundTruth = parse.GetValue(truth), Db = parse.GetValue(db)!,
+                Samples = parse.GetValue(samples)!, Teacher = parse.GetValue(teacher)!, GroundTruthScorer = parse.GetValue(truth) is string truthDir ? new DemoPromptScorer(DemoGroundTruth.Load(truthDir), truthDir) : null, Db = parse.GetValue(db)!,
                 Scorer = parse.GetValue(scorer) == "judge" ? MiningScorer.Judge : MiningScorer.Reference, JudgeClaimsPerForward = parse.GetValue(judgeBatch),
                 RunName = parse.GetValue(run)!, Policy = policy, ValFraction = parse.GetValue(valFraction), Device = parse.GetValue(device)!,
             }, Console.WriteLine, ct);

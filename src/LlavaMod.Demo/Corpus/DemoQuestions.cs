@@ -1,4 +1,4 @@
-namespace LlavaMod.Data.Demo;
+namespace LlavaMod.Demo.Corpus;
 
 /// <summary>The kinds of question the demo corpus asks.</summary>
 public enum DemoQuestionKind { Describe, Existence, Color, Count, Position }

@@ -1,11 +1,11 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using LlavaMod.Core;
-using LlavaMod.Data.Demo;
+using LlavaMod.Demo.Corpus;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
-namespace LlavaMod.Data.Tests.Demo;
+namespace LlavaMod.Demo.Tests.Corpus;
 
 /// <summary>The written corpus: byte-identical reruns, LLaVA layout, and answers that agree with the ground truth.</summary>
 public sealed class DemoCorpusWriterTests : IDisposable

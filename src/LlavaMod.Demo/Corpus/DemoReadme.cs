@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace LlavaMod.Data.Demo;
+namespace LlavaMod.Demo.Corpus;
 
 /// <summary>The README.md written at the root of a demo corpus.</summary>
 static class DemoReadme

@@ -1,8 +1,8 @@
-using LlavaMod.Data.Demo;
+using LlavaMod.Demo.Corpus;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
-namespace LlavaMod.Data.Tests.Demo;
+namespace LlavaMod.Demo.Tests.Corpus;
 
 /// <summary>The drawn pixels agree with the scene: object colours at cell centres, background elsewhere.</summary>
 public class DemoRendererTests

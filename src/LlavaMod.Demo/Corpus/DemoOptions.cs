@@ -1,4 +1,4 @@
-namespace LlavaMod.Data.Demo;
+namespace LlavaMod.Demo.Corpus;
 
 /// <summary>
 /// Settings of the demo corpus (see docs/DEMO.md): split sizes, the seed, and whether the training

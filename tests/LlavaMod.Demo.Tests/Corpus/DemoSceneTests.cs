@@ -1,6 +1,6 @@
-using LlavaMod.Data.Demo;
+using LlavaMod.Demo.Corpus;
 
-namespace LlavaMod.Data.Tests.Demo;
+namespace LlavaMod.Demo.Tests.Corpus;
 
 /// <summary>Scene statistics: uniqueness, object counts, and the co-occurrence bias only where asked for.</summary>
 public class DemoSceneTests

@@ -9,7 +9,7 @@ using LlavaMod.Teacher.Sampling;
 using LlavaMod.Teacher.Scoring;
 using TorchSharp;
 
-namespace LlavaMod.Training.Evaluation;
+namespace LlavaMod.Demo.Evaluation;
 
 /// <summary>Settings of <c>llavamod eval</c>.</summary>
 public sealed record EvaluationOptions

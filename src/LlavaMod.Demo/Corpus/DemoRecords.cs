@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 
-namespace LlavaMod.Data.Demo;
+namespace LlavaMod.Demo.Corpus;
 
 /// <summary>One record of a LLaVA conversation file (the layout users bring: id, image, conversations).</summary>
 public sealed record LlavaConversationRecord(

@@ -1,7 +1,7 @@
 using System.Text;
 using LlavaMod.Core;
 
-namespace LlavaMod.Data.Demo;
+namespace LlavaMod.Demo.Corpus;
 
 /// <summary>
 /// Writes the demo corpus in the raw layout users bring, one folder per split:

@@ -1,4 +1,4 @@
-namespace LlavaMod.Data.Demo;
+namespace LlavaMod.Demo.Corpus;
 
 /// <summary>
 /// One object of a scene: its kind, grid cell (row, col from the top left), size (diameter in

@@ -1,6 +1,6 @@
 using LlavaMod.Core;
 
-namespace LlavaMod.Data.Demo;
+namespace LlavaMod.Demo.Corpus;
 
 /// <summary>
 /// Draws random scenes: 1–4 objects with distinct (colour, shape) pairs in distinct cells of the

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace LlavaMod.Data.Demo;
+namespace LlavaMod.Demo.Corpus;
 
 /// <summary>
 /// The words of the demo corpus: colours (with their RGB fill), shapes, grid positions, answer

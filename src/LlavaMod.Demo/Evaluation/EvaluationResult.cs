@@ -1,4 +1,4 @@
-namespace LlavaMod.Training.Evaluation;
+namespace LlavaMod.Demo.Evaluation;
 
 /// <summary>A proportion with its standard error sqrt(p(1−p)/n).</summary>
 public sealed record Rate(double Value, double StandardError, int Count)

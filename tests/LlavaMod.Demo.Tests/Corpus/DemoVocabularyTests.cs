@@ -1,6 +1,6 @@
-using LlavaMod.Data.Demo;
+using LlavaMod.Demo.Corpus;
 
-namespace LlavaMod.Data.Tests.Demo;
+namespace LlavaMod.Demo.Tests.Corpus;
 
 public class DemoVocabularyTests
 {

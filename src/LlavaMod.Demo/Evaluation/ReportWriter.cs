@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using LlavaMod.Core;
 
-namespace LlavaMod.Training.Evaluation;
+namespace LlavaMod.Demo.Evaluation;
 
 /// <summary>
 /// report.md of a pipeline run: the evaluation table (as the paper's: accuracy, POPE, hallucination
@@ -65,7 +65,7 @@ public static class ReportWriter
                 double diff = ra.ChairS.Value - rb.ChairS.Value;
                 double se = Math.Sqrt(ra.ChairS.StandardError * ra.ChairS.StandardError + rb.ChairS.StandardError * rb.ChairS.StandardError);
                 string kind = "unpaired";
-                if (PairedDifference(Dir(rows, a), Dir(rows, b), x => x.Kind == Teacher.Scoring.DemoGroundTruth.DescribeKind ? x.Hallucinated > 0 : null) is { } paired)
+                if (PairedDifference(Dir(rows, a), Dir(rows, b), x => x.Kind == DemoGroundTruth.DescribeKind ? x.Hallucinated > 0 : null) is { } paired)
                     (diff, se, kind) = (paired.Mean, paired.StandardError, $"paired over the same {paired.Count} descriptions, {paired.Discordant} differ");
                 string verdict = (Math.Abs(diff) > 2 * se ? "more than 2 standard errors" : "within 2 standard errors (not distinguishable from noise)") + $"; {kind}";
                 string partner = "";

@@ -1,8 +1,9 @@
 using System.Text.Json;
 using LlavaMod.Core;
-using LlavaMod.Data.Demo;
+using LlavaMod.Demo.Corpus;
+using LlavaMod.Teacher.Scoring;
 
-namespace LlavaMod.Teacher.Scoring;
+namespace LlavaMod.Demo;
 
 /// <summary>What is known about one question of the demo corpus: its kind, reference answer and the objects in its image.</summary>
 public sealed record GroundTruthQuestion(string Id, string Kind, string Answer, IReadOnlySet<string> ObjectsInImage)

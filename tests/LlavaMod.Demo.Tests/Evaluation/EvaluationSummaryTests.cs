@@ -1,8 +1,9 @@
 using LlavaMod.Core;
 using LlavaMod.Teacher.Scoring;
-using LlavaMod.Training.Evaluation;
+using LlavaMod.Demo;
+using LlavaMod.Demo.Evaluation;
 
-namespace LlavaMod.Training.Tests.Evaluation;
+namespace LlavaMod.Demo.Tests.Evaluation;
 
 public class EvaluationSummaryTests : IDisposable
 {
