@@ -14,22 +14,20 @@ public static class EvalCommand
         var batchSize = new Option<int>("--batch-size") { Description = "Prompts per generation batch", DefaultValueFactory = _ => 64 };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Longest answer", DefaultValueFactory = _ => 40 };
         var limit = new Option<int>("--limit") { Description = "Evaluate only the first N questions (0 = all)", DefaultValueFactory = _ => 0 };
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
-        var threads = new Option<int>("--threads") { Description = "Torch threads (0 = one per core)", DefaultValueFactory = _ => 0 };
-        var precision = PrecisionOption.Create();
         var command = new Command("eval",
             "Answer held-out questions greedily and score them: short-answer accuracy, POPE-style yes/no accuracy and F1, " +
             "CHAIR_s / CHAIR_i hallucination rates on descriptions (with standard errors), object recall.")
         {
-            model, data, truth, output, batchSize, maxNew, limit, device, threads, precision,
+            model, data, truth, output, batchSize, maxNew, limit,
         };
+        var runtime = new RuntimeOptionSet(command);
         command.SetAction(parse =>
         {
             var result = Evaluator.Run(new EvaluationOptions
             {
                 Model = parse.GetValue(model)!, Data = parse.GetValue(data)!, GroundTruth = parse.GetValue(truth)!, Out = parse.GetValue(output),
                 BatchSize = parse.GetValue(batchSize), MaxNewTokens = parse.GetValue(maxNew), Limit = parse.GetValue(limit),
-                Device = parse.GetValue(device)!, Threads = parse.GetValue(threads), Precision = parse.GetValue(precision)!,
+                Runtime = runtime.Parse(parse),
             }, Console.WriteLine);
             Console.WriteLine($"questions {result.Questions}: accuracy {result.ShortAnswerAccuracy}, yes/no {result.YesNoAccuracy} (F1 {result.YesNoF1:F3}), " +
                               $"CHAIR_s {result.ChairS}, CHAIR_i {result.ChairI}, recall {result.ObjectRecall}, active LM params {result.ActiveLanguageParameters:N0}");

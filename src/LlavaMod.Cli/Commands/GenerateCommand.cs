@@ -36,11 +36,10 @@ public static class GenerateCommand
         var topK = new Option<int>("--top-k") { Description = "Sample among the k most likely tokens (0 = off)", DefaultValueFactory = _ => 0 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of sample 0; sample s uses seed + s", DefaultValueFactory = _ => 0UL };
         var samples = new Option<int>("--samples") { Description = "Samples per prompt", DefaultValueFactory = _ => 1 };
-        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
-        var precision = PrecisionOption.Create();
         var command = new Command("generate", "Generate a response with a model (greedy or sampled, with per-token log-probs).");
-        foreach (var o in new Option[] { model, prompt, image, template, inputIds, json, maxNew, temperature, topP, topK, seed, samples, device, precision })
+        foreach (var o in new Option[] { model, prompt, image, template, inputIds, json, maxNew, temperature, topP, topK, seed, samples })
             command.Options.Add(o);
+        var runtime = new RuntimeOptionSet(command);
         command.SetAction(parse =>
         {
             var options = new GenerationOptions
@@ -50,7 +49,7 @@ public static class GenerateCommand
             };
             options.Validate();
             var request = new Request(parse.GetValue(model)!, parse.GetValue(prompt), parse.GetValue(image), ChatTemplateKinds.Parse(parse.GetValue(template)!),
-                parse.GetValue(inputIds), parse.GetValue(device)!, ComputePrecisions.Parse(parse.GetValue(precision)!, "--precision"));
+                parse.GetValue(inputIds), runtime.Parse(parse));
             var results = Run(request, options);
             if (parse.GetValue(json)) Console.WriteLine(ToJson(results).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             else
@@ -64,13 +63,13 @@ public static class GenerateCommand
         return command;
     }
 
-    sealed record Request(string ModelDir, string? Prompt, string? ImagePath, ChatTemplateKind Template, string? InputIds, string Device, ComputePrecision Precision);
+    sealed record Request(string ModelDir, string? Prompt, string? ImagePath, ChatTemplateKind Template, string? InputIds, RuntimeOptions Runtime);
 
     static IReadOnlyList<GeneratedSequence> Run(Request request, GenerationOptions options)
     {
         TorchRuntime.EnsureLoaded();
         if (!Directory.Exists(request.ModelDir)) throw new LlavaModException($"--model {request.ModelDir}: folder not found");
-        var device = TorchRuntime.ResolveDevice(request.Device);
+        var device = request.Runtime.Apply();
         var tokenizer = QwenTokenizer.Load(HasTokenizer(request.ModelDir) ? request.ModelDir : QwenTokenizer.BundledPath);
         var stops = StopTokens.Of(tokenizer);
         options = options with { StopTokenIds = stops };
@@ -78,7 +77,7 @@ public static class GenerateCommand
 
         bool isLlava = ModelType(request.ModelDir) != "qwen2";
         long[] promptIds = PromptIds(request, tokenizer, isLlava);
-        using var autocast = Autocast.Enter(request.Precision);
+        using var autocast = Autocast.Enter(request.Runtime.Precision);
         bool hasPlaceholder = promptIds.Contains(LlavaBatch.ImageTokenIndex);
         if (!isLlava)
         {

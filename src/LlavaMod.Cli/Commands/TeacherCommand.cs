@@ -26,21 +26,19 @@ public static class TeacherCommand
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Longest response", DefaultValueFactory = _ => 64 };
         var seed = new Option<long>("--seed") { Description = "Base seed; each prompt's samples are seeded from (seed, row key)", DefaultValueFactory = _ => 0 };
         var only = new Option<string?>("--only-ids-ending-with") { Description = "Only rows whose id ends with this, e.g. -describe" };
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
-        var threads = new Option<int>("--threads") { Description = "Torch threads (0 = one per core)", DefaultValueFactory = _ => 0 };
-        var precision = PrecisionOption.Create();
         var command = new Command("sample",
             "Sample N responses per prompt with their per-token log-probs, deterministic per seed, one Parquet file per data shard; rerunning skips finished shards.")
         {
-            model, data, output, n, temperature, topP, topK, maxNew, seed, only, device, threads, precision,
+            model, data, output, n, temperature, topP, topK, maxNew, seed, only,
         };
+        var runtime = new RuntimeOptionSet(command);
         command.SetAction((parse, ct) =>
         {
             var manifest = SamplingPass.Run(new SamplingOptions
             {
                 Model = parse.GetValue(model)!, Data = parse.GetValue(data)!, Out = parse.GetValue(output)!, SamplesPerPrompt = parse.GetValue(n),
                 Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), TopK = parse.GetValue(topK), MaxNewTokens = parse.GetValue(maxNew),
-                Seed = parse.GetValue(seed), OnlyIdsEndingWith = parse.GetValue(only), Device = parse.GetValue(device)!, Threads = parse.GetValue(threads), Precision = parse.GetValue(precision)!,
+                Seed = parse.GetValue(seed), OnlyIdsEndingWith = parse.GetValue(only), Runtime = runtime.Parse(parse),
             }, Console.WriteLine, ct);
             Console.WriteLine($"samples: {manifest.Shards.Sum(s => s.Samples):N0} responses to {manifest.Shards.Sum(s => s.Prompts):N0} prompts");
             return Task.FromResult(0);
@@ -55,21 +53,19 @@ public static class TeacherCommand
         var output = new Option<string>("--out", "-o") { Description = "Cache folder: one .logits.parquet per data shard + logit_cache.json", Required = true };
         var k = new Option<int>("--k") { Description = "Teacher log-probs kept per token (top-k) besides the tail mass", DefaultValueFactory = _ => 64 };
         var batchSize = new Option<int>("--batch-size") { Description = "Rows per forward pass", DefaultValueFactory = _ => 16 };
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
-        var threads = new Option<int>("--threads") { Description = "Torch threads (0 = one per core)", DefaultValueFactory = _ => 0 };
-        var precision = PrecisionOption.Create();
         var command = new Command("cache-logits",
             "Cache the teacher's output distribution at every supervised token: top-k token ids and log-probs plus the tail mass " +
             "log(1 − Σ top-k p). Aligned row for row with the data shards; rerunning skips finished shards.")
         {
-            teacher, data, output, k, batchSize, device, threads, precision,
+            teacher, data, output, k, batchSize,
         };
+        var runtime = new RuntimeOptionSet(command);
         command.SetAction((parse, ct) =>
         {
             var manifest = LogitCachePass.Run(new LogitCachePassOptions
             {
                 Teacher = parse.GetValue(teacher)!, Data = parse.GetValue(data)!, Out = parse.GetValue(output)!,
-                K = parse.GetValue(k), BatchSize = parse.GetValue(batchSize), Device = parse.GetValue(device)!, Threads = parse.GetValue(threads), Precision = parse.GetValue(precision)!,
+                K = parse.GetValue(k), BatchSize = parse.GetValue(batchSize), Runtime = runtime.Parse(parse),
             }, Console.WriteLine, ct);
             Console.WriteLine($"cache: {manifest.Tokens:N0} tokens in {manifest.Shards.Count} shards, {manifest.BytesPerToken:F1} bytes/token, top-{manifest.K} covers {manifest.MeanCoveredMass:P1} of the teacher's probability");
             return Task.FromResult(0);

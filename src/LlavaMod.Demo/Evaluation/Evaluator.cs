@@ -23,10 +23,8 @@ public sealed record EvaluationOptions
     public int BatchSize { get; init; } = 64;
     public int MaxNewTokens { get; init; } = 40;
     public int Limit { get; init; }
-    public string Device { get; init; } = "auto";
-    public int Threads { get; init; }
-    /// <summary>"fp32" or "bf16" (mixed precision: bf16 matmuls on the fp32 weights, see <see cref="LlavaMod.Models.Autocast"/>).</summary>
-    public string Precision { get; init; } = "fp32";
+    /// <summary>Device, torch threads and compute precision (bf16: mixed precision, see <see cref="LlavaMod.Models.Autocast"/>).</summary>
+    public RuntimeOptions Runtime { get; init; } = RuntimeOptions.Default;
 }
 
 /// <summary>One generated answer with its score, written to answers.jsonl for inspection.
@@ -58,9 +56,8 @@ public static class Evaluator
         log ??= _ => { };
         var clock = Stopwatch.StartNew();
         var truth = DemoGroundTruth.Load(options.GroundTruth);
-        TorchRuntime.SetThreads(options.Threads);
-        var device = TorchRuntime.ResolveDevice(options.Device);
-        var precision = ComputePrecisions.Parse(options.Precision, "--precision");
+        var device = options.Runtime.Apply();
+        var precision = options.Runtime.Precision;
         using var model = Checkpoint.Load(options.Model, torch.ScalarType.Float32, device);
         model.eval();
         using var autocast = Autocast.Enter(precision); // one scope for the whole evaluation: each weight is cast once

@@ -10,7 +10,9 @@ namespace LlavaMod.Models;
 /// </summary>
 public sealed class LlavaBatch
 {
-    public const long ImageTokenIndex = -200;
+    /// <summary>The image placeholder in token ids, as the ETL writes it (<see cref="Data.Text.ChatTemplate.ImagePlaceholderId"/>).</summary>
+    public const long ImageTokenIndex = Data.Text.ChatTemplate.ImagePlaceholderId;
+    /// <summary>The label of a token no loss trains on (PyTorch's <c>ignore_index</c>): prompt, image and padding tokens.</summary>
     public const long IgnoreIndex = -100;
 
     public required IReadOnlyList<long[]> InputIds { get; init; }

@@ -51,7 +51,7 @@ public sealed class VocabSubset
     /// Maps target token ids to subset indices; <paramref name="ignoreIndex"/> stays as is. Throws
     /// when a target token is outside the subset (its loss could not be computed).
     /// </summary>
-    public long[] MapTargets(ReadOnlySpan<long> targets, long ignoreIndex = -100)
+    public long[] MapTargets(ReadOnlySpan<long> targets, long ignoreIndex = LlavaBatch.IgnoreIndex)
     {
         var mapped = new long[targets.Length];
         for (int i = 0; i < targets.Length; i++)

@@ -42,17 +42,18 @@ public static class TorchRuntime
         }
     }
 
-    /// <summary>Resolves "auto" | "cpu" | "cuda" | "cuda:N" to a device; auto picks CUDA when present.</summary>
-    public static Device ResolveDevice(string name)
+    /// <summary>The torch device of a request; auto picks CUDA when present.</summary>
+    public static Device ResolveDevice(DeviceRequest request)
     {
         EnsureLoaded();
-        string n = name.Trim().ToLowerInvariant();
-        if (n == "auto") return torch.cuda.is_available() ? CUDA : CPU;
-        if (n.StartsWith("cuda") && !torch.cuda.is_available())
-            throw new LlavaModException($"--device {name}: CUDA is not available on this machine (this build uses the {BackendDescription} backend). Use --device cpu or auto.");
-        if (n != "cpu" && !n.StartsWith("cuda"))
-            throw new LlavaModException($"--device {name}: expected auto, cpu, cuda or cuda:N.");
-        return torch.device(n);
+        return request.Kind switch
+        {
+            DeviceKind.Auto => torch.cuda.is_available() ? CUDA : CPU,
+            DeviceKind.Cpu => CPU,
+            _ when !torch.cuda.is_available() =>
+                throw new LlavaModException($"--device {request}: CUDA is not available on this machine (this build uses the {BackendDescription} backend). Use --device cpu or auto."),
+            _ => torch.device(DeviceType.CUDA, request.Index),
+        };
     }
 
     /// <summary>Sets torch's intra-op threads; 0 means one per core.</summary>

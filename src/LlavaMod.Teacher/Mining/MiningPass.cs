@@ -27,8 +27,8 @@ public sealed record MiningOptions
     public string RunName { get; init; } = "mined";
     public PairMiningPolicy Policy { get; init; } = new();
     public double ValFraction { get; init; } = 0.05;
-    public string Device { get; init; } = "auto";
-    public int Threads { get; init; }
+    /// <summary>Device and torch threads, used when the teacher must run (judge, or samples from another model).</summary>
+    public RuntimeOptions Runtime { get; init; } = RuntimeOptions.Default;
 }
 
 /// <summary>What a mining run added.</summary>
@@ -56,8 +56,7 @@ public static class MiningPass
         torch.Device device = torch.CPU;
         if (!reuse || o.Scorer == MiningScorer.Judge)
         {
-            TorchRuntime.SetThreads(o.Threads);
-            device = TorchRuntime.ResolveDevice(o.Device);
+            device = o.Runtime.Apply();
             teacher = Checkpoint.Load(o.Teacher, torch.ScalarType.Float32, device);
             teacher.eval();
         }

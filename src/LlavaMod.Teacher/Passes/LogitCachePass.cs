@@ -2,7 +2,7 @@ using LlavaMod.Core;
 using LlavaMod.Data.Shards;
 using LlavaMod.Models;
 using LlavaMod.Models.Runtime;
-using LlavaMod.Teacher.LogitCache;
+using LlavaMod.LogitCache;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,10 +16,8 @@ public sealed record LogitCachePassOptions
     public required string Out { get; init; }
     public int K { get; init; } = 64;
     public int BatchSize { get; init; } = 16;
-    public string Device { get; init; } = "auto";
-    public int Threads { get; init; }
-    /// <summary>"fp32" or "bf16" (mixed precision: bf16 matmuls on the fp32 weights, see <see cref="LlavaMod.Models.Autocast"/>).</summary>
-    public string Precision { get; init; } = "fp32";
+    /// <summary>Device, torch threads and compute precision (bf16: mixed precision, see <see cref="LlavaMod.Models.Autocast"/>).</summary>
+    public RuntimeOptions Runtime { get; init; } = RuntimeOptions.Default;
 }
 
 /// <summary>
@@ -41,9 +39,8 @@ public static class LogitCachePass
         if (teacherTokenizer is not null && teacherTokenizer != data.TokenizerFingerprint)
             throw LlavaModException.ForFile(options.Data, $"was tokenized with another tokenizer than the teacher's ({options.Teacher}/tokenizer.json); re-shard the data with the teacher's tokenizer");
 
-        TorchRuntime.SetThreads(options.Threads);
-        var device = TorchRuntime.ResolveDevice(options.Device);
-        var precision = ComputePrecisions.Parse(options.Precision, "--precision");
+        var device = options.Runtime.Apply();
+        var precision = options.Runtime.Precision;
         using var teacher = Checkpoint.Load(options.Teacher, ScalarType.Float32, device);
         teacher.eval();
         using var autocast = Autocast.Enter(precision); // one scope for the whole pass: each weight is cast once
@@ -54,7 +51,7 @@ public static class LogitCachePass
 
         Directory.CreateDirectory(options.Out);
         AtomicFile.CleanStaleTempFiles(options.Out);
-        var manifest = ExistingOrNew(options with { Precision = precision.Name() }, fingerprint, data, k, vocab, subset);
+        var manifest = ExistingOrNew(options, fingerprint, data, k, vocab, subset);
         var metadata = new LogitCacheMetadata(k, vocab, fingerprint, data.TokenizerFingerprint);
 
         foreach (var shard in data.Shards)
@@ -81,7 +78,7 @@ public static class LogitCachePass
         if (File.Exists(Path.Combine(options.Out, LogitCacheManifest.FileName)))
         {
             var existing = LogitCacheManifest.Load(options.Out);
-            if (existing.TeacherFingerprint != fingerprint || existing.K != k || existing.TokenizerFingerprint != data.TokenizerFingerprint || existing.Precision != options.Precision)
+            if (existing.TeacherFingerprint != fingerprint || existing.K != k || existing.TokenizerFingerprint != data.TokenizerFingerprint || existing.Precision != options.Runtime.Precision.Name())
                 throw LlavaModException.ForFile(options.Out, "holds a cache from another teacher, k, tokenizer or precision; choose an empty --out folder");
             return existing;
         }
@@ -89,7 +86,7 @@ public static class LogitCachePass
         {
             TeacherFolder = Path.GetFullPath(options.Teacher), TeacherFingerprint = fingerprint,
             TokenizerFingerprint = data.TokenizerFingerprint, DataFolder = Path.GetFullPath(options.Data),
-            K = k, VocabSize = vocab, VocabSubset = subset?.TokenIds, Precision = options.Precision,
+            K = k, VocabSize = vocab, VocabSubset = subset?.TokenIds, Precision = options.Runtime.Precision.Name(),
         };
     }
 

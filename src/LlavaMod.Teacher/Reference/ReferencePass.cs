@@ -1,3 +1,4 @@
+using LlavaMod.Data.Images;
 using LlavaMod.Core;
 using LlavaMod.Data.Text;
 using LlavaMod.Models;
@@ -20,8 +21,8 @@ public sealed record ReferenceOptions
     /// <summary>Chat template that untokenized prompts and responses are rendered with.</summary>
     public ChatTemplateKind Template { get; init; } = ChatTemplateKind.Qwen;
     public int PairsPerBatch { get; init; } = 16;
-    public string Device { get; init; } = "auto";
-    public int Threads { get; init; }
+    /// <summary>Device and torch threads (the teacher scores in fp32).</summary>
+    public RuntimeOptions Runtime { get; init; } = RuntimeOptions.Default;
 }
 
 /// <summary>Pairs that needed work, reference log-probs newly stored, pairs whose token ids were newly made.</summary>
@@ -51,11 +52,10 @@ public static class ReferencePass
         var tokenizer = QwenTokenizer.Load(o.Teacher);
         foreach (var run in store.RunsNeedingReference()) CheckTokenizer(run.Name, run.Tokenizer, tokenizer.Fingerprint, o.Db);
         var template = ChatTemplate.Create(o.Template, tokenizer);
-        TorchRuntime.SetThreads(o.Threads);
         // Every pair's image is found before the teacher loads: a missing one stops the run here, naming the pair.
         using var images = new PairImages(o.ImageRoot, o.Shards, Path.GetDirectoryName(Path.GetFullPath(o.Db)));
         var located = LocateImages(store, images, o.Db);
-        var device = TorchRuntime.ResolveDevice(o.Device);
+        var device = o.Runtime.Apply();
         using var teacher = Checkpoint.Load(o.Teacher, torch.ScalarType.Float32, device);
         teacher.eval();
 

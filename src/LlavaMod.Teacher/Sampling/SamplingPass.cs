@@ -27,10 +27,8 @@ public sealed record SamplingOptions
     public int PromptsPerBatch { get; init; } = 32;
     /// <summary>Only rows whose id ends with this (e.g. "-describe"); null = every row.</summary>
     public string? OnlyIdsEndingWith { get; init; }
-    public string Device { get; init; } = "auto";
-    public int Threads { get; init; }
-    /// <summary>"fp32" or "bf16" (mixed precision: bf16 matmuls on the fp32 weights, see <see cref="LlavaMod.Models.Autocast"/>).</summary>
-    public string Precision { get; init; } = "fp32";
+    /// <summary>Device, torch threads and compute precision (bf16: mixed precision, see <see cref="LlavaMod.Models.Autocast"/>).</summary>
+    public RuntimeOptions Runtime { get; init; } = RuntimeOptions.Default;
 }
 
 /// <summary>
@@ -46,9 +44,8 @@ public static class SamplingPass
     {
         log ??= _ => { };
         var data = DatasetManifest.Load(o.Data);
-        TorchRuntime.SetThreads(o.Threads);
-        var device = TorchRuntime.ResolveDevice(o.Device);
-        var precision = ComputePrecisions.Parse(o.Precision, "--precision");
+        var device = o.Runtime.Apply();
+        var precision = o.Runtime.Precision;
         using var model = Checkpoint.Load(o.Model, torch.ScalarType.Float32, device);
         model.eval();
         using var autocast = Autocast.Enter(precision); // one scope for the whole pass: each weight is cast once

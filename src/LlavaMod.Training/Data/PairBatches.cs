@@ -1,7 +1,7 @@
 using LlavaMod.Core;
 using LlavaMod.Models;
 using LlavaMod.Preferences;
-using LlavaMod.Teacher.Reference;
+using LlavaMod.Data.Images;
 
 namespace LlavaMod.Training.Data;
 

@@ -1,5 +1,5 @@
 using LlavaMod.Models;
-using LlavaMod.Teacher.Reference;
+using LlavaMod.Data.Images;
 
 namespace LlavaMod.Training.Data;
 

@@ -5,8 +5,8 @@ using static TorchSharp.torch;
 namespace LlavaMod.Training.Losses;
 
 /// <summary>The top-k + tail mimic loss and the share of teacher probability its top-k covered.</summary>
-/// <param name="Loss">Scalar KL over k + 1 buckets, averaged over masked positions.</param>
-/// <param name="TeacherCoveredMass">Mean over masked positions of Σ_top-k p_T (1 means the cache is exact).</param>
+/// <param name="Loss">Scalar KL over k + 1 buckets, averaged over the positions.</param>
+/// <param name="TeacherCoveredMass">Mean over the positions of Σ_top-k p_T (1 means the cache is exact).</param>
 public sealed record TopKMimicResult(Tensor Loss, double TeacherCoveredMass);
 
 /// <summary>
@@ -31,51 +31,48 @@ public static class TopKTailMimic
     static readonly Scalar MaskedLogitScalar = MaskedLogit.ToScalar();
     static readonly Scalar EmptyTailThreshold = (MaskedLogit / 2).ToScalar();
 
-    /// <param name="studentLogits">[B, T, V]</param>
-    /// <param name="teacherIds">[B, T, k] long: distinct ids per position for top-k caches; a
+    /// <param name="studentLogits">(N, V) at the N supervised positions (the training forward's loss-position contract)</param>
+    /// <param name="teacherIds">(N, k) long: distinct ids per position for top-k caches; a
     /// Sparse Logit Sampling cache repeats ids, with log-probs log(1/k) and tail −∞, and then the
     /// loss is the unbiased sampled soft cross-entropy plus a constant</param>
-    /// <param name="teacherLogProbs">[B, T, k] teacher log-probs of those ids</param>
-    /// <param name="teacherTailLogMass">[B, T] log(1 − Σ_top-k p_T); −∞ when the top-k holds everything</param>
-    /// <param name="mask">[B, T] bool, positions to train (see <see cref="TokenAlignment.PredictionMask"/>)</param>
-    public static TopKMimicResult Compute(Tensor studentLogits, Tensor teacherIds, Tensor teacherLogProbs, Tensor teacherTailLogMass, Tensor mask)
+    /// <param name="teacherLogProbs">(N, k) teacher log-probs of those ids</param>
+    /// <param name="teacherTailLogMass">(N) log(1 − Σ_top-k p_T); −∞ when the top-k holds everything</param>
+    public static TopKMimicResult Compute(Tensor studentLogits, Tensor teacherIds, Tensor teacherLogProbs, Tensor teacherTailLogMass)
     {
-        CheckShapes(studentLogits, teacherIds, teacherLogProbs, teacherTailLogMass, mask);
+        CheckShapes(studentLogits, teacherIds, teacherLogProbs, teacherTailLogMass);
         using var scope = NewDisposeScope();
-        var logpS = FullVocabularyMimic.UpcastForSoftmax(studentLogits).log_softmax(-1);
+        var logpS = FullVocabularyMimic.UpcastForSoftmax(studentLogits).log_softmax(-1);                 // (N, V)
         var dtype = logpS.dtype;
         var ids = teacherIds.to_type(ScalarType.Int64);
         var lpT = teacherLogProbs.detach().to_type(dtype);
         var tailT = teacherTailLogMass.detach().to_type(dtype);
 
-        var lpSTop = logpS.gather(-1, ids);
-        var inTopK = zeros_like(logpS, dtype: ScalarType.Bool).scatter(-1, ids, ones_like(ids, dtype: ScalarType.Bool));
-        var tailS = logpS.masked_fill(inTopK, MaskedLogitScalar).logsumexp(-1);
+        var lpSTop = logpS.gather(-1, ids);                                                              // (N, k)
+        var inTopK = zeros_like(logpS, dtype: ScalarType.Bool).scatter(-1, ids, ones_like(ids, dtype: ScalarType.Bool)); // (N, V)
+        var tailS = logpS.masked_fill(inTopK, MaskedLogitScalar).logsumexp(-1);                          // (N)
 
         var pT = lpT.exp();
         // When the top-k holds every column (k = V, e.g. a cache over a small vocabulary subset) there is
         // no tail: a tail mass the teacher stored from float rounding (1 − Σp ≈ 1e-8) must not meet the
         // student's empty-tail log (≈ −1e30).
         var pTail = where(tailS.gt(EmptyTailThreshold), tailT.exp(), zeros_like(tailT));
-        var topTerms = (pT * (lpT - lpSTop)).sum(-1);
+        var topTerms = (pT * (lpT - lpSTop)).sum(-1);                                                    // (N)
         // p·log p is 0 at p = 0: keep the teacher's own term finite when its tail is empty.
         var tailSelf = where(pTail.gt(LongLivedScalars.IntZero), pTail * tailT, zeros_like(pTail));
-        var perPosition = topTerms + tailSelf - pTail * tailS;
+        var perPosition = topTerms + tailSelf - pTail * tailS;                                           // (N)
 
-        var loss = TokenAlignment.MaskedMean(perPosition, mask);
-        double covered = TokenAlignment.MaskedMean(pT.sum(-1), mask).to_type(ScalarType.Float64).item<double>();
+        var loss = FullVocabularyMimic.MeanOverPositions(perPosition);
+        double covered = FullVocabularyMimic.MeanOverPositions(pT.sum(-1)).to_type(ScalarType.Float64).item<double>();
         return new TopKMimicResult(loss.MoveToOuterDisposeScope(), covered);
     }
 
-    static void CheckShapes(Tensor s, Tensor ids, Tensor lp, Tensor tail, Tensor mask)
+    static void CheckShapes(Tensor s, Tensor ids, Tensor lp, Tensor tail)
     {
         static string Sh(Tensor x) => "[" + string.Join(", ", x.shape) + "]";
-        bool ok = s.dim() == 3 && ids.dim() == 3 && lp.dim() == 3 && tail.dim() == 2 && mask.dim() == 2
-                  && ids.shape.SequenceEqual(lp.shape)
-                  && ids.shape[0] == s.shape[0] && ids.shape[1] == s.shape[1]
-                  && tail.shape.SequenceEqual(s.shape.Take(2)) && mask.shape.SequenceEqual(s.shape.Take(2))
-                  && ids.shape[2] <= s.shape[2];
+        bool ok = s.dim() == 2 && ids.dim() == 2 && lp.dim() == 2 && tail.dim() == 1
+                  && ids.shape.SequenceEqual(lp.shape) && ids.shape[0] == s.shape[0] && tail.shape[0] == s.shape[0]
+                  && ids.shape[1] <= s.shape[1];
         if (!ok)
-            throw new ArgumentException($"expected student logits [B, T, V], teacher ids and log-probs [B, T, k≤V], tail and mask [B, T]; got {Sh(s)}, {Sh(ids)}, {Sh(lp)}, {Sh(tail)}, {Sh(mask)}");
+            throw new ArgumentException($"expected student logits (N, V), teacher ids and log-probs (N, k≤V), tail (N); got {Sh(s)}, {Sh(ids)}, {Sh(lp)}, {Sh(tail)}");
     }
 }

@@ -67,6 +67,9 @@ public sealed record StageConfig
     /// <summary><see cref="Precision"/> parsed.</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public Models.ComputePrecision ComputePrecision => Models.ComputePrecisions.Parse(Precision, "precision");
+    /// <summary><see cref="Device"/>, <see cref="Threads"/> and <see cref="Precision"/> parsed.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public Models.Runtime.RuntimeOptions Runtime => new(Models.Runtime.DeviceRequest.Parse(Device, "device"), Threads, ComputePrecision);
     public int Seed { get; init; } = 42;
     /// <summary>Activation checkpointing of the language model's decoder layers: each layer keeps only its input in the
     /// forward and recomputes its activations in backward, for about one more forward pass per step and far less
@@ -126,6 +129,8 @@ public sealed record StageConfig
         Require(WarmupRatio is >= 0 and < 1, "warmup_ratio must be in [0, 1)");
         Require(AdamBetas.Length == 2, "adam_betas must hold two numbers, e.g. [0.9, 0.98]");
         Require(Precision is "fp32" or "bf16", $"precision '{Precision}': expected fp32 or bf16 (bf16 mixed precision: bf16 matmuls, fp32 weights)");
+        Require(Threads >= 0, $"threads {Threads}: must be ≥ 0 (0 = one per core)");
+        _ = Models.Runtime.DeviceRequest.Parse(Device, $"{source}: device");
         Require(Stage == StageKind.Pd ? Pairs is not null : Data.Count > 0, Stage == StageKind.Pd
             ? "'pairs' is required for the pd stage: a pair index (.sqlite) whose pairs carry the teacher's reference log-probs (llavamod pairs mine, or pairs import then pairs reference)"
             : "'data' is required: one or more shard folders");

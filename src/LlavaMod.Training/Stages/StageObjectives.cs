@@ -1,7 +1,7 @@
 using LlavaMod.Core;
 using LlavaMod.Models.Runtime;
 using LlavaMod.Models;
-using LlavaMod.Teacher.LogitCache;
+using LlavaMod.LogitCache;
 using LlavaMod.Training.Losses;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -49,11 +49,12 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
     public (Tensor Loss, Dictionary<string, double> Metrics) Compute(LlavaModel model, IReadOnlyList<SupervisedExample> batch, Device device)
     {
         using var scope = torch.NewDisposeScope();
+        // logits (N, V) at the N supervised positions, targets (N), rows (N): the contract every loss below takes.
         using var output = model.Forward(SupervisedExample.ToBatch(batch, model.Config.Vision, device), lossPositionsOnly: true);
         var metrics = new Dictionary<string, double>();
         var ce = loss.CeAverage == "row"
-            ? RowAveraged(nn.functional.cross_entropy(output.Logits.to(ScalarType.Float32), output.Targets!, reduction: nn.Reduction.None), output.Rows!, batch.Count, device)
-            : nn.functional.cross_entropy(output.Logits.to(ScalarType.Float32), output.Targets!);
+            ? SupervisedCrossEntropy.RowAveraged(output.Logits, output.Targets!, output.Rows!, batch.Count)
+            : SupervisedCrossEntropy.Compute(output.Logits, output.Targets!);
         metrics["ce"] = ce.item<float>();
         Tensor total;
         if (onlineTeacher is not null)
@@ -64,10 +65,9 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
             {
                 if (!teacherOutput.Targets!.shape.SequenceEqual(output.Targets!.shape) || !(teacherOutput.Targets! == output.Targets!).all().item<bool>())
                     throw new LlavaModException($"the online teacher supervises other positions than the student (batch rows {string.Join(", ", batch.Select(b => b.Key).Take(4))}…)");
-                teacherLogits = teacherOutput.Logits.detach();
+                teacherLogits = teacherOutput.Logits.detach(); // (N, V)
             }
-            var n = output.Logits.shape[0];
-            var kl = FullVocabularyMimic.KlDivergence(output.Logits.unsqueeze(0), teacherLogits.unsqueeze(0), torch.ones(1, n, dtype: ScalarType.Bool, device: device));
+            var kl = FullVocabularyMimic.KlDivergence(output.Logits, teacherLogits);
             metrics["kl"] = kl.item<float>();
             total = kl.MulScalar(loss.KlWeight);
             if (loss.CeWeight > 0) total = total + ce.MulScalar(loss.CeWeight);
@@ -78,8 +78,9 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
         }
         else
         {
-            var (ids, logProbs, tail) = TeacherTensors(model, batch, device);
-            var mimic = TopKTailMimic.Compute(output.Logits.unsqueeze(0), ids, logProbs, tail, torch.ones(1, ids.shape[1], dtype: ScalarType.Bool, device: device));
+            using var teacher = cache.ReadTargets(batch.Select(e => new CachedRowRequest(e.Key, e.SupervisedCount)).ToList(),
+                model.Config.Text.VocabSize, model.VocabSubset, device);
+            var mimic = TopKTailMimic.Compute(output.Logits, teacher.Ids, teacher.LogProbs, teacher.TailLogMass);
             metrics["kl"] = mimic.Loss.item<float>();
             metrics["teacher_covered_mass"] = mimic.TeacherCoveredMass;
             total = mimic.Loss.MulScalar(loss.KlWeight);
@@ -96,48 +97,6 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
         metrics["loss"] = total.item<float>();
         metrics["tokens"] = output.Targets!.shape[0];
         return (total.MoveToOuterDisposeScope(), metrics);
-    }
-
-    /// <summary>Mean over rows of each row's mean per-token loss.</summary>
-    public static Tensor RowAveraged(Tensor perToken, long[] rows, int rowCount, Device device)
-    {
-        var index = torch.tensor(rows, device: device);
-        var sums = torch.zeros(rowCount, dtype: perToken.dtype, device: device).index_add(0, index, perToken, LongLivedScalars.IntOne);
-        var counts = torch.zeros(rowCount, dtype: perToken.dtype, device: device).index_add(0, index, torch.ones_like(perToken), LongLivedScalars.IntOne);
-        var present = counts.gt(LongLivedScalars.IntZero);
-        return (sums[present] / counts[present]).mean();
-    }
-
-    /// <summary>The cached teacher rows of the batch as [1, N, k] ids (in the student's logit columns), log-probs, and [1, N] tail.</summary>
-    (Tensor Ids, Tensor LogProbs, Tensor Tail) TeacherTensors(LlavaModel model, IReadOnlyList<SupervisedExample> batch, Device device)
-    {
-        var rows = batch.Select(e => cache!.Read(e.Key)).ToList();
-        int k = cache!.Manifest.K;
-        long n = rows.Sum(r => (long)r.TokenCount);
-        var ids = new long[n * k];
-        var lps = new float[n * k];
-        var tail = new float[n];
-        var subset = model.VocabSubset;
-        long t = 0;
-        for (int r = 0; r < rows.Count; r++)
-        {
-            if (rows[r].TokenCount != batch[r].SupervisedCount)
-                throw new LlavaModException($"row {batch[r].Key}: the logit cache has {rows[r].TokenCount} tokens but the data row supervises {batch[r].SupervisedCount}: the cache was made from other data or another template");
-            for (int i = 0; i < rows[r].TokenCount; i++, t++)
-            {
-                for (int j = 0; j < k; j++)
-                {
-                    int tokenId = rows[r].Ids[i][j];
-                    int column = subset is null ? tokenId : subset.IndexOf(tokenId);
-                    if (column < 0 || column >= model.Config.Text.VocabSize)
-                        throw new LlavaModException($"row {batch[r].Key}: the teacher's token {tokenId} is outside the student's vocabulary{(subset is null ? "" : " subset")}: teacher and student vocabularies do not match");
-                    ids[t * k + j] = column;
-                    lps[t * k + j] = rows[r].LogProbs[i][j];
-                }
-                tail[t] = rows[r].TailLogMass[i];
-            }
-        }
-        return (torch.tensor(ids, device: device).view(1, n, k), torch.tensor(lps, device: device).view(1, n, k), torch.tensor(tail, device: device).view(1, n));
     }
 
     public void Dispose()

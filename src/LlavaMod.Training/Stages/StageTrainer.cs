@@ -2,7 +2,7 @@ using System.Diagnostics;
 using LlavaMod.Core;
 using LlavaMod.Models;
 using LlavaMod.Models.Runtime;
-using LlavaMod.Teacher.LogitCache;
+using LlavaMod.LogitCache;
 using LlavaMod.Training.Checkpoints;
 using LlavaMod.Training.Data;
 using LlavaMod.Training.Metrics;
@@ -30,8 +30,7 @@ public static class StageTrainer
     public static StageSummary Run(StageConfig config, bool resume, Action<string> log, CancellationToken ct = default,
         Func<LlavaModel, StageConfig, LlavaModel>? prepareModel = null, Func<LlavaModel, Tensor?>? auxLoss = null)
     {
-        TorchRuntime.SetThreads(config.Threads);
-        var device = TorchRuntime.ResolveDevice(config.Device);
+        var device = config.Runtime.Apply();
         torch.manual_seed(config.Seed);
 
         string? checkpoint = resume ? TrainingCheckpoint.Latest(config.Out) : null;

@@ -41,8 +41,7 @@ public static class VisionPretrainer
     public static StageSummary Run(StageConfig config, IPatchLabelTask task, Action<string> log, CancellationToken ct = default)
     {
         if (config.Data.Count != 1) throw new LlavaModException($"vision_pretrain takes one data folder (the {task.Name} images), got {config.Data.Count}");
-        TorchRuntime.SetThreads(config.Threads);
-        var device = TorchRuntime.ResolveDevice(config.Device);
+        var device = config.Runtime.Apply();
         torch.manual_seed(config.Seed);
         var clock = Stopwatch.StartNew();
         using var model = Checkpoint.Load(config.Model, ScalarType.Float32, device);

@@ -5,7 +5,7 @@ using LlavaMod.Models;
 using LlavaMod.Models.IO;
 using LlavaMod.Models.Moe;
 using LlavaMod.Models.Runtime;
-using LlavaMod.Teacher.LogitCache;
+using LlavaMod.LogitCache;
 using LlavaMod.Training.Losses;
 using LlavaMod.Training.Optimization;
 using LlavaMod.Training.Stages;

@@ -1,5 +1,5 @@
 using LlavaMod.Models;
-using LlavaMod.Teacher.LogitCache;
+using LlavaMod.LogitCache;
 
 namespace LlavaMod.Benchmarks.Training;
 

@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using System.Text.Json;
 using Dapper;
 using LlavaMod.Core;
@@ -158,7 +159,7 @@ public class JudgeAndReferenceEndToEndTests(DemoWorkspace workspace) : IClassFix
                 """));
         }
         string before = Snapshot();
-        var again = ReferencePass.Run(new ReferenceOptions { Db = db, Teacher = workspace.Teacher, ImageRoot = imageRoot, Threads = 1 });
+        var again = ReferencePass.Run(new ReferenceOptions { Db = db, Teacher = workspace.Teacher, ImageRoot = imageRoot, Runtime = new RuntimeOptions(DeviceRequest.Cpu, 1) });
         Assert.Equal(new ReferenceSummary(0, 0, 0), again);
         Assert.Equal(before, Snapshot());
 
@@ -179,7 +180,7 @@ public class JudgeAndReferenceEndToEndTests(DemoWorkspace workspace) : IClassFix
     {
         string dir = NewDir("reference-shards"), db = Path.Combine(dir, "pairs.sqlite"), nowhere = Path.Combine(dir, "no-such-folder");
         DemoWorkspace.Llavamod("pairs", "import", "--db", db, await WriteTrlFile(dir, DescribeConversations().Take(5).ToList()));
-        var summary = ReferencePass.Run(new ReferenceOptions { Db = db, Teacher = workspace.Teacher, Shards = workspace.MineShards, ImageRoot = nowhere, PairsPerBatch = 2, Threads = 1 });
+        var summary = ReferencePass.Run(new ReferenceOptions { Db = db, Teacher = workspace.Teacher, Shards = workspace.MineShards, ImageRoot = nowhere, PairsPerBatch = 2, Runtime = new RuntimeOptions(DeviceRequest.Cpu, 1) });
         Assert.True(summary.ReferencesFilled > 0);
 
         // Independent reference: each pair's prompt scored with the bytes of the first shard row stored from its image path.
@@ -207,7 +208,7 @@ public class JudgeAndReferenceEndToEndTests(DemoWorkspace workspace) : IClassFix
         using (var store = PairStore.Open(other, readOnly: true)) missing = store.EnumerateTrainingPairs("train").Single(p => p.ImagePath == "nowhere.jpg").PairId;
         var e = Assert.Throws<LlavaModException>(() => ReferencePass.Run(new ReferenceOptions
         {
-            Db = other, Teacher = workspace.Teacher, Shards = workspace.MineShards, ImageRoot = nowhere, PairsPerBatch = 1, Threads = 1,
+            Db = other, Teacher = workspace.Teacher, Shards = workspace.MineShards, ImageRoot = nowhere, PairsPerBatch = 1, Runtime = new RuntimeOptions(DeviceRequest.Cpu, 1),
         }));
         Assert.Contains($"row {missing}: image nowhere.jpg not found", e.Message);
         using var check = PairStore.Open(other, readOnly: true);
@@ -223,7 +224,7 @@ public class JudgeAndReferenceEndToEndTests(DemoWorkspace workspace) : IClassFix
         using (var store = PairStore.Open(db)) store.RecordRunTokenizer(1, new string('0', 64));
         var e = Assert.Throws<LlavaModException>(() => ReferencePass.Run(new ReferenceOptions
         {
-            Db = db, Teacher = workspace.Teacher, ImageRoot = Path.Combine(workspace.Raw, "mine"), Threads = 1,
+            Db = db, Teacher = workspace.Teacher, ImageRoot = Path.Combine(workspace.Raw, "mine"), Runtime = new RuntimeOptions(DeviceRequest.Cpu, 1),
         }));
         Assert.Contains("other-tokenizer", e.Message);
         Assert.Contains("tokenizer 000000000000", e.Message);

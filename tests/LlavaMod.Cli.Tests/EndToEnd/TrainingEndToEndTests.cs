@@ -1,7 +1,7 @@
 using LlavaMod.Core;
 using LlavaMod.Models;
 using LlavaMod.Models.IO;
-using LlavaMod.Teacher.LogitCache;
+using LlavaMod.LogitCache;
 using LlavaMod.Training.Metrics;
 using LlavaMod.Training.Stages;
 using TorchSharp;

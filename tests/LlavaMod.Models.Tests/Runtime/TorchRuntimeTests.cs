@@ -31,8 +31,10 @@ public class TorchRuntimeTests
     [Fact]
     public void Auto_device_is_cpu_without_cuda_and_unknown_names_are_refused()
     {
-        var device = TorchRuntime.ResolveDevice("auto");
+        var device = TorchRuntime.ResolveDevice(DeviceRequest.Parse("auto", "--device"));
         Assert.Equal(torch.cuda.is_available() ? DeviceType.CUDA : DeviceType.CPU, device.type);
-        Assert.Throws<LlavaMod.Core.LlavaModException>(() => TorchRuntime.ResolveDevice("tpu"));
+        var error = Assert.Throws<LlavaMod.Core.LlavaModException>(() => DeviceRequest.Parse("tpu", "--device"));
+        Assert.Contains("--device tpu: expected auto, cpu, cuda or cuda:N", error.Message);
+        Assert.Equal(new DeviceRequest(DeviceKind.Cuda, 1), DeviceRequest.Parse("cuda:1", "--device"));
     }
 }

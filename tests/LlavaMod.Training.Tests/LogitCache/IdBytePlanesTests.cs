@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using LlavaMod.Teacher.LogitCache;
+using LlavaMod.LogitCache;
 
 namespace LlavaMod.Training.Tests.LogitCache;
 

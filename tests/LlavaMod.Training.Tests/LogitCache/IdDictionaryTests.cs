@@ -1,4 +1,4 @@
-using LlavaMod.Teacher.LogitCache;
+using LlavaMod.LogitCache;
 
 namespace LlavaMod.Training.Tests.LogitCache;
 

@@ -1,4 +1,4 @@
-using LlavaMod.Teacher.LogitCache;
+using LlavaMod.LogitCache;
 using Xunit.Abstractions;
 
 namespace LlavaMod.Training.Tests.LogitCache;

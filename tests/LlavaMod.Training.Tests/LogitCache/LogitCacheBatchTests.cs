@@ -1,6 +1,7 @@
 using LlavaMod.Core;
+using LlavaMod.Models;
 using LlavaMod.Models.Runtime;
-using LlavaMod.Teacher.LogitCache;
+using LlavaMod.LogitCache;
 using LlavaMod.Training.Losses;
 using LlavaMod.Training.Tests.Losses;
 using TorchSharp;
@@ -15,29 +16,38 @@ public sealed class LogitCacheBatchTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
-    public void Cached_tokens_land_on_the_positions_that_predict_the_supervised_tokens()
+    public void Cached_tokens_become_the_targets_of_the_supervised_positions_row_by_row_in_student_columns()
     {
         TorchRuntime.EnsureLoaded();
-        var labels = tensor(new long[,] { { -100, -100, 5, 6, -100 }, { -100, 7, 8, -100, -100 } });
-        var mask = TokenAlignment.PredictionMask(labels); // row 0: positions 1, 2; row 1: positions 0, 1
         var rows = new[]
         {
             new TopKRow("a", [[5, 1], [6, 2]], [[-0.1f, -3f], [-0.2f, -2f]], [-4f, -5f]),
-            new TopKRow("b", [[7, 0], [8, 3]], [[-0.3f, -1.5f], [-0.4f, -1.2f]], [-6f, -7f]),
+            new TopKRow("b", [[7, 0]], [[-0.3f, -1.5f]], [-6f]),
         };
-        using var batch = LogitCacheBatch.Build(rows, mask, k: 2);
-        Assert.Equal(new long[] { 2, 5, 2 }, batch.Ids.shape);
-        Assert.Equal(new long[] { 5, 1 }, batch.Ids[0, 1].data<long>().ToArray());
-        Assert.Equal(new long[] { 6, 2 }, batch.Ids[0, 2].data<long>().ToArray());
-        Assert.Equal(new long[] { 7, 0 }, batch.Ids[1, 0].data<long>().ToArray());
-        Assert.Equal(new long[] { 8, 3 }, batch.Ids[1, 1].data<long>().ToArray());
-        Assert.Equal(-0.2f, batch.LogProbs[0, 2, 0].item<float>());
-        Assert.Equal(-7f, batch.TailLogMass[1, 1].item<float>());
-        Assert.True(batch.LogProbs.isfinite().all().item<bool>());
+        var requests = new[] { new CachedRowRequest("a", 2), new CachedRowRequest("b", 1) };
+        using var batch = LogitCacheBatch.Build(rows, requests, k: 2, vocabSize: 10);
+        Assert.Equal(new long[] { 3, 2 }, batch.Ids.shape);
+        Assert.Equal(new long[] { 5, 1, 6, 2, 7, 0 }, batch.Ids.data<long>().ToArray());
+        Assert.Equal(new[] { -0.1f, -3f, -0.2f, -2f, -0.3f, -1.5f }, batch.LogProbs.data<float>().ToArray());
+        Assert.Equal(new[] { -4f, -5f, -6f }, batch.TailLogMass.data<float>().ToArray());
 
-        var wrong = new[] { rows[0], rows[0] with { Key = "c", Ids = [[1, 2]], LogProbs = [[-1f, -2f]], TailLogMass = [-1f] } };
-        var e = Assert.Throws<LlavaModException>(() => LogitCacheBatch.Build(wrong, mask, k: 2));
-        Assert.Contains("'c'", e.Message);
+        // A vocabulary subset maps token ids to the student's logit columns.
+        var subset = new VocabSubset([0, 1, 2, 5, 6, 7]);
+        using var mapped = LogitCacheBatch.Build(rows, requests, k: 2, vocabSize: 6, subset);
+        Assert.Equal(new long[] { 3, 1, 4, 2, 5, 0 }, mapped.Ids.data<long>().ToArray());
+    }
+
+    [Fact]
+    public void A_row_whose_token_count_differs_or_an_id_outside_the_student_vocabulary_is_an_error_naming_the_row()
+    {
+        TorchRuntime.EnsureLoaded();
+        var row = new TopKRow("a", [[5, 1], [6, 2]], [[-0.1f, -3f], [-0.2f, -2f]], [-4f, -5f]);
+        var count = Assert.Throws<LlavaModException>(() => LogitCacheBatch.Build([row], [new CachedRowRequest("a", 3)], k: 2, vocabSize: 10));
+        Assert.Equal("row a: the logit cache has 2 tokens but the data row supervises 3: the cache was made from other data or another template", count.Message);
+        var outside = Assert.Throws<LlavaModException>(() => LogitCacheBatch.Build([row], [new CachedRowRequest("a", 2)], k: 2, vocabSize: 6));
+        Assert.Equal("row a: the teacher's token 6 is outside the student's vocabulary: teacher and student vocabularies do not match", outside.Message);
+        var notInSubset = Assert.Throws<LlavaModException>(() => LogitCacheBatch.Build([row], [new CachedRowRequest("a", 2)], k: 2, vocabSize: 3, new VocabSubset([1, 5, 6])));
+        Assert.Contains("token 2 is outside the student's vocabulary subset", notInSubset.Message);
     }
 
     [Fact]
@@ -49,9 +59,9 @@ public sealed class LogitCacheBatchTests : IDisposable
         var teacher = randn(3, 8, vocab, generator: gen).MulScalar(3);
         var student = randn(3, 8, vocab, generator: gen).MulScalar(2);
         var labels = randint(0, vocab, [3, 8], generator: gen);
-        using var ignored = TokenAlignment.IgnoreIndex.ToScalar();
+        using var ignored = LlavaBatch.IgnoreIndex.ToScalar();
         foreach (var (row, column) in new[] { (0, 0), (1, 7), (2, 0), (2, 1) }) labels[row, column].fill_(ignored);
-        var mask = TokenAlignment.PredictionMask(labels);
+        var mask = SupervisedPositions.Mask(labels);
         var (ids, lp, tail) = MimicLossTests.TeacherTopK(teacher, k);
 
         // Write each row's masked positions to the cache, read them back, rebuild tensors.
@@ -72,10 +82,10 @@ public sealed class LogitCacheBatchTests : IDisposable
         await using var reader = await LogitCacheReader.OpenAsync(path);
         var rows = new List<TopKRow>();
         for (int b = 0; b < 3; b++) rows.Add(await reader.ReadAsync($"row{b}"));
-        using var cached = LogitCacheBatch.Build(rows, mask, k);
+        using var cached = LogitCacheBatch.Build(rows, rows.Select(r => new CachedRowRequest(r.Key, r.TokenCount)).ToList(), k, vocab);
 
-        var exact = TopKTailMimic.Compute(student, ids, lp, tail, mask);
-        var fromCache = TopKTailMimic.Compute(student, cached.Ids, cached.LogProbs, cached.TailLogMass, mask);
+        var exact = TopKTailMimic.Compute(student[mask], ids[mask], lp[mask], tail[mask]);
+        var fromCache = TopKTailMimic.Compute(student[mask], cached.Ids, cached.LogProbs, cached.TailLogMass);
         // Each teacher log-prob moves by ≤ s/2, so each p_T·log term moves by about p_T·s/2 (plus the tail term).
         double tolerance = metadata.MaxLogProbError * (1 + exact.Loss.item<float>()) * 1.5;
         Assert.InRange(fromCache.Loss.item<float>(), exact.Loss.item<float>() - tolerance, exact.Loss.item<float>() + tolerance);

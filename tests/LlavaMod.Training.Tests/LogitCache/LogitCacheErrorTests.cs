@@ -1,5 +1,5 @@
 using LlavaMod.Core;
-using LlavaMod.Teacher.LogitCache;
+using LlavaMod.LogitCache;
 
 namespace LlavaMod.Training.Tests.LogitCache;
 

@@ -1,5 +1,5 @@
 using LlavaMod.Core;
-using LlavaMod.Teacher.LogitCache;
+using LlavaMod.LogitCache;
 using ParquetSharp;
 using Xunit.Abstractions;
 

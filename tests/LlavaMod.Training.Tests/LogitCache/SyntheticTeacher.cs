@@ -1,5 +1,5 @@
 using LlavaMod.Models.Runtime;
-using LlavaMod.Teacher.LogitCache;
+using LlavaMod.LogitCache;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using LlavaMod.Models;
 using LlavaMod.Models.Runtime;
 using LlavaMod.Training.Losses;
 using LlavaMod.Training.Tests.Reference;
@@ -19,19 +20,9 @@ public class MimicLossTests
         var teacher = randn(b, t, v, generator: gen).MulScalar(3);
         var labels = randint(0, v, [b, t], generator: gen);
         // Prompt tokens at the start of each row, padding at the end of row 1.
-        using var ignored = TokenAlignment.IgnoreIndex.ToScalar();
+        using var ignored = LlavaBatch.IgnoreIndex.ToScalar();
         foreach (var (row, column) in new[] { (0, 0), (0, 1), (1, 0), (1, t - 1) }) labels[row, column].fill_(ignored);
         return (student, teacher, labels);
-    }
-
-    [Fact]
-    public void Prediction_mask_marks_the_position_before_each_supervised_token()
-    {
-        TorchRuntime.EnsureLoaded();
-        var labels = tensor(new long[,] { { -100, -100, 5, 6, -100 }, { -100, 7, 8, 9, 10 } });
-        var mask = TokenAlignment.PredictionMask(labels);
-        // Token t+1 supervised ⇔ position t trains; the last position never does.
-        Assert.Equal(new[] { false, true, true, false, false, true, true, true, true, false }, mask.reshape(-1).data<bool>().ToArray());
     }
 
     [Theory]
@@ -40,7 +31,7 @@ public class MimicLossTests
     public void Full_vocabulary_soft_ce_and_kl_match_the_llava_mod_and_torch_reference(double temperature)
     {
         var (student, teacher, labels) = RandomBatch(seed: 7);
-        var mask = TokenAlignment.PredictionMask(labels);
+        var mask = SupervisedPositions.Mask(labels);
         var reference = PythonReference.Run(new JsonObject
         {
             ["kind"] = "mimic_full", ["temperature"] = temperature,
@@ -49,8 +40,8 @@ public class MimicLossTests
         });
         foreach (var (name, fn) in new (string, Func<Tensor, Tensor>)[]
                  {
-                     ("soft_ce", s => FullVocabularyMimic.SoftCrossEntropy(s, teacher, mask, temperature)),
-                     ("kl", s => FullVocabularyMimic.KlDivergence(s, teacher, mask, temperature)),
+                     ("soft_ce", s => FullVocabularyMimic.SoftCrossEntropy(s[mask], teacher[mask], temperature)),
+                     ("kl", s => FullVocabularyMimic.KlDivergence(s[mask], teacher[mask], temperature)),
                  })
         {
             var s = student.detach().requires_grad_(true);
@@ -60,22 +51,6 @@ public class MimicLossTests
             PythonReference.AssertClose(expected.GetProperty("loss").GetDouble(), loss.item<float>(), Tol, name + " loss");
             PythonReference.AssertClose(PythonReference.Data(expected.GetProperty("grad")), PythonReference.ToDoubles(s.grad!), Tol, name + " grad");
         }
-    }
-
-    [Fact]
-    public void Masked_positions_do_not_contribute()
-    {
-        var (student, teacher, labels) = RandomBatch(seed: 3);
-        var mask = TokenAlignment.PredictionMask(labels);
-        var s = student.detach().requires_grad_(true);
-        FullVocabularyMimic.KlDivergence(s, teacher, mask).backward();
-        var unmaskedGradRows = s.grad!.abs().sum(-1).masked_select(mask.logical_not());
-        Assert.All(unmaskedGradRows.data<float>().ToArray(), g => Assert.Equal(0f, g));
-        // Changing the student at masked-out positions leaves the loss unchanged.
-        var changed = student.clone();
-        using var nine = 9f.ToScalar();
-        changed.masked_fill_(mask.logical_not().unsqueeze(-1), nine);
-        Assert.Equal(FullVocabularyMimic.KlDivergence(student, teacher, mask).item<float>(), FullVocabularyMimic.KlDivergence(changed, teacher, mask).item<float>());
     }
 
     /// <summary>The teacher's top-k of its own log-softmax, and the exact tail log-mass (float64).</summary>
@@ -92,10 +67,10 @@ public class MimicLossTests
     public void Top_k_tail_kl_and_covered_mass_match_the_float64_bucket_reference()
     {
         var (student, teacher, labels) = RandomBatch(seed: 11, v: 13);
-        var mask = TokenAlignment.PredictionMask(labels);
+        var mask = SupervisedPositions.Mask(labels);
         var (ids, lp, tail) = TeacherTopK(teacher, k: 4);
         var s = student.detach().requires_grad_(true);
-        var result = TopKTailMimic.Compute(s, ids, lp, tail, mask);
+        var result = TopKTailMimic.Compute(s[mask], ids[mask], lp[mask], tail[mask]);
         result.Loss.backward();
         var reference = PythonReference.Run(new JsonObject
         {
@@ -113,13 +88,13 @@ public class MimicLossTests
     public void Top_k_tail_kl_equals_full_kl_at_k_equal_vocab_and_is_below_it_otherwise()
     {
         var (student, teacher, labels) = RandomBatch(seed: 5, v: 9);
-        var mask = TokenAlignment.PredictionMask(labels);
-        double full = FullVocabularyMimic.KlDivergence(student, teacher, mask).item<float>();
+        var mask = SupervisedPositions.Mask(labels);
+        double full = FullVocabularyMimic.KlDivergence(student[mask], teacher[mask]).item<float>();
 
         var (idsAll, lpAll, tailAll) = TeacherTopK(teacher, k: 9);
         Assert.All(tailAll.data<float>().ToArray(), t => Assert.Equal(float.NegativeInfinity, t));
         var s = student.detach().requires_grad_(true);
-        var exact = TopKTailMimic.Compute(s, idsAll, lpAll, tailAll, mask);
+        var exact = TopKTailMimic.Compute(s[mask], idsAll[mask], lpAll[mask], tailAll[mask]);
         exact.Loss.backward();
         PythonReference.AssertClose(full, exact.Loss.item<float>(), Tol, "k = V");
         Assert.Equal(1.0, exact.TeacherCoveredMass, 5);
@@ -127,13 +102,13 @@ public class MimicLossTests
         // A cache that stored float rounding (1 − Σp ≈ 1e-8) instead of −∞ as the empty tail gives the same loss.
         using var roundingMass = Math.Log(1e-8).ToScalar();
         var roundingTail = torch.full_like(tailAll, roundingMass);
-        PythonReference.AssertClose(full, TopKTailMimic.Compute(student, idsAll, lpAll, roundingTail, mask).Loss.item<float>(), Tol, "k = V, rounding tail");
+        PythonReference.AssertClose(full, TopKTailMimic.Compute(student[mask], idsAll[mask], lpAll[mask], roundingTail[mask]).Loss.item<float>(), Tol, "k = V, rounding tail");
 
         double previous = double.NegativeInfinity;
         foreach (int k in new[] { 1, 3, 6, 8 })
         {
             var (ids, lp, tail) = TeacherTopK(teacher, k);
-            double value = TopKTailMimic.Compute(student, ids, lp, tail, mask).Loss.item<float>();
+            double value = TopKTailMimic.Compute(student[mask], ids[mask], lp[mask], tail[mask]).Loss.item<float>();
             Assert.True(value <= full + 1e-6, $"k={k}: bucketed KL {value} must not exceed the full KL {full}");
             Assert.True(value >= -1e-6, $"k={k}: KL must be non-negative, got {value}");
             Assert.True(value >= previous - 1e-5, $"k={k}: finer buckets (larger k) must not lower the KL ({value} < {previous})");

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using LlavaMod.Models;
 using LlavaMod.Models.Runtime;
 using LlavaMod.Training.Losses;
 using LlavaMod.Training.Tests.Reference;
@@ -27,15 +28,15 @@ public class PreferenceLossTests
         var rejectedLogits = randn(n, t, v, dtype: ScalarType.Float64, generator: gen);
         var chosenLabels = randint(0, v, [n, t], generator: gen);
         var rejectedLabels = randint(0, v, [n, t], generator: gen);
-        using var ignored = TokenAlignment.IgnoreIndex.ToScalar();
+        using var ignored = LlavaBatch.IgnoreIndex.ToScalar();
         for (int i = 0; i < n; i++) { chosenLabels[i, 0].fill_(ignored); rejectedLabels[i, 0].fill_(ignored); }
         chosenLabels[1, 5].fill_(ignored); chosenLabels[1, 4].fill_(ignored); rejectedLabels[2, 5].fill_(ignored);
         var severity = rand(n, dtype: ScalarType.Float64, generator: gen).MulScalar(2).AddScalar(0.5);
 
         var c = chosenLogits.detach().requires_grad_(true);
         var r = rejectedLogits.detach().requires_grad_(true);
-        var (pc, nc) = TokenLogProbs.SumPerSequence(c, chosenLabels);
-        var (pr, _) = TokenLogProbs.SumPerSequence(r, rejectedLabels);
+        var (pc, nc) = SupervisedPositions.SequenceLogProbs(c, chosenLabels);
+        var (pr, _) = SupervisedPositions.SequenceLogProbs(r, rejectedLabels);
         var refChosen = pc.detach().AddScalar(referenceOffset) + randn(n, dtype: ScalarType.Float64, generator: gen);
         var refRejected = pr.detach().AddScalar(referenceOffset) + randn(n, dtype: ScalarType.Float64, generator: gen);
 

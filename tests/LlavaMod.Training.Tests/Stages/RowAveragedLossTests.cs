@@ -1,5 +1,5 @@
 using LlavaMod.Models.Runtime;
-using LlavaMod.Training.Stages;
+using LlavaMod.Training.Losses;
 using TorchSharp;
 
 namespace LlavaMod.Training.Tests.Stages;
@@ -10,9 +10,14 @@ public class RowAveragedLossTests
     public void Each_row_weighs_the_same_whatever_its_token_count()
     {
         TorchRuntime.EnsureLoaded();
-        using var perToken = torch.tensor(new float[] { 1, 2, 3, 4 });
-        // Row 0 has three tokens (mean 2), row 1 one token (4), row 2 none: (2 + 4) / 2 = 3, not the token mean 2.5.
-        using var loss = SupervisedObjective.RowAveraged(perToken, [0, 0, 0, 1], rowCount: 3, torch.CPU);
-        Assert.Equal(3f, loss.item<float>(), 5);
+        // Four positions over a vocabulary of 3; row 0 has three of them, row 1 one, row 2 none.
+        using var logits = torch.tensor(new float[] { 1, 0, 0, 0, 2, 0, 0, 0, 3, 1, 1, 1 }).view(4, 3);
+        using var targets = torch.tensor(new long[] { 0, 1, 2, 0 });
+        using var perToken = torch.nn.functional.cross_entropy(logits, targets, reduction: torch.nn.Reduction.None);
+        var p = perToken.data<float>().ToArray();
+        double expected = ((p[0] + p[1] + p[2]) / 3 + p[3]) / 2; // rows weigh equally; the token mean would be Σp / 4
+        using var loss = SupervisedCrossEntropy.RowAveraged(logits, targets, [0, 0, 0, 1], rowCount: 3);
+        Assert.Equal(expected, loss.item<float>(), 5);
+        Assert.NotEqual(p.Average(), loss.item<float>(), 3);
     }
 }

@@ -25,14 +25,14 @@ public static class PairsMineCommand
         var maxPairs = new Option<int>("--max-pairs") { Description = "Most pairs per prompt", DefaultValueFactory = _ => 2 };
         var noBalance = new Option<bool>("--no-length-balance") { Description = "Do not prefer pairs of similar length among equal gaps" };
         var valFraction = new Option<double>("--val-fraction") { Description = "Share of prompts whose pairs go to the val split", DefaultValueFactory = _ => 0.05 };
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda (only used when the samples came from another model)", DefaultValueFactory = _ => "auto" };
         var command = new Command("mine",
             "Score sampled responses against the ground truth (hallucinated and missed objects, exact answers) or with the teacher as judge " +
             "(claim by claim, score = -false claims), mine chosen/rejected pairs " +
             "and store them in the pair index with the teacher's summed log-probs of both responses (the pd stage's reference).")
         {
-            samples, teacher, truth, scorer, judgeBatch, run, mode, minGap, maxPairs, noBalance, valFraction, device,
+            samples, teacher, truth, scorer, judgeBatch, run, mode, minGap, maxPairs, noBalance, valFraction,
         };
+        var runtime = new RuntimeOptionSet(command, precision: false); // the teacher runs only when the samples came from another model, or as judge
         command.SetAction((parse, ct) =>
         {
             var policy = new PairMiningPolicy
@@ -49,7 +49,7 @@ public static class PairsMineCommand
             {
                 Samples = parse.GetValue(samples)!, Teacher = parse.GetValue(teacher)!, GroundTruthScorer = parse.GetValue(truth) is string truthDir ? new DemoPromptScorer(DemoGroundTruth.Load(truthDir), truthDir) : null, Db = parse.GetValue(db)!,
                 Scorer = parse.GetValue(scorer) == "judge" ? MiningScorer.Judge : MiningScorer.Reference, JudgeClaimsPerForward = parse.GetValue(judgeBatch),
-                RunName = parse.GetValue(run)!, Policy = policy, ValFraction = parse.GetValue(valFraction), Device = parse.GetValue(device)!,
+                RunName = parse.GetValue(run)!, Policy = policy, ValFraction = parse.GetValue(valFraction), Runtime = runtime.Parse(parse),
             }, Console.WriteLine, ct);
             Console.WriteLine($"{summary.Prompts} prompts, {summary.Responses} responses, {summary.PairsInserted} new pairs ({summary.PromptsWithoutPair} prompts gave no pair); " +
                               (summary.ReferenceFromSamples ? "reference log-probs taken from the teacher's own samples" : "reference log-probs computed by the teacher"));

@@ -3,7 +3,7 @@ using LlavaMod.Core;
 using Parquet;
 using Parquet.Schema;
 
-namespace LlavaMod.Teacher.LogitCache;
+namespace LlavaMod.LogitCache;
 
 /// <summary>
 /// Reads a logit cache written by <see cref="LogitCacheWriter"/>: rows in file order or by key.

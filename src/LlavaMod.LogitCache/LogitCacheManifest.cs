@@ -1,6 +1,6 @@
 using LlavaMod.Core;
 
-namespace LlavaMod.Teacher.LogitCache;
+namespace LlavaMod.LogitCache;
 
 /// <summary>One cache file, aligned with one data shard (same rows, same keys, same order).</summary>
 public sealed record LogitCacheShard(string File, string DataShard, long Rows, long Tokens, long Bytes, string Sha256, double MeanCoveredMass);
@@ -77,6 +77,10 @@ public sealed class LogitCacheSet : IAsyncDisposable
         _byKey.TryGetValue(key, out var reader)
             ? reader.ReadAsync(key).GetAwaiter().GetResult()
             : throw new LlavaModException($"the logit cache has no row '{key}': it was made from other data (cache data folder: {Manifest.DataFolder}); rerun 'llavamod teacher cache-logits' on this data");
+
+    /// <summary>The teacher targets of a batch's rows, aligned to their supervised positions (see <see cref="LogitCacheBatch.Build"/>).</summary>
+    public TeacherTargets ReadTargets(IReadOnlyList<CachedRowRequest> rows, int vocabSize, Models.VocabSubset? subset, TorchSharp.torch.Device device) =>
+        LogitCacheBatch.Build(rows.Select(r => Read(r.Key)).ToList(), rows, Manifest.K, vocabSize, subset, device);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,4 +1,4 @@
-namespace LlavaMod.Teacher.LogitCache;
+namespace LlavaMod.LogitCache;
 
 /// <summary>
 /// Stores ids byte-plane by byte-plane (Parquet's BYTE_STREAM_SPLIT idea): plane b holds byte b

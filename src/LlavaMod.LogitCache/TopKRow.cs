@@ -1,4 +1,4 @@
-namespace LlavaMod.Teacher.LogitCache;
+namespace LlavaMod.LogitCache;
 
 /// <summary>
 /// The cached teacher outputs of one data row: for each supervised token (in order), the top-k

@@ -1,4 +1,4 @@
-namespace LlavaMod.Teacher.LogitCache;
+namespace LlavaMod.LogitCache;
 
 /// <summary>
 /// A row group's id dictionary: its distinct ids, most frequent first, so that the stored value of

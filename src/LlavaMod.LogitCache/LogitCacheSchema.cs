@@ -1,6 +1,6 @@
 using Parquet.Schema;
 
-namespace LlavaMod.Teacher.LogitCache;
+namespace LlavaMod.LogitCache;
 
 /// <summary>
 /// The Parquet columns of a logit cache (format 2): one Parquet row per data row, flat columns only,

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace LlavaMod.Teacher.LogitCache;
+namespace LlavaMod.LogitCache;
 
 /// <summary>
 /// Encodes one token's k log-probs, sorted descending: the top-1 exactly (float32 LE, so the equal

@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using LlavaMod.Core;
 
-namespace LlavaMod.Teacher.LogitCache;
+namespace LlavaMod.LogitCache;
 
 /// <summary>What each cached token holds.</summary>
 public enum LogitCacheScheme

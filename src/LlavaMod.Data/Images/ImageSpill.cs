@@ -1,7 +1,7 @@
 using LlavaMod.Core;
 using Microsoft.Win32.SafeHandles;
 
-namespace LlavaMod.Teacher.Reference;
+namespace LlavaMod.Data.Images;
 
 /// <summary>
 /// A scratch file of image bytes copied out of data shards, read back by offset (positioned reads,

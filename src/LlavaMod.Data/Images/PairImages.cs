@@ -1,7 +1,7 @@
 using LlavaMod.Core;
 using LlavaMod.Data.Shards;
 
-namespace LlavaMod.Teacher.Reference;
+namespace LlavaMod.Data.Images;
 
 /// <summary>
 /// Where a pair's image is: a data shard row (<see cref="ShardRow"/>; its bytes were copied at load

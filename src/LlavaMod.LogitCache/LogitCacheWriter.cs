@@ -1,7 +1,7 @@
 using LlavaMod.Core;
 using Parquet;
 
-namespace LlavaMod.Teacher.LogitCache;
+namespace LlavaMod.LogitCache;
 
 /// <summary>
 /// Writes a teacher logit cache (Parquet, zstd) row by row. The file appears under its final name

@@ -2,7 +2,7 @@ using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace LlavaMod.Teacher.LogitCache;
+namespace LlavaMod.LogitCache;
 
 /// <summary>
 /// Builds cache rows for <see cref="LogitCacheScheme.SampledWithReplacement"/> (Sparse Logit
