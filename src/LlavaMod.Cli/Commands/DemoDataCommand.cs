@@ -4,7 +4,7 @@ using LlavaMod.Demo.Corpus;
 
 namespace LlavaMod.Cli.Commands;
 
-/// <summary><c>llavamod demo-data</c>: writes the synthetic demo corpus (docs/DEMO.md) in the raw LLaVA layout.</summary>
+/// <summary><c>llavamod demo-data</c>: writes the synthetic demo corpus (docs/demo.md) in the raw LLaVA layout.</summary>
 public static class DemoDataCommand
 {
     public static Command Create()

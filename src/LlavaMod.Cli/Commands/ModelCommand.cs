@@ -65,7 +65,9 @@ public static class ModelCommand
             if (parse.GetValue(subsetFrom) is { Length: > 0 } subsetDirs)
             {
                 int endOfText = tokenizerFolder is null ? 151643 : LlavaMod.Data.Text.QwenTokenizer.Load(tokenizerFolder).EndOfTextId;
-                model.VocabSubset = VocabSubsetBuilder.FromDatasets(subsetDirs, [endOfText]);
+                var ids = LlavaMod.Data.Shards.DatasetTokenIds.Collect(subsetDirs);
+                ids.Add(endOfText); // it stops generation: it must stay reachable
+                model.VocabSubset = new VocabSubset(ids);
                 model.VocabSubset.Validate(config.Text.VocabSize, string.Join(", ", subsetDirs));
                 Console.WriteLine($"vocabulary subset: {model.VocabSubset.Count} token ids from {string.Join(", ", subsetDirs)}");
             }

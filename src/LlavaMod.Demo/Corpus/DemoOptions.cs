@@ -1,7 +1,7 @@
 namespace LlavaMod.Demo.Corpus;
 
 /// <summary>
-/// Settings of the demo corpus (see docs/DEMO.md): split sizes, the seed, and whether the training
+/// Settings of the demo corpus (see docs/demo.md): split sizes, the seed, and whether the training
 /// split carries the co-occurrence bias. Validation, test and mining splits are never biased.
 /// </summary>
 public sealed record DemoOptions

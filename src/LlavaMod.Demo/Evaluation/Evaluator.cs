@@ -74,7 +74,7 @@ public static class Evaluator
         {
             using var scope = torch.NewDisposeScope(); // the batch's pixel values
             var prompts = batch.Select(b => SupervisedExample.FromShardRow(b.Row).PromptOnly()).ToList();
-            var generated = TextGenerator.Generate(model, SupervisedExample.ToBatch(prompts, model.Config.Vision, device),
+            var generated = TextGenerator.Generate(model, LlavaBatch.FromExamples(prompts, model.Config.Vision, device),
                 new GenerationOptions { MaxNewTokens = options.MaxNewTokens, StopTokenIds = stops }, ids => tokenizer.Decode(ids.Select(i => (int)i)));
             foreach (var g in generated)
             {

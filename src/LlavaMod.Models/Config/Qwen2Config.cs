@@ -122,7 +122,7 @@ public sealed record Qwen2Config
 }
 
 /// <summary>
-/// Mixture-of-experts settings of the student (METHOD.md §2). <see cref="Layers"/> is either the
+/// Mixture-of-experts settings of the student (docs/method.md §2). <see cref="Layers"/> is either the
 /// string "every_other" (layers 0, 2, 4, …) or an explicit list of layer indices.
 /// </summary>
 public sealed record MoeConfig

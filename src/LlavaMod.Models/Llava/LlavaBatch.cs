@@ -1,3 +1,5 @@
+using LlavaMod.Core;
+using LlavaMod.Data.Text;
 using static TorchSharp.torch;
 
 namespace LlavaMod.Models;
@@ -12,8 +14,8 @@ public sealed class LlavaBatch
 {
     /// <summary>The image placeholder in token ids, as the ETL writes it (<see cref="Data.Text.ChatTemplate.ImagePlaceholderId"/>).</summary>
     public const long ImageTokenIndex = Data.Text.ChatTemplate.ImagePlaceholderId;
-    /// <summary>The label of a token no loss trains on (PyTorch's <c>ignore_index</c>): prompt, image and padding tokens.</summary>
-    public const long IgnoreIndex = -100;
+    /// <summary>The label no loss trains on (<see cref="SupervisedExample.IgnoredLabel"/>).</summary>
+    public const long IgnoreIndex = SupervisedExample.IgnoredLabel;
 
     public required IReadOnlyList<long[]> InputIds { get; init; }
     public IReadOnlyList<long[]>? Labels { get; init; }
@@ -21,6 +23,33 @@ public sealed class LlavaBatch
     public Tensor? ImageFeatures { get; init; }
 
     public int ImageCount => InputIds.Sum(row => row.Count(id => id == ImageTokenIndex));
+
+    /// <summary>
+    /// A model batch of examples on <paramref name="device"/>: their ids, labels and the CLIP pixel
+    /// values (N, 3, S, S) of their images in placeholder order. <paramref name="preparedPixels"/>
+    /// (one per example, or null) holds pixel values decoded ahead of time (the trainer's prefetcher);
+    /// other images are decoded here.
+    /// </summary>
+    public static LlavaBatch FromExamples(IReadOnlyList<SupervisedExample> examples, ClipVisionConfig vision, Device device, IReadOnlyList<Tensor?>? preparedPixels = null)
+    {
+        var pixels = new List<Tensor>();
+        using var scope = NewDisposeScope();
+        for (int i = 0; i < examples.Count; i++)
+        {
+            var example = examples[i];
+            if (!example.HasImage) continue;
+            if (example.ImageBytes is null)
+                throw new LlavaModException($"row {example.Key}: the text has an image placeholder but the row stores no image bytes");
+            pixels.Add(preparedPixels?[i] ?? ClipImageProcessor.FromEncoded(example.ImageBytes, example.Key, vision)); // (3, S, S)
+        }
+        var pixelValues = pixels.Count == 0 ? null : stack(pixels).to(device).MoveToOuterDisposeScope(); // (I, 3, S, S)
+        return new LlavaBatch
+        {
+            InputIds = examples.Select(e => e.InputIds).ToList(),
+            Labels = examples.Select(e => e.Labels).ToList(),
+            PixelValues = pixelValues,
+        };
+    }
 }
 
 /// <summary>

@@ -68,17 +68,63 @@ public sealed class LlavaModel : nn.Module
         return mm_projector.forward(features.to(mm_projector.parameters().First().dtype)).to(dtype).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Splices image embeddings into the token embeddings and right-pads the rows.</summary>
+    /// <summary>
+    /// Splices image embeddings into the token embeddings and right-pads the rows. Every output
+    /// position is one row of a lookup table (<see cref="BuildEmbeddingTable"/>): text tokens first, then
+    /// the patches of every image, then a zero row for padding. Each batch row becomes the list of
+    /// table rows it reads (<see cref="SpliceRow"/>), and one index_select builds the batch.
+    /// </summary>
     public LlavaInputs Prepare(LlavaBatch batch, int? maxLength = null)
     {
         int rows = batch.InputIds.Count;
         if (rows == 0) throw new LlavaModException("empty batch");
         if (batch.Labels is not null && (batch.Labels.Count != rows || Enumerable.Range(0, rows).Any(r => batch.Labels[r].Length != batch.InputIds[r].Length)))
             throw new LlavaModException("labels must have one row per input row, each as long as its ids");
-        int images = batch.ImageCount;
-        long patches = 0;
         using var scope = torch.NewDisposeScope();
-        Tensor? imageEmbeds = null;
+        var table = BuildEmbeddingTable(batch);
+        var spliced = Enumerable.Range(0, rows).Select(r => SpliceRow(batch, r, table, maxLength)).ToArray();
+
+        int t = spliced.Max(s => s.TableRows.Count);
+        var gather = new long[rows * t];
+        var mask = new long[rows * t];
+        var padded = new long[rows][];
+        for (int r = 0; r < rows; r++)
+        {
+            var (tableRows, labels) = spliced[r];
+            padded[r] = Enumerable.Repeat(LlavaBatch.IgnoreIndex, t).ToArray();
+            for (int j = 0; j < t; j++)
+            {
+                bool real = j < tableRows.Count;
+                gather[r * t + j] = real ? tableRows[j] : table.ZeroRow;
+                mask[r * t + j] = real ? 1 : 0;
+                if (real) padded[r][j] = labels[j];
+            }
+        }
+        var device = table.Rows.device;
+        var embeds = table.Rows.index_select(0, torch.tensor(gather, device: device)).view(rows, t, table.Rows.shape[1]); // (B, T, D)
+        var attention = torch.tensor(mask, device: device).view(rows, t);                                                 // (B, T)
+        return new LlavaInputs
+        {
+            Embeds = embeds.MoveToOuterDisposeScope(),
+            AttentionMask = attention.MoveToOuterDisposeScope(),
+            Labels = padded,
+            Lengths = spliced.Select(s => s.TableRows.Count).ToArray(),
+        };
+    }
+
+    /// <summary>
+    /// The rows every input position is read from: <see cref="Rows"/> (B·L + I·P + 1, D) holds, in order,
+    /// the embedding of token j of batch row r at r·L + j (L = the longest id row; placeholders and
+    /// padding embed any valid id and are never read), patch p of image i at <see cref="ImageBase"/> + i·P + p,
+    /// and zeros at <see cref="ZeroRow"/> for padding.
+    /// </summary>
+    sealed record EmbeddingTable(Tensor Rows, int IdsPerRow, long ImageBase, long Patches, long ZeroRow);
+
+    EmbeddingTable BuildEmbeddingTable(LlavaBatch batch)
+    {
+        int rows = batch.InputIds.Count, images = batch.ImageCount;
+        Tensor? imageEmbeds = null; // (I, P, D)
+        long patches = 0;
         if (images > 0)
         {
             imageEmbeds = ImageEmbeddings(batch.PixelValues, batch.ImageFeatures);
@@ -100,58 +146,36 @@ public sealed class LlavaModel : nn.Module
                     throw new LlavaModException($"row {r}, position {j}: token id {id} is outside the vocabulary (0..{language_model.Config.VocabSize - 1})");
                 ids[r * maxIds + j] = id == LlavaBatch.ImageTokenIndex ? language_model.Model.AnyTokenId : id;
             }
-        var textEmbeds = language_model.Model.Embed(torch.tensor(ids, device: device).view(rows, maxIds)).reshape(rows * maxIds, width);
+        var textEmbeds = language_model.Model.Embed(torch.tensor(ids, device: device).view(rows, maxIds)).reshape(rows * maxIds, width); // (B·L, D)
         var parts = new List<Tensor> { textEmbeds };
-        if (imageEmbeds is not null) parts.Add(imageEmbeds.reshape(images * patches, width).to(textEmbeds.dtype));
-        parts.Add(torch.zeros(1, width, dtype: textEmbeds.dtype, device: device));
+        if (imageEmbeds is not null) parts.Add(imageEmbeds.reshape(images * patches, width).to(textEmbeds.dtype)); // (I·P, D)
+        parts.Add(torch.zeros(1, width, dtype: textEmbeds.dtype, device: device));                                 // (1, D)
         var table = torch.cat(parts, dim: 0);
-        long imageBase = (long)rows * maxIds, zeroRow = table.shape[0] - 1;
+        return new EmbeddingTable(table, maxIds, (long)rows * maxIds, patches, table.shape[0] - 1);
+    }
 
-        var sources = new List<long>[rows];
-        var labels = new List<long>[rows];
-        int image = 0;
-        for (int r = 0; r < rows; r++)
+    /// <summary>Row <paramref name="r"/> as table rows and labels: each image placeholder expands to its image's P patches
+    /// (labelled ignored), in placeholder order over the batch; cut to <paramref name="maxLength"/> when given.</summary>
+    static (List<long> TableRows, List<long> Labels) SpliceRow(LlavaBatch batch, int r, EmbeddingTable table, int? maxLength)
+    {
+        int image = batch.InputIds.Take(r).Sum(ids => ids.Count(id => id == LlavaBatch.ImageTokenIndex)); // images of earlier rows
+        var tableRows = new List<long>();
+        var labels = new List<long>();
+        for (int j = 0; j < batch.InputIds[r].Length; j++)
         {
-            sources[r] = new List<long>(); labels[r] = new List<long>();
-            for (int j = 0; j < batch.InputIds[r].Length; j++)
+            if (batch.InputIds[r][j] == LlavaBatch.ImageTokenIndex)
             {
-                if (batch.InputIds[r][j] == LlavaBatch.ImageTokenIndex)
-                {
-                    for (long p = 0; p < patches; p++) { sources[r].Add(imageBase + image * patches + p); labels[r].Add(LlavaBatch.IgnoreIndex); }
-                    image++;
-                }
-                else
-                {
-                    sources[r].Add((long)r * maxIds + j);
-                    labels[r].Add(batch.Labels?[r][j] ?? LlavaBatch.IgnoreIndex);
-                }
+                for (long p = 0; p < table.Patches; p++) { tableRows.Add(table.ImageBase + image * table.Patches + p); labels.Add(LlavaBatch.IgnoreIndex); }
+                image++;
             }
-            if (maxLength is int max && sources[r].Count > max) { sources[r].RemoveRange(max, sources[r].Count - max); labels[r].RemoveRange(max, labels[r].Count - max); }
-        }
-        int t = sources.Max(s => s.Count);
-        var gather = new long[rows * t];
-        var mask = new long[rows * t];
-        var padded = new long[rows][];
-        for (int r = 0; r < rows; r++)
-        {
-            padded[r] = Enumerable.Repeat(LlavaBatch.IgnoreIndex, t).ToArray();
-            for (int j = 0; j < t; j++)
+            else
             {
-                bool real = j < sources[r].Count;
-                gather[r * t + j] = real ? sources[r][j] : zeroRow;
-                mask[r * t + j] = real ? 1 : 0;
-                if (real) padded[r][j] = labels[r][j];
+                tableRows.Add((long)r * table.IdsPerRow + j);
+                labels.Add(batch.Labels?[r][j] ?? LlavaBatch.IgnoreIndex);
             }
         }
-        var embeds = table.index_select(0, torch.tensor(gather, device: device)).view(rows, t, width);
-        var attention = torch.tensor(mask, device: device).view(rows, t);
-        return new LlavaInputs
-        {
-            Embeds = embeds.MoveToOuterDisposeScope(),
-            AttentionMask = attention.MoveToOuterDisposeScope(),
-            Labels = padded,
-            Lengths = sources.Select(s => s.Count).ToArray(),
-        };
+        if (maxLength is int max && tableRows.Count > max) { tableRows.RemoveRange(max, tableRows.Count - max); labels.RemoveRange(max, labels.Count - max); }
+        return (tableRows, labels);
     }
 
     /// <summary>Final hidden states [B, T, hidden] of prepared inputs (a cache, when given, is filled).</summary>
@@ -171,14 +195,14 @@ public sealed class LlavaModel : nn.Module
             var inputs = Prepare(batch, maxLength);
             return new LlavaOutput
             {
-                Logits = language_model.Logits(Hidden(inputs), VocabSubset).MoveToOuterDisposeScope(),
+                Logits = language_model.Logits(Hidden(inputs), VocabSubset).MoveToOuterDisposeScope(), // (B, T, V)
                 AttentionMask = inputs.AttentionMask.MoveToOuterDisposeScope(),
             };
         }
         var selected = LossPositionHidden(batch, maxLength);
         return new LlavaOutput
         {
-            Logits = language_model.Logits(selected.Hidden, VocabSubset).MoveToOuterDisposeScope(),
+            Logits = language_model.Logits(selected.Hidden, VocabSubset).MoveToOuterDisposeScope(), // (N, V)
             Targets = selected.Targets.MoveToOuterDisposeScope(),
             Rows = selected.Rows,
             Positions = selected.Positions,
@@ -191,14 +215,14 @@ public sealed class LlavaModel : nn.Module
     {
         using var scope = torch.NewDisposeScope();
         var inputs = Prepare(batch, maxLength);
-        var hidden = Hidden(inputs);
+        var hidden = Hidden(inputs); // (B, T, D)
         long rows = hidden.shape[0], t = hidden.shape[1];
         var rowList = new List<long>(); var posList = new List<long>(); var targets = new List<long>();
         for (int r = 0; r < rows; r++)
             for (int j = 0; j + 1 < t; j++)
                 if (inputs.Labels[r][j + 1] != LlavaBatch.IgnoreIndex) { rowList.Add(r); posList.Add(j); targets.Add(inputs.Labels[r][j + 1]); }
         var flat = rowList.Select((r, i) => r * t + posList[i]).ToArray();
-        var selected = hidden.reshape(rows * t, hidden.shape[2]).index_select(0, torch.tensor(flat, dtype: ScalarType.Int64, device: hidden.device));
+        var selected = hidden.reshape(rows * t, hidden.shape[2]).index_select(0, torch.tensor(flat, dtype: ScalarType.Int64, device: hidden.device)); // (N, D)
         long[] mapped = VocabSubset?.MapTargets(targets.ToArray()) ?? targets.ToArray();
         return new LossPositions(
             selected.MoveToOuterDisposeScope(),

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace LlavaMod.Models;
 
 /// <summary>
-/// A restriction of the output softmax to a recorded list of tokenizer ids (DEMO.md, "The
+/// A restriction of the output softmax to a recorded list of tokenizer ids (docs/demo.md, "The
 /// vocabulary"): logits column i is token <see cref="TokenIds"/>[i]; all other tokens are
 /// impossible. Stored beside the checkpoint as vocab_subset.json.
 /// </summary>

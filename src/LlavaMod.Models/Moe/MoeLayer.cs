@@ -77,25 +77,25 @@ public sealed class MoeLayer : nn.Module<Tensor, Tensor>, IAuxiliaryLossFeedForw
     (Tensor Output, GatingDecision Decision) Mix(Tensor input)
     {
         long d = input.shape[^1];
-        var tokens = input.reshape(-1, d);
+        var tokens = input.reshape(-1, d); // (N, D), N = B·T
 
-        var logits = deepspeed_moe.Gate.Logits(tokens);
+        var logits = deepspeed_moe.Gate.Logits(tokens); // (N, E)
         var decision = TopKGating.Route(logits, Options.TopK, ActiveCapacityFactor, Options.MinCapacity,
             Options.GumbelNoiseOnLaterChoices, NoiseGenerator);
 
-        var output = zeros_like(tokens);
-        var keptIndices = decision.ExpertIndices.masked_fill(decision.Kept.logical_not(), LongLivedScalars.IntMinusOne);
+        var output = zeros_like(tokens); // (N, D)
+        var keptIndices = decision.ExpertIndices.masked_fill(decision.Kept.logical_not(), LongLivedScalars.IntMinusOne); // (N, k), −1 = dropped
         for (int e = 0; e < Options.NumExperts; e++)
         {
             using var expert = e.ToScalar();
-            var slotOfExpert = keptIndices.eq(expert); // [N, k]; a token picks an expert at most once
-            var tokenIds = slotOfExpert.any(1).nonzero().squeeze(1);
+            var slotOfExpert = keptIndices.eq(expert); // (N, k); a token picks an expert at most once
+            var tokenIds = slotOfExpert.any(1).nonzero().squeeze(1); // (C_e) the tokens this expert serves
             if (tokenIds.shape[0] == 0) continue;
-            var weight = (decision.Weights * slotOfExpert.to(ScalarType.Float32)).sum(1).index_select(0, tokenIds);
-            var expertOut = Expert(e).call(tokens.index_select(0, tokenIds));
+            var weight = (decision.Weights * slotOfExpert.to(ScalarType.Float32)).sum(1).index_select(0, tokenIds); // (C_e)
+            var expertOut = Expert(e).call(tokens.index_select(0, tokenIds));                                      // (C_e, D)
             output.index_add_(0, tokenIds, expertOut * weight.unsqueeze(1).to(expertOut.dtype), LongLivedScalars.IntOne);
         }
-        return (output.reshape(input.shape), decision);
+        return (output.reshape(input.shape), decision); // (B, T, D)
     }
 
     Tensor? IAuxiliaryLossFeedForward.LastAuxiliaryLoss => LastRouting?.AuxLoss;

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace LlavaMod.Models.Moe;
 
 /// <summary>
-/// Sparse upcycling (METHOD.md §2): a dense feed-forward block becomes an <see cref="MoeLayer"/>
+/// Sparse upcycling (docs/method.md §2): a dense feed-forward block becomes an <see cref="MoeLayer"/>
 /// whose E experts are exact copies of it, so the model computes the same function right after
 /// upcycling (each kept token's renormalised weights sum to 1 over identical experts).
 ///

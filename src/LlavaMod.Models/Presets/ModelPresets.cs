@@ -3,7 +3,7 @@ using LlavaMod.Core;
 namespace LlavaMod.Models;
 
 /// <summary>
-/// Named LLaVA configurations. The demo ones follow DEMO.md ("Sizes and steps that fit"): CLIP
+/// Named LLaVA configurations. The demo ones follow docs/demo.md ("Sizes and steps that fit"): CLIP
 /// vision module with a tiny config (48 px images, patch 16 → 9 image tokens, width 96, 2 layers,
 /// features from the last layer), teacher LLM width 128 × 4 layers, student width 96 × 2 layers,
 /// both with Qwen's full 151,936-row vocabulary (tied; the demo trains on a vocabulary subset).

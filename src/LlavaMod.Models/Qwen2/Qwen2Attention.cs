@@ -41,23 +41,23 @@ public sealed class Qwen2Attention : nn.Module<Tensor, Tensor, Tensor, Tensor?, 
     {
         using var scope = torch.NewDisposeScope();
         long b = hidden.shape[0], t = hidden.shape[1];
-        var q = Autocast.Linear(q_proj, hidden).view(b, t, _heads, _headDim).transpose(1, 2);
-        var k = Autocast.Linear(k_proj, hidden).view(b, t, _kvHeads, _headDim).transpose(1, 2);
-        var v = Autocast.Linear(v_proj, hidden).view(b, t, _kvHeads, _headDim).transpose(1, 2);
+        var q = Autocast.Linear(q_proj, hidden).view(b, t, _heads, _headDim).transpose(1, 2);   // (B, H, T, hd)
+        var k = Autocast.Linear(k_proj, hidden).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, hd)
+        var v = Autocast.Linear(v_proj, hidden).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, hd)
         // rotary in the activations' dtype, then q/k/v (and the cache) in the attention's compute dtype
         var dtype = Autocast.ComputeDtype(hidden.dtype);
         q = RotaryEmbedding.Apply(q, cos, sin).to(dtype);
         k = RotaryEmbedding.Apply(k, cos, sin).to(dtype);
         v = v.to(dtype);
-        if (Cache is not null) (k, v) = Cache.Append(_layerIndex, k, v);
+        if (Cache is not null) (k, v) = Cache.Append(_layerIndex, k, v); // (B, Hkv, past + T, hd)
         int groups = _heads / _kvHeads;
         if (groups > 1)
         {
-            k = k.repeat_interleave(groups, dim: 1);
-            v = v.repeat_interleave(groups, dim: 1);
+            k = k.repeat_interleave(groups, dim: 1); // (B, H, S, hd)
+            v = v.repeat_interleave(groups, dim: 1); // (B, H, S, hd)
         }
-        var attended = Autocast.Attention(q, k, v, mask);
-        var merged = attended.transpose(1, 2).reshape(b, t, _heads * _headDim);
-        return Autocast.Linear(o_proj, merged).to(hidden.dtype).MoveToOuterDisposeScope();
+        var attended = Autocast.Attention(q, k, v, mask);                          // (B, H, T, hd)
+        var merged = attended.transpose(1, 2).reshape(b, t, _heads * _headDim);    // (B, T, H·hd)
+        return Autocast.Linear(o_proj, merged).to(hidden.dtype).MoveToOuterDisposeScope(); // (B, T, D)
     }
 }

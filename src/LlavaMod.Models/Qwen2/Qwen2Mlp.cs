@@ -33,8 +33,8 @@ public sealed class Qwen2Mlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var h = nn.functional.silu(Autocast.Linear(gate_proj, x)) * Autocast.Linear(up_proj, x);
-        return Autocast.Linear(down_proj, h).MoveToOuterDisposeScope();
+        var h = nn.functional.silu(Autocast.Linear(gate_proj, x)) * Autocast.Linear(up_proj, x); // (B, T, I)
+        return Autocast.Linear(down_proj, h).MoveToOuterDisposeScope();                         // (B, T, D)
     }
 
     /// <summary>A new MLP with the same shapes and copies of these weights (for upcycling).</summary>

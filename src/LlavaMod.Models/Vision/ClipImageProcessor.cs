@@ -1,5 +1,7 @@
 using LlavaMod.Core;
 using LlavaMod.Models.Runtime;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -12,6 +14,22 @@ namespace LlavaMod.Models;
 /// </summary>
 public static class ClipImageProcessor
 {
+    /// <summary>Stored image bytes (an encoded JPEG/PNG) → pixel values (3, S, S); an image that cannot be decoded is an error naming <paramref name="key"/>.</summary>
+    public static Tensor FromEncoded(byte[] bytes, string key, ClipVisionConfig vision)
+    {
+        try
+        {
+            using var image = Image.Load<Rgb24>(bytes);
+            var rgb = new byte[image.Width * image.Height * 3];
+            image.CopyPixelDataTo(rgb);
+            return ToPixelValues(rgb, image.Width, image.Height, vision);
+        }
+        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException)
+        {
+            throw new LlavaModException($"row {key}: the stored image cannot be decoded ({e.Message}); run 'llavamod verify' on the dataset", e);
+        }
+    }
+
     /// <param name="rgb">interleaved RGB bytes, row-major, <paramref name="width"/>·<paramref name="height"/>·3 long</param>
     public static Tensor ToPixelValues(ReadOnlySpan<byte> rgb, int width, int height, ClipVisionConfig config)
     {

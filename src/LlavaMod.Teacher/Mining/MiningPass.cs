@@ -117,7 +117,7 @@ public static class MiningPass
         if (teacher is not null && candidates.Count > 0)
         {
             var used = candidates.SelectMany(c => new[] { c.Chosen, c.Rejected }).Distinct().ToList();
-            var logps = SequenceScorer.LogProbs(teacher, SupervisedExample.ToBatch(used.Select(_ => prompt).ToList(), teacher.Config.Vision, device),
+            var logps = SequenceScorer.LogProbs(teacher, LlavaBatch.FromExamples(used.Select(_ => prompt).ToList(), teacher.Config.Vision, device),
                 used.Select(i => samples[i].TokenIds.Select(t => (long)t).ToArray()).ToList());
             for (int j = 0; j < used.Count; j++) reference[used[j]] = logps[j].Sum;
         }

@@ -8,7 +8,7 @@ public sealed record CandidatePair(int Chosen, int Rejected, double Gap);
 
 /// <summary>
 /// How chosen/rejected pairs are made from the scored samples of one prompt (RLAIF-V /
-/// distilabel practice, METHOD.md §6):
+/// distilabel practice, docs/method.md §6):
 /// - <see cref="PairingMode.BestWorst"/>: chosen among the best-scored responses, rejected among
 ///   the worst-scored (more than one pair only when scores tie at the extremes);
 /// - <see cref="PairingMode.AllAboveGap"/>: every (better, worse) pair whose score gap ≥ MinGap,

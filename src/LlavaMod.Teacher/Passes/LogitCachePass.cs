@@ -1,3 +1,4 @@
+using LlavaMod.Data.Text;
 using LlavaMod.Core;
 using LlavaMod.Data.Shards;
 using LlavaMod.Models;
@@ -131,7 +132,7 @@ public static class LogitCachePass
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var output = teacher.Forward(SupervisedExample.ToBatch(batch, teacher.Config.Vision, device), lossPositionsOnly: true);
+        var output = teacher.Forward(LlavaBatch.FromExamples(batch, teacher.Config.Vision, device), lossPositionsOnly: true);
         var logProbs = output.Logits.to(ScalarType.Float32).log_softmax(-1);
         var (values, indices) = logProbs.topk(k, dim: -1);
         var covered = values.logsumexp(-1).clamp_max(LongLivedScalars.DoubleZero); // fp32 rounding can put Σ top-k p a hair above 1

@@ -148,6 +148,6 @@ public static class ReferencePass
             return new SupervisedExample($"pair-{x.p.Pair.PairId}-{i % 2}", ids, Enumerable.Repeat(LlavaBatch.IgnoreIndex, ids.Length).ToArray(), images[x.j]);
         }).ToList();
         var responses = pairs.SelectMany(p => new[] { p.Chosen, p.Rejected }).Select(r => r.Select(id => (long)id).ToArray()).ToList();
-        return SequenceScorer.LogProbs(teacher, SupervisedExample.ToBatch(prompts, teacher.Config.Vision, device), responses);
+        return SequenceScorer.LogProbs(teacher, LlavaBatch.FromExamples(prompts, teacher.Config.Vision, device), responses);
     }
 }

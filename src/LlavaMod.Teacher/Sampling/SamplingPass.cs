@@ -99,7 +99,7 @@ public static class SamplingPass
     {
         var stops = StopTokens.Of(tokenizer);
         var seeds = rows.Select(row => BitConverter.ToUInt64(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{o.Seed}|{row.Key}")))).ToList();
-        var generated = TextGenerator.Generate(model, SupervisedExample.ToBatch(rows.Select(r => r.PromptOnly()).ToList(), model.Config.Vision, device), new GenerationOptions
+        var generated = TextGenerator.Generate(model, LlavaBatch.FromExamples(rows.Select(r => r.PromptOnly()).ToList(), model.Config.Vision, device), new GenerationOptions
         {
             MaxNewTokens = o.MaxNewTokens, Temperature = o.Temperature, TopP = o.TopP, TopK = o.TopK,
             SamplesPerPrompt = o.SamplesPerPrompt, PromptSeeds = seeds, StopTokenIds = stops,

@@ -101,10 +101,9 @@ public sealed class TeacherJudge
             var examples = claims.Select((claim, i) =>
             {
                 var prompt = QuestionPrompt(claim, image is not null).Select(id => (long)id).ToArray();
-                return new SupervisedExample($"claim-{i}", [.. prompt, target],
-                    [.. Enumerable.Repeat(LlavaBatch.IgnoreIndex, prompt.Length), target], image);
+                return SupervisedExample.PromptAndResponse($"claim-{i}", prompt, [target], image);
             }).ToList();
-            using var output = _model.Forward(SupervisedExample.ToBatch(examples, _model.Config.Vision, _device), lossPositionsOnly: true);
+            using var output = _model.Forward(LlavaBatch.FromExamples(examples, _model.Config.Vision, _device), lossPositionsOnly: true);
             if (output.Rows!.Length != claims.Count) throw new LlavaModException($"judge: {output.Rows.Length} answer positions for {claims.Count} claims");
             var logProbs = nn.functional.log_softmax(output.Logits, -1);
             var yes = logProbs.index_select(1, tensor(_yesColumns, device: logProbs.device)).logsumexp(1).cpu().data<float>().ToArray();

@@ -1,3 +1,4 @@
+using LlavaMod.Data.Text;
 using System.Collections.Concurrent;
 using LlavaMod.Models;
 
@@ -6,7 +7,7 @@ namespace LlavaMod.Training.Data;
 /// <summary>
 /// Prepares the next batches on a worker thread while the current step runs: the batch stream is
 /// read (shards, plans) and every image is decoded and turned into CLIP pixel values there, so the
-/// step only stacks them (<see cref="SupervisedExample.PreparedPixels"/>). The batches and their
+/// step only stacks them (<see cref="TrainingBatch.Pixels"/>). The batches and their
 /// order are exactly the source's; an error on the worker (a corrupt image) surfaces in the
 /// consumer at that batch. Pixel tensors of a batch are freed when the consumer moves past it or
 /// stops early.
@@ -20,11 +21,11 @@ namespace LlavaMod.Training.Data;
 /// </summary>
 public static class BatchPrefetcher
 {
-    public static IEnumerable<(TrainingPosition Position, SupervisedExample[] Batch)> Ahead(
-        IEnumerable<(TrainingPosition Position, SupervisedExample[] Batch)> source, ClipVisionConfig vision, int depth = 2, object? quiet = null)
+    public static IEnumerable<(TrainingPosition Position, TrainingBatch Batch)> Ahead(
+        IEnumerable<(TrainingPosition Position, TrainingBatch Batch)> source, ClipVisionConfig vision, int depth = 2, object? quiet = null)
     {
         using var stop = new CancellationTokenSource();
-        using var queue = new BlockingCollection<(TrainingPosition Position, SupervisedExample[] Batch)>(Math.Max(1, depth));
+        using var queue = new BlockingCollection<(TrainingPosition Position, TrainingBatch Batch)>(Math.Max(1, depth));
         var producer = Task.Run(() =>
         {
             try
@@ -34,13 +35,17 @@ public static class BatchPrefetcher
                 while (true)
                 {
                     TrainingPosition position;
-                    SupervisedExample[] prepared;
+                    TrainingBatch prepared;
                     lock (gate)
                     {
                         if (!batches.MoveNext()) break;
                         position = batches.Current.Position;
-                        prepared = batches.Current.Batch.Select(e => e.HasImage && e.ImageBytes is not null
-                            ? e with { PreparedPixels = SupervisedExample.PixelValues(e.ImageBytes, e.Key, vision) } : e).ToArray();
+                        var batch = batches.Current.Batch;
+                        prepared = batch with
+                        {
+                            Pixels = batch.Sequences.Select(e => e.HasImage && e.ImageBytes is not null
+                                ? ClipImageProcessor.FromEncoded(e.ImageBytes, e.Key, vision) : null).ToList(), // (3, S, S) each
+                        };
                     }
                     try { queue.Add((position, prepared), stop.Token); }
                     catch (OperationCanceledException) { Free(prepared); return; }
@@ -48,7 +53,7 @@ public static class BatchPrefetcher
             }
             finally { queue.CompleteAdding(); }
         });
-        SupervisedExample[]? current = null;
+        TrainingBatch? current = null;
         try
         {
             foreach (var item in queue.GetConsumingEnumerable())
@@ -68,8 +73,8 @@ public static class BatchPrefetcher
         }
     }
 
-    static void Free(IEnumerable<SupervisedExample> batch)
+    static void Free(TrainingBatch batch)
     {
-        foreach (var e in batch) e.PreparedPixels?.Dispose();
+        foreach (var pixels in batch.Pixels ?? []) pixels?.Dispose();
     }
 }

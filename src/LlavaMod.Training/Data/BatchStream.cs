@@ -1,5 +1,5 @@
+using LlavaMod.Data.Text;
 using LlavaMod.Data.Shards;
-using LlavaMod.Models;
 
 namespace LlavaMod.Training.Data;
 
@@ -27,13 +27,13 @@ public sealed class BatchStream(ShardDataset dataset, int seed, EpochPlan.Option
         return plan;
     }
 
-    public IEnumerable<(TrainingPosition Position, SupervisedExample[] Batch)> From(TrainingPosition start, int epochs)
+    public IEnumerable<(TrainingPosition Position, TrainingBatch Batch)> From(TrainingPosition start, int epochs)
     {
         for (int epoch = start.Epoch; epoch < epochs; epoch++)
         {
             var plan = Plan(epoch);
             for (int b = epoch == start.Epoch ? start.Batch : 0; b < plan.Batches.Count; b++)
-                yield return (new TrainingPosition(epoch, b), plan.Batches[b].Select(Load).ToArray());
+                yield return (new TrainingPosition(epoch, b), new SupervisedBatch(plan.Batches[b].Select(Load).ToArray()));
         }
     }
 

@@ -1,5 +1,5 @@
+using LlavaMod.Data.Text;
 using LlavaMod.Core;
-using LlavaMod.Models;
 using LlavaMod.Preferences;
 using LlavaMod.Data.Images;
 
@@ -8,7 +8,7 @@ namespace LlavaMod.Training.Data;
 /// <summary>
 /// Preference pairs from the pair index as batches for the training loop. Each pair becomes two
 /// supervised sequences, prompt + chosen and prompt + rejected, with labels on the response
-/// tokens only; a batch of N pairs is 2N sequences, chosen and rejected interleaved. The order is
+/// tokens only; a batch of N pairs is a <see cref="PairBatch"/>. The order is
 /// an <see cref="EpochPlan"/> over the pairs (seeded, length-grouped), so pd resumes exactly too.
 /// Pairs must carry the teacher's reference log-probs (stored by 'pairs mine' or 'pairs reference'): the pd stage never
 /// loads the teacher. Images are located at load and their bytes read when a batch is made (on the
@@ -22,9 +22,6 @@ public sealed class PairBatches : ITrainingBatches, IDisposable
     readonly EpochPlan.Options _options;
     readonly Dictionary<int, EpochPlan> _plans = new();
 
-    /// <summary>The pairs by the key of their chosen sequence (<see cref="TrainingPair.ChosenKey"/>).</summary>
-    public IReadOnlyDictionary<string, TrainingPair> ByChosenKey { get; }
-
     public PairBatches(PairSet set, int seed, int pairsPerBatch, int lengthGroupBatches = 16)
     {
         if (set.Pairs.Count == 0) throw new LlavaModException("no preference pairs to train on");
@@ -32,7 +29,6 @@ public sealed class PairBatches : ITrainingBatches, IDisposable
         _images = set.Images;
         _seed = seed;
         _options = new EpochPlan.Options(pairsPerBatch, ShardsPerBuffer: 1, LengthGroupBatches: lengthGroupBatches);
-        ByChosenKey = _pairs.ToDictionary(p => p.ChosenKey);
     }
 
     /// <summary>
@@ -73,7 +69,7 @@ public sealed class PairBatches : ITrainingBatches, IDisposable
 
     public int BatchesPerEpoch(int epoch) => Plan(epoch).Batches.Count;
 
-    public IEnumerable<(TrainingPosition Position, SupervisedExample[] Batch)> From(TrainingPosition start, int epochs)
+    public IEnumerable<(TrainingPosition Position, TrainingBatch Batch)> From(TrainingPosition start, int epochs)
     {
         for (int epoch = start.Epoch; epoch < epochs; epoch++)
         {
@@ -83,10 +79,10 @@ public sealed class PairBatches : ITrainingBatches, IDisposable
         }
     }
 
-    SupervisedExample[] Batch(IReadOnlyList<TrainingPair> pairs)
+    PairBatch Batch(IReadOnlyList<TrainingPair> pairs)
     {
         var images = _images.Read(pairs.Select(p => p.Image).ToList());
-        return pairs.SelectMany((p, i) => new[] { p.Chosen(images[i]), p.Rejected(images[i]) }).ToArray();
+        return new PairBatch(pairs, pairs.Select((p, i) => p.Chosen(images[i])).ToList(), pairs.Select((p, i) => p.Rejected(images[i])).ToList());
     }
 
     public void Dispose() => _images.Dispose();

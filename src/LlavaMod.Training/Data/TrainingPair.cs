@@ -1,4 +1,4 @@
-using LlavaMod.Models;
+using LlavaMod.Data.Text;
 using LlavaMod.Data.Images;
 
 namespace LlavaMod.Training.Data;
@@ -17,22 +17,12 @@ public sealed record TrainingPair(long PairId, int[] PromptIds, int[] ChosenIds,
     public int Tokens => 2 * PromptIds.Length + ChosenIds.Length + RejectedIds.Length;
 
     /// <summary>Prompt + chosen, labels on the response only.</summary>
-    public SupervisedExample Chosen(byte[]? image) => Sequence(ChosenKey, ChosenIds, image);
+    public SupervisedExample Chosen(byte[]? image) => SupervisedExample.PromptAndResponse(ChosenKey, Longs(PromptIds), Longs(ChosenIds), image);
 
     /// <summary>Prompt + rejected, labels on the response only.</summary>
-    public SupervisedExample Rejected(byte[]? image) => Sequence($"pair-{PairId}-rejected", RejectedIds, image);
+    public SupervisedExample Rejected(byte[]? image) => SupervisedExample.PromptAndResponse($"pair-{PairId}-rejected", Longs(PromptIds), Longs(RejectedIds), image);
 
-    SupervisedExample Sequence(string key, int[] response, byte[]? image)
-    {
-        var ids = new long[PromptIds.Length + response.Length];
-        var labels = new long[ids.Length];
-        for (int i = 0; i < ids.Length; i++)
-        {
-            ids[i] = i < PromptIds.Length ? PromptIds[i] : response[i - PromptIds.Length];
-            labels[i] = i < PromptIds.Length ? LlavaBatch.IgnoreIndex : ids[i];
-        }
-        return new SupervisedExample(key, ids, labels, image);
-    }
+    static long[] Longs(int[] ids) => Array.ConvertAll(ids, id => (long)id);
 }
 
 /// <summary>The pairs of a split and the image source their <see cref="TrainingPair.Image"/> locators read from (owns its scratch file: dispose it, or the <see cref="PairBatches"/> made of it).</summary>

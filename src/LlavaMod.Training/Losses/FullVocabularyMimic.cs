@@ -9,9 +9,9 @@ namespace LlavaMod.Training.Losses;
 /// of a batch ((N, V) each, same V: the training forward's loss-position contract), averaged over
 /// the positions.
 /// <para>
-/// <see cref="SoftCrossEntropy"/> is LLaVA-MoD's loss: −Σ_v p_T(v) log p_S(v). <see cref="KlDivergence"/>
-/// is forward KL(p_T ‖ p_S) = soft CE − H(p_T); the two differ by the teacher entropy, a constant
-/// for the student, so their gradients are equal. With temperature τ both use softmax(z/τ) for
+/// <see cref="KlDivergence"/> is forward KL(p_T ‖ p_S). LLaVA-MoD's code minimises the soft
+/// cross-entropy −Σ_v p_T(v) log p_S(v) = KL + H(p_T); the two differ by the teacher entropy, a
+/// constant for the student, so their gradients are equal, and KL reads 0 when the student matches. With temperature τ both use softmax(z/τ) for
 /// teacher and student and multiply by τ² (Hinton et al.), which keeps gradient magnitudes
 /// comparable across temperatures; τ = 1 (LLaVA-MoD's setting) changes nothing.
 /// Softmaxes run in float32 at least (bf16 logits are upcast), as LLaVA-MoD does.
@@ -19,14 +19,6 @@ namespace LlavaMod.Training.Losses;
 /// </summary>
 public static class FullVocabularyMimic
 {
-    public static Tensor SoftCrossEntropy(Tensor studentLogits, Tensor teacherLogits, double temperature = 1.0)
-    {
-        using var scope = NewDisposeScope();
-        var (logpS, logpT) = LogSoftmaxes(studentLogits, teacherLogits, temperature); // (N, V) each
-        var perPosition = -(logpT.exp() * logpS).sum(-1);                              // (N)
-        return MeanOverPositions(perPosition).MulScalar(temperature * temperature).MoveToOuterDisposeScope();
-    }
-
     public static Tensor KlDivergence(Tensor studentLogits, Tensor teacherLogits, double temperature = 1.0)
     {
         using var scope = NewDisposeScope();

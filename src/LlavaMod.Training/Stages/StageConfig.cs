@@ -2,7 +2,7 @@ using LlavaMod.Core;
 
 namespace LlavaMod.Training.Stages;
 
-/// <summary>The training stages of LLaVA-MoD (METHOD.md §3) plus the demo's vision pre-training.</summary>
+/// <summary>The training stages of LLaVA-MoD (docs/method.md §3) plus the demo's vision pre-training.</summary>
 public enum StageKind
 {
     /// <summary>Cross-entropy on assistant tokens (adaptor init; the demo teacher's training).</summary>
@@ -27,9 +27,11 @@ public sealed record LossConfig
     /// <summary>"token" (LLaVA: cross-entropy averaged over the batch's supervised tokens) or "row" (each row's
     /// mean first, then the mean over rows, so one-word answers weigh as much as long descriptions).</summary>
     public string CeAverage { get; init; } = "token";
-    /// <summary>kto_pair (LLaVA-MoD's default), sigmoid (DPO), hsa_dpo, ipo.</summary>
+    /// <summary>kto_pair (LLaVA-MoD's default), sigmoid (DPO), hsa_dpo, ipo (on mean token log-probs, as TRL), hinge.</summary>
     public Losses.PreferenceLossType Preference { get; init; } = Losses.PreferenceLossType.KtoPair;
     public double Beta { get; init; } = 0.1;
+    /// <summary>Conservative DPO's ε (TRL's label_smoothing; sigmoid only): 0 = plain DPO, at most 0.5.</summary>
+    public double LabelSmoothing { get; init; }
     /// <summary>Weight of the length-normalised NLL on the chosen response (RPO); 0 = off.</summary>
     public double RpoWeight { get; init; }
     /// <summary>Weight of the preference term (0 with rpo_weight 1 = the chosen-only control run).</summary>
@@ -38,7 +40,7 @@ public sealed record LossConfig
 
 /// <summary>
 /// One stage's configuration (a JSON file, every field overridable with --set name=value).
-/// Defaults follow LLaVA-MoD (METHOD.md §3): AdamW (0.9, 0.98), cosine, 3 % warm-up, 1 epoch.
+/// Defaults follow LLaVA-MoD (docs/method.md §3): AdamW (0.9, 0.98), cosine, 3 % warm-up, 1 epoch.
 /// </summary>
 public sealed record StageConfig
 {
@@ -127,6 +129,10 @@ public sealed record StageConfig
         Require(Loss.CeAverage is "token" or "row", $"loss.ce_average '{Loss.CeAverage}' must be token or row");
         Require(Loss.Temperature == 1.0, "loss.temperature: only 1 is supported (the logit cache stores the teacher's log-probs at temperature 1)");
         Require(WarmupRatio is >= 0 and < 1, "warmup_ratio must be in [0, 1)");
+        Require(Loss.Beta > 0, $"loss.beta {Loss.Beta}: must be > 0");
+        Require(Loss.LabelSmoothing is >= 0 and <= 0.5, $"loss.label_smoothing {Loss.LabelSmoothing}: must be in [0, 0.5]");
+        Require(Loss.LabelSmoothing == 0 || Loss.Preference == Losses.PreferenceLossType.Sigmoid,
+            $"loss.label_smoothing applies to loss.preference sigmoid (conservative DPO) only, not {Loss.Preference}");
         Require(AdamBetas.Length == 2, "adam_betas must hold two numbers, e.g. [0.9, 0.98]");
         Require(Precision is "fp32" or "bf16", $"precision '{Precision}': expected fp32 or bf16 (bf16 mixed precision: bf16 matmuls, fp32 weights)");
         Require(Threads >= 0, $"threads {Threads}: must be ≥ 0 (0 = one per core)");

@@ -1,6 +1,6 @@
 namespace LlavaMod.Training.Stages;
 
-/// <summary>What trains in each stage when the config names no patterns (METHOD.md §3; names are the checkpoint's tensor names).</summary>
+/// <summary>What trains in each stage when the config names no patterns (docs/method.md §3; names are the checkpoint's tensor names).</summary>
 public static class StageDefaults
 {
     static readonly string[] LanguageModel = ["model.embed_tokens.*", "model.layers.*", "model.norm.*", "lm_head.*"];

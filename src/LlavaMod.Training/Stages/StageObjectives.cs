@@ -1,7 +1,9 @@
+using LlavaMod.Data.Text;
 using LlavaMod.Core;
 using LlavaMod.Models.Runtime;
 using LlavaMod.Models;
 using LlavaMod.LogitCache;
+using LlavaMod.Training.Data;
 using LlavaMod.Training.Losses;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -11,7 +13,7 @@ namespace LlavaMod.Training.Stages;
 /// <summary>The loss of one training stage on one batch, with the metrics to log.</summary>
 public interface IStageObjective : IDisposable
 {
-    (Tensor Loss, Dictionary<string, double> Metrics) Compute(LlavaModel model, IReadOnlyList<SupervisedExample> batch, Device device);
+    (Tensor Loss, StepMetrics Metrics) Compute(LlavaModel model, TrainingBatch batch, Device device);
 }
 
 /// <summary>
@@ -46,30 +48,30 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
         return teacher;
     }
 
-    public (Tensor Loss, Dictionary<string, double> Metrics) Compute(LlavaModel model, IReadOnlyList<SupervisedExample> batch, Device device)
+    public (Tensor Loss, StepMetrics Metrics) Compute(LlavaModel model, TrainingBatch batch, Device device)
     {
+        var rows = (batch as SupervisedBatch ?? throw new ArgumentException($"the supervised objective takes a {nameof(SupervisedBatch)}", nameof(batch))).Rows;
         using var scope = torch.NewDisposeScope();
         // logits (N, V) at the N supervised positions, targets (N), rows (N): the contract every loss below takes.
-        using var output = model.Forward(SupervisedExample.ToBatch(batch, model.Config.Vision, device), lossPositionsOnly: true);
-        var metrics = new Dictionary<string, double>();
+        using var output = model.Forward(batch.ToModelBatch(model.Config.Vision, device), lossPositionsOnly: true);
         var ce = loss.CeAverage == "row"
-            ? SupervisedCrossEntropy.RowAveraged(output.Logits, output.Targets!, output.Rows!, batch.Count)
+            ? SupervisedCrossEntropy.RowAveraged(output.Logits, output.Targets!, output.Rows!, rows.Count)
             : SupervisedCrossEntropy.Compute(output.Logits, output.Targets!);
-        metrics["ce"] = ce.item<float>();
+        double? kl = null, covered = null;
         Tensor total;
         if (onlineTeacher is not null)
         {
             Tensor teacherLogits;
             using (torch.no_grad())
-            using (var teacherOutput = onlineTeacher.Forward(SupervisedExample.ToBatch(batch, onlineTeacher.Config.Vision, device), lossPositionsOnly: true))
+            using (var teacherOutput = onlineTeacher.Forward(batch.ToModelBatch(onlineTeacher.Config.Vision, device), lossPositionsOnly: true))
             {
                 if (!teacherOutput.Targets!.shape.SequenceEqual(output.Targets!.shape) || !(teacherOutput.Targets! == output.Targets!).all().item<bool>())
-                    throw new LlavaModException($"the online teacher supervises other positions than the student (batch rows {string.Join(", ", batch.Select(b => b.Key).Take(4))}…)");
+                    throw new LlavaModException($"the online teacher supervises other positions than the student (batch rows {batch.DescribeRows()})");
                 teacherLogits = teacherOutput.Logits.detach(); // (N, V)
             }
-            var kl = FullVocabularyMimic.KlDivergence(output.Logits, teacherLogits);
-            metrics["kl"] = kl.item<float>();
-            total = kl.MulScalar(loss.KlWeight);
+            var divergence = FullVocabularyMimic.KlDivergence(output.Logits, teacherLogits);
+            kl = divergence.item<float>();
+            total = divergence.MulScalar(loss.KlWeight);
             if (loss.CeWeight > 0) total = total + ce.MulScalar(loss.CeWeight);
         }
         else if (cache is null)
@@ -78,24 +80,27 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
         }
         else
         {
-            using var teacher = cache.ReadTargets(batch.Select(e => new CachedRowRequest(e.Key, e.SupervisedCount)).ToList(),
-                model.Config.Text.VocabSize, model.VocabSubset, device);
+            using var teacher = cache.ReadTargets(rows.Select(e => new CachedRowRequest(e.Key, e.SupervisedCount)).ToList(),
+                model.Config.Text.VocabSize, model.VocabSubset, device); // ids, log-probs (N, k); tail (N)
             var mimic = TopKTailMimic.Compute(output.Logits, teacher.Ids, teacher.LogProbs, teacher.TailLogMass);
-            metrics["kl"] = mimic.Loss.item<float>();
-            metrics["teacher_covered_mass"] = mimic.TeacherCoveredMass;
+            (kl, covered) = (mimic.Loss.item<float>(), mimic.TeacherCoveredMass);
             total = mimic.Loss.MulScalar(loss.KlWeight);
             if (loss.CeWeight > 0) total = total + ce.MulScalar(loss.CeWeight);
         }
+        double? auxValue = null;
+        var loads = new List<(string, double)>();
         if (auxLoss?.Invoke(model) is Tensor aux)
         {
-            metrics["aux"] = aux.item<float>();
+            auxValue = aux.item<float>();
             total = total + aux.MulScalar(loss.AuxWeight);
             foreach (var layer in Models.Moe.MoeModelRouting.Loads(model.LanguageModel))
                 for (int e = 0; e < layer.Kept.Length; e++)
-                    metrics[$"load_l{layer.Layer}_e{e}"] = (double)layer.FirstChoice[e] / Math.Max(1, layer.Tokens);
+                    loads.Add(($"load_l{layer.Layer}_e{e}", (double)layer.FirstChoice[e] / Math.Max(1, layer.Tokens)));
         }
-        metrics["loss"] = total.item<float>();
-        metrics["tokens"] = output.Targets!.shape[0];
+        var metrics = new StepMetrics(total.item<float>(), output.Targets!.shape[0])
+        {
+            Ce = ce.item<float>(), Kl = kl, TeacherCoveredMass = covered, Aux = auxValue, ExpertLoads = loads,
+        };
         return (total.MoveToOuterDisposeScope(), metrics);
     }
 

@@ -1,3 +1,4 @@
+using LlavaMod.Data.Text;
 using System.Diagnostics;
 using LlavaMod.Core;
 using LlavaMod.Models;
@@ -21,9 +22,10 @@ public sealed record StageSummary(string Stage, long Steps, double FinalLoss, lo
 /// deterministic length-grouped order, one objective per stage, AdamW with a cosine schedule,
 /// gradient accumulation and global-norm clipping, per-step metrics, atomic checkpoints every
 /// N steps and bit-for-bit resume. The final model goes to OUT/model.
-/// One row's path: shard row → <see cref="SupervisedExample"/> (ids, labels, image bytes) →
-/// <see cref="LlavaBatch"/> (pixel values) → <see cref="LlavaModel.Forward"/> at loss positions →
-/// <see cref="IStageObjective"/> loss → backward → clip → AdamW step.
+/// One row's path: shard row → <see cref="Data.Text.SupervisedExample"/> (ids, labels, image bytes) →
+/// <see cref="TrainingBatch"/> (images decoded ahead by <see cref="BatchPrefetcher"/>) → <see cref="LlavaBatch"/> →
+/// <see cref="LlavaModel.Forward"/> at the N supervised positions → <see cref="IStageObjective"/> loss
+/// (<see cref="Losses"/>) → backward → clip → AdamW step.
 /// </summary>
 public static class StageTrainer
 {
@@ -87,15 +89,15 @@ public static class StageTrainer
             {
                 // one autocast scope per forward (bf16 weight copies are made once per scope); backward runs after it
                 Tensor loss;
-                Dictionary<string, double> values;
+                StepMetrics values;
                 using (Autocast.Enter(config.ComputePrecision)) (loss, values) = objective.Compute(model, batch, device);
-                if (!double.IsFinite(values["loss"]))
-                    throw new LlavaModException($"step {step + 1}: the loss is {values["loss"]} (batch rows {string.Join(", ", batch.Select(b => b.Key).Take(4))}…); " +
+                if (!double.IsFinite(values.Loss))
+                    throw new LlavaModException($"step {step + 1}: the loss is {values.Loss} (batch rows {batch.DescribeRows()}); " +
                         $"training stopped. Last good checkpoint: {TrainingCheckpoint.Latest(config.Out) ?? "none"}. Lower lr or check the data.");
                 loss.DivScalar(config.GradAccumulation).backward();
-                foreach (var (name, value) in values)
+                foreach (var (name, value) in values.LogValues())
                     window[name] = window.GetValueOrDefault(name) + (name == "tokens" ? value : value / config.GradAccumulation);
-                windowTokens += (long)values["tokens"];
+                windowTokens += values.Tokens;
             }
             bool lastMicroBatch = NextPosition(at, stream, config.Epochs).Epoch >= config.Epochs;
             if (++micro < config.GradAccumulation && !lastMicroBatch) continue;
@@ -140,7 +142,7 @@ public static class StageTrainer
         if (config.Stage == StageKind.Pd)
         {
             var pairs = new PairBatches(PairBatches.Load(config.Pairs!, config.PairsSplit, config.ImageRoot, config.Data, spillDir: config.Out), config.Seed, config.BatchSize, config.LengthGroupBatches);
-            return (pairs, new PreferenceObjective(config.Loss, pairs.ByChosenKey));
+            return (pairs, new PreferenceObjective(config.Loss));
         }
         var stream = new BatchStream(ShardDataset.Open(config.Data), config.Seed, new EpochPlan.Options(config.BatchSize, config.ShardsPerBuffer, config.LengthGroupBatches));
         IStageObjective objective = config.Stage switch

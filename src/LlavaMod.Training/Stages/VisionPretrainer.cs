@@ -1,3 +1,4 @@
+using LlavaMod.Data.Text;
 using System.Diagnostics;
 using LlavaMod.Core;
 using LlavaMod.Models;
@@ -109,7 +110,7 @@ public static class VisionPretrainer
             if (image.Labels.Length != labels.Length || image.Labels.Any(l => l.Length != patches))
                 throw new LlavaModException($"{task.Name} image {image.Key}: expected {labels.Length} label rows of {patches} patches " +
                     $"(image {vision.ImageSize} px, patch {vision.PatchSize} px), got {image.Labels.Length} of [{string.Join(", ", image.Labels.Select(l => l.Length))}]");
-            pixels.Add(SupervisedExample.PixelValues(image.Image, image.Key, vision));
+            pixels.Add(ClipImageProcessor.FromEncoded(image.Image, image.Key, vision));
             for (int h = 0; h < labels.Length; h++) labels[h].AddRange(image.Labels[h].Select(l => (long)l));
         }
         if (pixels.Count == 0) throw LlavaModException.ForFile(folder, $"holds no {task.Name} images");

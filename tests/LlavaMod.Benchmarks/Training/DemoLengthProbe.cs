@@ -1,3 +1,4 @@
+using LlavaMod.Data.Text;
 using System.Text.Json;
 using LlavaMod.Models;
 using LlavaMod.Training.Data;

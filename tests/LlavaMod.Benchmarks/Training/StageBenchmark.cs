@@ -1,3 +1,4 @@
+using LlavaMod.Data.Text;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -81,26 +82,17 @@ public static class StageBenchmark
         }
 
         // Data outside the timed region, as the trainer's prefetcher prepares it ahead.
-        var pairsByKey = new Dictionary<string, LlavaMod.Training.Data.TrainingPair>();
-        var batches = new List<List<SupervisedExample>>();
+        var batches = new List<LlavaMod.Training.Data.TrainingBatch>();
         for (int step = 0; step < s.Steps; step++)
-        {
-            if (stage == StageKind.Pd)
-            {
-                var (rows, byKey) = SyntheticDemoRows.PairBatch(subset, step, s.Pairs);
-                batches.Add(rows);
-                foreach (var (key, pair) in byKey) pairsByKey[key] = pair;
-            }
-            else batches.Add(SyntheticDemoRows.SftBatch(subset, step, s.Batch));
-        }
+            batches.Add(stage == StageKind.Pd ? SyntheticDemoRows.PairBatch(subset, step, s.Pairs) : SyntheticDemoRows.SftBatch(subset, step, s.Batch));
         string? cacheDir = null;
         if (stage is StageKind.Mimic or StageKind.D2s)
         {
             cacheDir = Path.Combine(Path.GetTempPath(), $"llavamod-stage-bench-{Environment.ProcessId}");
-            SyntheticTeacherCache.Write(cacheDir, subset, batches.SelectMany(b => b));
+            SyntheticTeacherCache.Write(cacheDir, subset, batches.SelectMany(b => b.Sequences));
         }
         using IStageObjective objective = stage == StageKind.Pd
-            ? new PreferenceObjective(loss, pairsByKey)
+            ? new PreferenceObjective(loss)
             : new SupervisedObjective(loss, cacheDir is null ? null : LogitCacheSet.Open(cacheDir),
                 stage == StageKind.D2s ? m => MoeModelRouting.TotalAuxLoss(m.LanguageModel) : null);
 
@@ -119,7 +111,7 @@ public static class StageBenchmark
             using (var scope = NewDisposeScope())
             {
                 Tensor total;
-                Dictionary<string, double> values;
+                StepMetrics values;
                 using (Autocast.Enter(ComputePrecision.Fp32)) (total, values) = objective.Compute(model, batch, device);
                 Mark(1);
                 total.backward();
@@ -128,8 +120,8 @@ public static class StageBenchmark
                 Mark(3);
                 optimizer.step();
                 optimizer.zero_grad();
-                losses.Add(values["loss"]);
-                supervised.Add(values["tokens"]);
+                losses.Add(values.Loss);
+                supervised.Add(values.Tokens);
             }
             wall.Add(clock.Elapsed.TotalSeconds);
             Mark(4);
@@ -144,7 +136,7 @@ public static class StageBenchmark
             var cache = LogitCacheSet.Open(cacheDir);
             process.Refresh();
             var start = process.TotalProcessorTime;
-            foreach (var batch in batches.Skip(s.Warmup)) foreach (var row in batch) cache.Read(row.Key);
+            foreach (var batch in batches.Skip(s.Warmup)) foreach (var row in batch.Sequences) cache.Read(row.Key);
             process.Refresh();
             cacheReadCpu = (process.TotalProcessorTime - start).TotalSeconds / Math.Max(1, s.Steps - s.Warmup);
             cache.DisposeAsync().AsTask().GetAwaiter().GetResult();
@@ -152,14 +144,14 @@ public static class StageBenchmark
         }
 
         int patches = model.Config.Vision.NumPatches;
-        var inputTokens = batches.Select(b => (double)b.Sum(e => e.InputIds.Length + (patches - 1) * e.InputIds.Count(id => id == LlavaBatch.ImageTokenIndex))).ToList();
+        var inputTokens = batches.Select(b => (double)b.Sequences.Sum(e => e.InputIds.Length + (patches - 1) * e.InputIds.Count(id => id == LlavaBatch.ImageTokenIndex))).ToList();
         var measured = Enumerable.Range(0, s.Steps).Skip(s.Warmup).DefaultIfEmpty(s.Steps - 1).ToArray();
         double cpuPerStep = measured.Average(i => cpu[i]);
         var result = new Dictionary<string, object>
         {
             ["impl"] = "llavamod-torchsharp-0.107", ["stage"] = s.Stage, ["preset"] = preset, ["moe"] = model.Config.Text.Moe is not null,
             ["params"] = model.parameters().Sum(p => p.numel()), ["trainable_params"] = selection.TrainableElements,
-            ["sequences"] = batches[0].Count, ["threads"] = s.Threads, ["steps"] = s.Steps, ["warmup"] = s.Warmup, ["lr"] = lr,
+            ["sequences"] = batches[0].Sequences.Count, ["threads"] = s.Threads, ["steps"] = s.Steps, ["warmup"] = s.Warmup, ["lr"] = lr,
             ["supervised_tokens_per_step"] = Math.Round(measured.Average(i => supervised[i]), 1),
             ["input_tokens_per_step"] = Math.Round(measured.Average(i => inputTokens[i]), 1),
             ["cpu_s_per_step"] = Math.Round(cpuPerStep, 4), ["cpu_s_per_step_median"] = Math.Round(Median(measured.Select(i => cpu[i])), 4),
@@ -174,7 +166,7 @@ public static class StageBenchmark
         string line = JsonSerializer.Serialize(result);
         if (s.Export is not null) File.WriteAllText(Path.Combine(s.Export, "ours.json"), line + "\n");
         Console.WriteLine(line);
-        foreach (var b in batches) foreach (var e in b) e.PreparedPixels?.Dispose();
+        foreach (var b in batches) foreach (var pixels in b.Pixels ?? []) pixels?.Dispose();
         return 0;
     }
 

@@ -1,3 +1,4 @@
+using LlavaMod.Data.Text;
 using LlavaMod.Models;
 using LlavaMod.Training.Data;
 using static TorchSharp.torch;
@@ -49,18 +50,20 @@ public static class SyntheticDemoRows
         Enumerable.Range(0, length).Select(j => j == ImageAt ? LlavaBatch.ImageTokenIndex : Token(subset, g, j)).ToArray();
 
     /// <summary>The 64 (or <paramref name="batch"/>) supervised rows of step <paramref name="step"/>; row r is global row g = step·batch + r with shape SftShapes[(37r + 11·step) mod 64].</summary>
-    public static List<SupervisedExample> SftBatch(VocabSubset subset, int step, int batch)
+    public static SupervisedBatch SftBatch(VocabSubset subset, int step, int batch)
     {
         var rows = new List<SupervisedExample>(batch);
+        var pixels = new List<Tensor?>(batch);
         for (int r = 0; r < batch; r++)
         {
             long g = (long)step * batch + r;
             var (length, supervised) = SftShapes[(37 * r + 11 * step) % SftShapes.Length];
             var ids = PromptIds(subset, g, length);
             var labels = ids.Select((id, j) => j >= length - supervised ? id : LlavaBatch.IgnoreIndex).ToArray();
-            rows.Add(new SupervisedExample(Key(g), ids, labels, [], $"row-{g}") { PreparedPixels = Pixels(g).DetachFromDisposeScope() });
+            rows.Add(new SupervisedExample(Key(g), ids, labels, [], $"row-{g}"));
+            pixels.Add(Pixels(g).DetachFromDisposeScope());
         }
-        return rows;
+        return new SupervisedBatch(rows) { Pixels = pixels };
     }
 
     public static string Key(long g) => $"g{g:D8}";
@@ -79,11 +82,11 @@ public static class SyntheticDemoRows
                 Enumerable.Range(0, TopK).Select(j => top1 - 0.5f * j).ToArray());
     }
 
-    /// <summary>32 (or <paramref name="pairs"/>) preference pairs of step <paramref name="step"/>, as interleaved chosen/rejected rows and the pairs by chosen key.</summary>
-    public static (List<SupervisedExample> Rows, Dictionary<string, TrainingPair> ByChosenKey) PairBatch(VocabSubset subset, int step, int pairs)
+    /// <summary>32 (or <paramref name="pairs"/>) preference pairs of step <paramref name="step"/>.</summary>
+    public static PairBatch PairBatch(VocabSubset subset, int step, int pairs)
     {
-        var rows = new List<SupervisedExample>(2 * pairs);
-        var byKey = new Dictionary<string, TrainingPair>();
+        var (chosenRows, rejectedRows, trainingPairs) = (new List<SupervisedExample>(), new List<SupervisedExample>(), new List<TrainingPair>());
+        var pixels = new List<Tensor?>(2 * pairs);
         for (int i = 0; i < pairs; i++)
         {
             long p = (long)step * pairs + i;
@@ -93,16 +96,17 @@ public static class SyntheticDemoRows
             {
                 var response = Enumerable.Range(0, length).Select(j => (long)subset.TokenIdAt((int)((p * 13 + j * 7 + salt) % SubsetSize))).ToArray();
                 var labels = Enumerable.Repeat(LlavaBatch.IgnoreIndex, prompt.Length).Concat(response).ToArray();
-                return new SupervisedExample($"p{p:D8}{suffix}", prompt.Concat(response).ToArray(), labels, [], $"pair-{p}") { PreparedPixels = Pixels(p).DetachFromDisposeScope() };
+                pixels.Add(Pixels(p).DetachFromDisposeScope()); // chosen, then rejected: the batch's sequence order
+                return new SupervisedExample($"p{p:D8}{suffix}", prompt.Concat(response).ToArray(), labels, [], $"pair-{p}");
             }
             var chosen = Row("c", 1);
             var rejected = Row("r", 3);
-            rows.Add(chosen);
-            rows.Add(rejected);
+            chosenRows.Add(chosen);
+            rejectedRows.Add(rejected);
             int[] Response(SupervisedExample row) => row.InputIds[prompt.Length..].Select(id => (int)id).ToArray();
-            byKey[chosen.Key] = new TrainingPair(p, prompt.Select(id => (int)id).ToArray(), Response(chosen), Response(rejected),
-                RefChosenLogp: -2.5 * length, RefRejectedLogp: -2.6 * length - 0.5, Severity: 1.0);
+            trainingPairs.Add(new TrainingPair(p, prompt.Select(id => (int)id).ToArray(), Response(chosen), Response(rejected),
+                RefChosenLogp: -2.5 * length, RefRejectedLogp: -2.6 * length - 0.5, Severity: 1.0));
         }
-        return (rows, byKey);
+        return new PairBatch(trainingPairs, chosenRows, rejectedRows) { Pixels = pixels };
     }
 }

@@ -1,3 +1,4 @@
+using LlavaMod.Data.Text;
 using LlavaMod.Models;
 using LlavaMod.LogitCache;
 

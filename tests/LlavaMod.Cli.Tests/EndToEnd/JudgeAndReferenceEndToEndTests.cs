@@ -1,3 +1,4 @@
+using LlavaMod.Data.Text;
 using LlavaMod.Models.Runtime;
 using System.Text.Json;
 using Dapper;
@@ -141,7 +142,7 @@ public class JudgeAndReferenceEndToEndTests(DemoWorkspace workspace) : IClassFix
             Assert.Equal(Answer(pair.RejectedText), pair.RejectedTokenIds!.Select(i => (long)i));
             byte[] image = File.ReadAllBytes(Path.Combine(imageRoot, pair.ImagePath!));
             var prompt = new SupervisedExample("p", promptIds, promptIds.Select(_ => LlavaBatch.IgnoreIndex).ToArray(), image);
-            double Direct(string text) => SequenceScorer.LogProbs(teacher, SupervisedExample.ToBatch([prompt], teacher.Config.Vision, torch.CPU), [Answer(text)])[0].Sum;
+            double Direct(string text) => SequenceScorer.LogProbs(teacher, LlavaBatch.FromExamples([prompt], teacher.Config.Vision, torch.CPU), [Answer(text)])[0].Sum;
             Assert.Equal(Direct(pair.ChosenText), pair.RefChosenLogp!.Value, 3);
             Assert.Equal(Direct(pair.RejectedText), pair.RefRejectedLogp!.Value, 3);
         }
@@ -193,7 +194,7 @@ public class JudgeAndReferenceEndToEndTests(DemoWorkspace workspace) : IClassFix
             {
                 long[] prompt = pair.PromptTokenIds!.Select(i => (long)i).ToArray();
                 var example = new SupervisedExample("p", prompt, prompt.Select(_ => LlavaBatch.IgnoreIndex).ToArray(), shardImages[pair.ImagePath!]);
-                double Direct(int[] answer) => SequenceScorer.LogProbs(teacher, SupervisedExample.ToBatch([example], teacher.Config.Vision, torch.CPU),
+                double Direct(int[] answer) => SequenceScorer.LogProbs(teacher, LlavaBatch.FromExamples([example], teacher.Config.Vision, torch.CPU),
                     [answer.Select(i => (long)i).ToArray()])[0].Sum;
                 Assert.Equal(Direct(pair.ChosenTokenIds!), pair.RefChosenLogp!.Value, 3);
                 Assert.Equal(Direct(pair.RejectedTokenIds!), pair.RefRejectedLogp!.Value, 3);

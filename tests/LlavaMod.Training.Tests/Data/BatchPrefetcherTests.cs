@@ -1,3 +1,4 @@
+using LlavaMod.Data.Text;
 using LlavaMod.Core;
 using LlavaMod.Models;
 using LlavaMod.Models.Runtime;
@@ -25,9 +26,9 @@ public class BatchPrefetcherTests
     static SupervisedExample Example(int i, byte[]? image) =>
         new($"row-{i}", image is null ? [1, 2, 3] : [1, LlavaBatch.ImageTokenIndex, 3], [-100, -100, 3], image);
 
-    static List<(TrainingPosition, SupervisedExample[])> Source(int batches, Func<int, byte[]?> image) =>
+    static List<(TrainingPosition, TrainingBatch)> Source(int batches, Func<int, byte[]?> image) =>
         Enumerable.Range(0, batches).Select(b => (new TrainingPosition(0, b),
-            new[] { Example(2 * b, image(2 * b)), Example(2 * b + 1, null) })).ToList();
+            (TrainingBatch)new SupervisedBatch([Example(2 * b, image(2 * b)), Example(2 * b + 1, null)]))).ToList();
 
     [Fact]
     public void Yields_the_source_batches_in_order_with_their_pixels_prepared()
@@ -36,28 +37,28 @@ public class BatchPrefetcherTests
         var seen = new List<string>();
         foreach (var (position, batch) in BatchPrefetcher.Ahead(source, Vision, depth: 2))
         {
-            seen.AddRange(batch.Select(e => e.Key));
-            Assert.Equal(source[position.Batch].Item2.Select(e => e.Key), batch.Select(e => e.Key));
-            using var expected = SupervisedExample.PixelValues(batch[0].ImageBytes!, batch[0].Key, Vision);
-            Assert.True(expected.allclose(batch[0].PreparedPixels!, rtol: 0, atol: 0));
-            Assert.Null(batch[1].PreparedPixels); // no image, nothing to prepare
-            using var pixels = SupervisedExample.ToBatch(batch, Vision, torch.CPU).PixelValues!;
+            seen.AddRange(batch.Sequences.Select(e => e.Key));
+            Assert.Equal(source[position.Batch].Item2.Sequences.Select(e => e.Key), batch.Sequences.Select(e => e.Key));
+            using var expected = ClipImageProcessor.FromEncoded(batch.Sequences[0].ImageBytes!, batch.Sequences[0].Key, Vision);
+            Assert.True(expected.allclose(batch.Pixels![0]!, rtol: 0, atol: 0));
+            Assert.Null(batch.Pixels[1]); // no image, nothing to prepare
+            using var pixels = batch.ToModelBatch(Vision, torch.CPU).PixelValues!;
             Assert.True(pixels[0].allclose(expected, rtol: 0, atol: 0));
         }
-        Assert.Equal(source.SelectMany(s => s.Item2).Select(e => e.Key), seen);
+        Assert.Equal(source.SelectMany(s => s.Item2.Sequences).Select(e => e.Key), seen);
     }
 
     [Fact]
     public void Stopping_early_ends_the_worker_and_frees_the_prepared_pixels()
     {
         var source = Source(50, i => Png(7));
-        SupervisedExample[]? taken = null;
+        TrainingBatch? taken = null;
         foreach (var (_, batch) in BatchPrefetcher.Ahead(source, Vision, depth: 1))
         {
             taken = batch;
             break;
         }
-        Assert.True(taken![0].PreparedPixels!.IsInvalid); // disposed when the consumer left
+        Assert.True(taken!.Pixels![0]!.IsInvalid); // disposed when the consumer left
     }
 
     [Fact]
@@ -67,7 +68,7 @@ public class BatchPrefetcherTests
         var keys = new List<string>();
         var error = Assert.Throws<LlavaModException>(() =>
         {
-            foreach (var (_, batch) in BatchPrefetcher.Ahead(source, Vision)) keys.Add(batch[0].Key);
+            foreach (var (_, batch) in BatchPrefetcher.Ahead(source, Vision)) keys.Add(batch.Sequences[0].Key);
         });
         Assert.Contains("row-4", error.Message);
         Assert.Equal(["row-0", "row-2"], keys);
@@ -77,7 +78,7 @@ public class BatchPrefetcherTests
     public void The_worker_reads_no_batch_while_the_consumer_holds_the_quiet_lock()
     {
         int read = 0;
-        IEnumerable<(TrainingPosition, SupervisedExample[])> Counted()
+        IEnumerable<(TrainingPosition, TrainingBatch)> Counted()
         {
             foreach (var item in Source(6, i => Png(5))) { Interlocked.Increment(ref read); yield return item; }
         }

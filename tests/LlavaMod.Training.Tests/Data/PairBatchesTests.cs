@@ -80,7 +80,8 @@ public class PairBatchesTests : IDisposable
         var run = batches.From(new TrainingPosition(0, 0), epochs: 2).ToList();
         foreach (var epoch in run.GroupBy(b => b.Position.Epoch))
         {
-            var sequences = epoch.SelectMany(b => b.Batch).ToList();
+            var sequences = epoch.SelectMany(b => b.Batch.Sequences).ToList();
+            Assert.All(epoch, b => Assert.Equal(((PairBatch)b.Batch).Pairs.Select(p => $"pair-{p.PairId}-chosen"), ((PairBatch)b.Batch).Chosen.Select(c => c.Key)));
             Assert.Equal(stored.Keys.Order(), sequences.Where((_, i) => i % 2 == 0).Select(s => long.Parse(s.Key.Split('-')[1])).Order());
             for (int i = 0; i < sequences.Count; i += 2)
             {
@@ -98,7 +99,7 @@ public class PairBatchesTests : IDisposable
         int firstEpoch = batches.BatchesPerEpoch(0);
         var resumed = batches.From(new TrainingPosition(1, 1), epochs: 2).ToList();
         Assert.Equal(run.Skip(firstEpoch + 1).Select(b => b.Position), resumed.Select(b => b.Position));
-        Assert.Equal(run.Skip(firstEpoch + 1).SelectMany(b => b.Batch).Select(s => (s.Key, s.ImageBytes)), resumed.SelectMany(b => b.Batch).Select(s => (s.Key, s.ImageBytes)));
+        Assert.Equal(run.Skip(firstEpoch + 1).SelectMany(b => b.Batch.Sequences).Select(s => (s.Key, s.ImageBytes)), resumed.SelectMany(b => b.Batch.Sequences).Select(s => (s.Key, s.ImageBytes)));
     }
 
     [Fact]

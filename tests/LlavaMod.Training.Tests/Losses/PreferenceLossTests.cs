@@ -19,7 +19,12 @@ public class PreferenceLossTests
     [InlineData("kto_pair", PreferenceLossType.KtoPair, 0.0, 3.0)]  // policy below reference: KL clamps to 0
     [InlineData("hsa_dpo", PreferenceLossType.HsaDpo, 0.0, 0.5)]
     [InlineData("ipo", PreferenceLossType.Ipo, 0.0, -0.5)]
-    public void Loss_gradients_and_metrics_match_trl(string trlName, PreferenceLossType type, double rpoWeight, double referenceOffset)
+    [InlineData("ipo", PreferenceLossType.Ipo, 1.0, 0.5)]
+    [InlineData("hinge", PreferenceLossType.Hinge, 0.0, -1.0)]
+    [InlineData("hinge", PreferenceLossType.Hinge, 0.0, 4.0)]
+    [InlineData("sigmoid", PreferenceLossType.Sigmoid, 0.0, -1.0, 0.2)]
+    [InlineData("sigmoid", PreferenceLossType.Sigmoid, 1.0, 2.0, 0.5)]
+    public void Loss_gradients_and_metrics_match_trl(string trlName, PreferenceLossType type, double rpoWeight, double referenceOffset, double labelSmoothing = 0.0)
     {
         TorchRuntime.EnsureLoaded();
         var gen = new Generator(1234);
@@ -36,18 +41,18 @@ public class PreferenceLossTests
         var c = chosenLogits.detach().requires_grad_(true);
         var r = rejectedLogits.detach().requires_grad_(true);
         var (pc, nc) = SupervisedPositions.SequenceLogProbs(c, chosenLabels);
-        var (pr, _) = SupervisedPositions.SequenceLogProbs(r, rejectedLabels);
+        var (pr, nr) = SupervisedPositions.SequenceLogProbs(r, rejectedLabels);
         var refChosen = pc.detach().AddScalar(referenceOffset) + randn(n, dtype: ScalarType.Float64, generator: gen);
         var refRejected = pr.detach().AddScalar(referenceOffset) + randn(n, dtype: ScalarType.Float64, generator: gen);
 
         var result = PreferenceLoss.Compute(
-            new PreferenceBatch(pc, pr, refChosen, refRejected, severity, nc),
-            new PreferenceLossOptions(type, Beta: 0.1, RpoWeight: rpoWeight));
+            new PreferenceBatch(pc, pr, refChosen, refRejected, severity, nc, nr),
+            new PreferenceLossOptions(type, Beta: 0.1, RpoWeight: rpoWeight, LabelSmoothing: labelSmoothing));
         result.Loss.backward();
 
         var reference = PythonReference.Run(new JsonObject
         {
-            ["kind"] = "preference", ["dtype"] = "float64", ["loss_type"] = trlName, ["beta"] = 0.1, ["rpo_weight"] = rpoWeight,
+            ["kind"] = "preference", ["dtype"] = "float64", ["loss_type"] = trlName, ["beta"] = 0.1, ["rpo_weight"] = rpoWeight, ["label_smoothing"] = labelSmoothing,
             ["chosen_logits"] = PythonReference.Encode(chosenLogits), ["rejected_logits"] = PythonReference.Encode(rejectedLogits),
             ["chosen_labels"] = PythonReference.Encode(chosenLabels), ["rejected_labels"] = PythonReference.Encode(rejectedLabels),
             ["ref_chosen"] = PythonReference.Encode(refChosen), ["ref_rejected"] = PythonReference.Encode(refRejected),
@@ -80,6 +85,17 @@ public class PreferenceLossTests
         double expectedAlone = ((1 - Sigmoid(0.1)) + (1 - Sigmoid(0.2))) / 2;
         Assert.Equal(expectedAlone, alone, 12);
         Assert.NotEqual(alone, inBatch);
+    }
+
+    [Fact]
+    public void Label_smoothing_is_refused_outside_dpo_and_ipo_needs_both_token_counts()
+    {
+        TorchRuntime.EnsureLoaded();
+        var x = tensor(new[] { -10.0, -12.0 });
+        var smoothed = Assert.Throws<ArgumentException>(() => PreferenceLoss.Compute(new PreferenceBatch(x, x, x, x), new PreferenceLossOptions(PreferenceLossType.Ipo, LabelSmoothing: 0.1)));
+        Assert.Contains("label_smoothing applies to the sigmoid (DPO) loss only", smoothed.Message);
+        var counts = Assert.Throws<ArgumentException>(() => PreferenceLoss.Compute(new PreferenceBatch(x, x, x, x, ChosenTokenCounts: tensor(new long[] { 3, 4 })), new PreferenceLossOptions(PreferenceLossType.Ipo)));
+        Assert.Contains("IPO needs ChosenTokenCounts and RejectedTokenCounts", counts.Message);
     }
 
     static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));

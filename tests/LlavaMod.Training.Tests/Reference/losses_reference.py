@@ -84,7 +84,14 @@ def sft(req):
     # Hugging Face causal LM: shift so that tokens < n predict n.
     shift_logits = logits[..., :-1, :].contiguous()
     shift_labels = labels[..., 1:].contiguous()
-    loss = F.cross_entropy(shift_logits.view(-1, shift_logits.size(-1)), shift_labels.view(-1), ignore_index=-100)
+    if req.get("average", "token") == "token":
+        loss = F.cross_entropy(shift_logits.view(-1, shift_logits.size(-1)), shift_labels.view(-1), ignore_index=-100)
+    else:
+        # "row": each row's mean token loss, then the mean over rows that supervise anything.
+        per_token = F.cross_entropy(shift_logits.transpose(1, 2), shift_labels, ignore_index=-100, reduction="none")
+        counts = (shift_labels != -100).sum(1)
+        present = counts > 0
+        loss = (per_token.sum(1)[present] / counts[present]).mean()
     loss.backward()
     return {"loss": loss.item(), "grad": out(logits.grad)}
 
@@ -99,13 +106,16 @@ def get_batch_logps(logits, labels, label_pad_token_id=-100):
     return (per_token_logps * loss_mask).sum(-1), loss_mask.sum(-1)
 
 
-def dpo_loss(loss_type, beta, pc, pr, rc, rr):
-    # TRL 0.7.x DPOTrainer.dpo_loss for sigmoid (label_smoothing 0), ipo and kto_pair.
+def dpo_loss(loss_type, beta, pc, pr, rc, rr, label_smoothing=0.0):
+    # TRL DPOTrainer.dpo_loss (0.7.x-0.11) for sigmoid (with label_smoothing), hinge, ipo and kto_pair.
     pi_logratios = pc - pr
     ref_logratios = rc - rr
     logits = pi_logratios - ref_logratios
     if loss_type == "sigmoid":
-        losses = -F.logsigmoid(beta * logits)
+        losses = (-F.logsigmoid(beta * logits) * (1 - label_smoothing)
+                  - F.logsigmoid(-beta * logits) * label_smoothing)
+    elif loss_type == "hinge":
+        losses = torch.relu(1 - beta * logits)
     elif loss_type == "ipo":
         losses = (logits - 1 / (2 * beta)) ** 2
     elif loss_type == "kto_pair":
@@ -133,10 +143,15 @@ def preference(req):
     chosen_logits = tensor(req["chosen_logits"], dt).requires_grad_(True)
     rejected_logits = tensor(req["rejected_logits"], dt).requires_grad_(True)
     pc, nc = get_batch_logps(chosen_logits, tensor(req["chosen_labels"], torch.int64))
-    pr, _ = get_batch_logps(rejected_logits, tensor(req["rejected_labels"], torch.int64))
+    pr, nr = get_batch_logps(rejected_logits, tensor(req["rejected_labels"], torch.int64))
     rc = tensor(req["ref_chosen"], dt)
     rr = tensor(req["ref_rejected"], dt)
     loss_type = req["loss_type"]
+    sum_pc, sum_pr = pc, pr
+    if loss_type == "ipo":
+        # TRL concatenated_forward: for IPO every log-prob (policy and reference forward alike) is
+        # divided by the completion's token count.
+        pc, pr, rc, rr = pc / nc, pr / nr, rc / nc, rr / nr
     if loss_type == "hsa_dpo":
         w_r = tensor(req["severity"], dt)
         logits = (pc - w_r * pr) - (rc - w_r * rr)
@@ -144,16 +159,16 @@ def preference(req):
         chosen_rewards = beta * (pc - rc).detach()
         rejected_rewards = beta * (pr - rr).detach()
     else:
-        losses, chosen_rewards, rejected_rewards = dpo_loss(loss_type, beta, pc, pr, rc, rr)
+        losses, chosen_rewards, rejected_rewards = dpo_loss(loss_type, beta, pc, pr, rc, rr, req.get("label_smoothing", 0.0))
     loss = losses.mean()
-    nll = (-pc / nc.to(dt)).mean()
+    nll = (-sum_pc / nc.to(dt)).mean()
     if req["rpo_weight"] != 0:
         loss = loss + req["rpo_weight"] * nll
     loss.backward()
     return {
         "loss": loss.item(),
-        "policy_chosen": out(pc),
-        "policy_rejected": out(pr),
+        "policy_chosen": out(sum_pc),
+        "policy_rejected": out(sum_pr),
         "grad_chosen": out(chosen_logits.grad),
         "grad_rejected": out(rejected_logits.grad),
         "reward_chosen": chosen_rewards.mean().item(),
