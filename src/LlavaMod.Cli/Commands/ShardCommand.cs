@@ -29,8 +29,11 @@ public static class ShardCommand
         var worker = new Option<int>("--worker") { Description = "This process's index in a split job (0-based; e.g. $SLURM_ARRAY_TASK_ID)", DefaultValueFactory = _ => 0 };
         var workers = new Option<int>("--workers") { Description = "Number of processes in a split job; join their outputs with 'llavamod merge'", DefaultValueFactory = _ => 1 };
 
+        var allowPartial = new Option<bool>("--allow-partial-source") { Description = "Keep the rows before the break of a JSON input that cannot be read to its end (default: stop before any work, naming file, line and byte)" };
+        var maxRejects = MaxRejectShareOption();
+
         var command = new Command("shard", "Read image-text inputs, check, resize, tokenize and write Parquet shards with a manifest.");
-        foreach (var o in new Option[] { input, source, imageRoot, format, output, kind, captionPrompt, shardRows, shardMb, groupRows, threads, resume, keepDuplicates, worker, workers })
+        foreach (var o in new Option[] { input, source, imageRoot, format, output, kind, captionPrompt, shardRows, shardMb, groupRows, threads, resume, keepDuplicates, worker, workers, allowPartial, maxRejects })
             command.Options.Add(o);
         var stageOptions = StageOptions.AddTo(command);
 
@@ -74,6 +77,8 @@ public static class ShardCommand
                 Workers = parse.GetValue(workers),
                 ExpectedRows = expectedRows,
                 ExpectedSha256 = expectedSha,
+                AllowPartialSource = parse.GetValue(allowPartial),
+                MaxRejectShare = parse.GetValue(maxRejects),
             };
             var (encoder, images) = stageOptions.Build(parse);
             var manifestOut = await ShardProgressView.RunAsync(options, encoder, images, ct);
@@ -82,4 +87,11 @@ public static class ShardCommand
         });
         return command;
     }
+
+    /// <summary>--max-reject-share, shared by shard and merge.</summary>
+    public static Option<double> MaxRejectShareOption() => new("--max-reject-share")
+    {
+        Description = "Fail when more than this share of the source rows is rejected (0-1); a run that accepts no row always fails",
+        DefaultValueFactory = _ => RejectShareCheck.DefaultMaxShare,
+    };
 }

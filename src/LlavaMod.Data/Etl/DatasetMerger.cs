@@ -13,7 +13,8 @@ namespace LlavaMod.Data.Etl;
 /// </summary>
 public static class DatasetMerger
 {
-    public static async Task<DatasetManifest> MergeAsync(IReadOnlyList<string> workerDirs, string outDir, Action<string>? log = null, CancellationToken ct = default)
+    public static async Task<DatasetManifest> MergeAsync(IReadOnlyList<string> workerDirs, string outDir, Action<string>? log = null, CancellationToken ct = default,
+        double maxRejectShare = RejectShareCheck.DefaultMaxShare)
     {
         outDir = Path.GetFullPath(outDir);
         var parts = new List<(string Dir, DatasetManifest Manifest)>();
@@ -71,6 +72,7 @@ public static class DatasetMerger
         }
         var manifest = settings.ToManifest(first.SourceRows, first.Inputs, records, null, null);
         ShardSettings.WriteRejects(outDir, records);
+        RejectShareCheck.Require(manifest, outDir, maxRejectShare, records.SelectMany(r => r.Rejects));
         manifest.Save(outDir);
         log?.Invoke($"merged {workers} workers: {manifest.Shards.Count} shards, {manifest.Rows} rows");
         return manifest;

@@ -114,6 +114,7 @@ public sealed class ShardPipeline
         {
             manifest = settings.ToManifest(read, fingerprints, records, null, null);
             ShardSettings.WriteRejects(outDir, records);
+            RejectShareCheck.Require(manifest, outDir, _options.MaxRejectShare, records.SelectMany(r => r.Rejects));
             manifest.Save(outDir);
         }
         return manifest;
@@ -137,8 +138,16 @@ public sealed class ShardPipeline
             string sha = Hashing.Sha256OfFile(input.Path);
             if (_options.ExpectedSha256?.GetValueOrDefault(name) is { } want && !string.Equals(want, sha, StringComparison.OrdinalIgnoreCase))
                 throw LlavaModException.ForFile(input.Path, $"sha256 is {sha}, the source manifest says {want}");
+            long? unread = null;
+            if (input.Format == SourceFormat.LlavaJson && JsonArrayCheck.Scan(input.Path) is { } damage)
+            {
+                if (!_options.AllowPartialSource)
+                    throw LlavaModException.ForFile(input.Path, $"cannot be read to its end: {damage}; fix the file, or pass --allow-partial-source to keep the rows before the break");
+                Warn?.Invoke($"{input.Path}: {damage} (--allow-partial-source)");
+                unread = damage.UnreadBytes;
+            }
             list.Add(new InputFingerprint(name, input.Format.ToString(), new FileInfo(input.Path).Length, sha, 0,
-                _options.ExpectedRows?.GetValueOrDefault(name) is long e and > 0 ? e : null));
+                _options.ExpectedRows?.GetValueOrDefault(name) is long e and > 0 ? e : null, unread));
         }
         return list;
     }

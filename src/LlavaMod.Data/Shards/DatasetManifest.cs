@@ -3,7 +3,8 @@ using LlavaMod.Core;
 namespace LlavaMod.Data.Shards;
 
 /// <summary>One input file as the manifest records it.</summary>
-public sealed record InputFingerprint(string File, string Format, long Bytes, string Sha256, long SourceRows, long? ExpectedRows = null);
+/// <param name="UnreadBytes">Set when the file could not be read to its end and the run kept the rows before the break (--allow-partial-source): the bytes lost.</param>
+public sealed record InputFingerprint(string File, string Format, long Bytes, string Sha256, long SourceRows, long? ExpectedRows = null, long? UnreadBytes = null);
 
 /// <summary>One shard file: the source block it holds, its rows, size and sha256.</summary>
 public sealed record ShardEntry(string File, long Block, long FirstSourceRow, long SourceRows, long Rows, long Bytes, string Sha256);
