@@ -45,6 +45,7 @@ public sealed partial class PairStore : IDisposable
         {
             connection.Open();
             connection.Execute("PRAGMA busy_timeout = 60000");
+            SchemaMigrations.RequireOwnOrEmpty(connection, path);
             if (!readOnly)
             {
                 connection.Execute("PRAGMA journal_mode = WAL");
