@@ -17,14 +17,16 @@ public static class EvalCommand
         var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
         var threads = new Option<int>("--threads") { Description = "Torch threads (0 = one per core)", DefaultValueFactory = _ => 0 };
         var precision = PrecisionOption.Create();
+        var checkShards = CheckShardsOption.Create();
         var command = new Command("eval",
             "Answer held-out questions greedily and score them: short-answer accuracy, POPE-style yes/no accuracy and F1, " +
             "CHAIR_s / CHAIR_i hallucination rates on descriptions (with standard errors), object recall.")
         {
-            model, data, truth, output, batchSize, maxNew, limit, device, threads, precision,
+            model, data, truth, output, batchSize, maxNew, limit, device, threads, precision, checkShards,
         };
         command.SetAction(parse =>
         {
+            CheckShardsOption.Apply(parse, checkShards, [parse.GetValue(data)!]);
             var result = Evaluator.Run(new EvaluationOptions
             {
                 Model = parse.GetValue(model)!, Data = parse.GetValue(data)!, GroundTruth = parse.GetValue(truth)!, Out = parse.GetValue(output),

@@ -29,13 +29,15 @@ public static class TeacherCommand
         var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
         var threads = new Option<int>("--threads") { Description = "Torch threads (0 = one per core)", DefaultValueFactory = _ => 0 };
         var precision = PrecisionOption.Create();
+        var checkShards = CheckShardsOption.Create();
         var command = new Command("sample",
             "Sample N responses per prompt with their per-token log-probs, deterministic per seed, one Parquet file per data shard; rerunning skips finished shards.")
         {
-            model, data, output, n, temperature, topP, topK, maxNew, seed, only, device, threads, precision,
+            model, data, output, n, temperature, topP, topK, maxNew, seed, only, device, threads, precision, checkShards,
         };
         command.SetAction((parse, ct) =>
         {
+            CheckShardsOption.Apply(parse, checkShards, [parse.GetValue(data)!]);
             var manifest = SamplingPass.Run(new SamplingOptions
             {
                 Model = parse.GetValue(model)!, Data = parse.GetValue(data)!, Out = parse.GetValue(output)!, SamplesPerPrompt = parse.GetValue(n),
@@ -58,14 +60,16 @@ public static class TeacherCommand
         var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
         var threads = new Option<int>("--threads") { Description = "Torch threads (0 = one per core)", DefaultValueFactory = _ => 0 };
         var precision = PrecisionOption.Create();
+        var checkShards = CheckShardsOption.Create();
         var command = new Command("cache-logits",
             "Cache the teacher's output distribution at every supervised token: top-k token ids and log-probs plus the tail mass " +
             "log(1 − Σ top-k p). Aligned row for row with the data shards; rerunning skips finished shards.")
         {
-            teacher, data, output, k, batchSize, device, threads, precision,
+            teacher, data, output, k, batchSize, device, threads, precision, checkShards,
         };
         command.SetAction((parse, ct) =>
         {
+            CheckShardsOption.Apply(parse, checkShards, [parse.GetValue(data)!]);
             var manifest = LogitCachePass.Run(new LogitCachePassOptions
             {
                 Teacher = parse.GetValue(teacher)!, Data = parse.GetValue(data)!, Out = parse.GetValue(output)!,

@@ -37,7 +37,7 @@ public static class LogitCachePass
         log ??= _ => { };
         var data = DatasetManifest.Load(options.Data);
         if (data.Kind != ShardKind.Sft) throw LlavaModException.ForFile(options.Data, "holds preference rows; the logit cache is made from supervised (sft) shards");
-        ShardTokenizerCheck.Require(options.Data, data, options.Teacher, "teacher");
+        ShardsBeforeUse.Require(options.Data, data, options.Teacher, "teacher");
 
         TorchRuntime.SetThreads(options.Threads);
         var device = TorchRuntime.ResolveDevice(options.Device);

@@ -46,7 +46,7 @@ public static class SamplingPass
     {
         log ??= _ => { };
         var data = DatasetManifest.Load(o.Data);
-        ShardTokenizerCheck.Require(o.Data, data, o.Model);
+        ShardsBeforeUse.Require(o.Data, data, o.Model);
         TorchRuntime.SetThreads(o.Threads);
         var device = TorchRuntime.ResolveDevice(o.Device);
         var precision = ComputePrecisions.Parse(o.Precision, "--precision");

@@ -57,7 +57,7 @@ public static class Evaluator
     {
         log ??= _ => { };
         var clock = Stopwatch.StartNew();
-        ShardTokenizerCheck.Require([options.Data], options.Model);
+        ShardsBeforeUse.Require([options.Data], options.Model);
         var truth = DemoGroundTruth.Load(options.GroundTruth);
         TorchRuntime.SetThreads(options.Threads);
         var device = TorchRuntime.ResolveDevice(options.Device);

@@ -31,8 +31,8 @@ public static class StageTrainer
     public static StageSummary Run(StageConfig config, bool resume, Action<string> log, CancellationToken ct = default,
         Func<LlavaModel, StageConfig, LlavaModel>? prepareModel = null, Func<LlavaModel, Tensor?>? auxLoss = null)
     {
-        if (config.Stage != StageKind.Pd) ShardTokenizerCheck.Require(config.Data, config.Model); // pd's data only lends images
-        if (config.OnlineTeacher is not null) ShardTokenizerCheck.Require(config.Data, config.OnlineTeacher, "online teacher");
+        if (config.Stage != StageKind.Pd) ShardsBeforeUse.Require(config.Data, config.Model); // pd's data only lends images
+        if (config.OnlineTeacher is not null) ShardsBeforeUse.Require(config.Data, config.OnlineTeacher, "online teacher");
         TorchRuntime.SetThreads(config.Threads);
         var device = TorchRuntime.ResolveDevice(config.Device);
         torch.manual_seed(config.Seed);

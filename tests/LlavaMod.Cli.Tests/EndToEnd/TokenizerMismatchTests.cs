@@ -86,7 +86,7 @@ public class TokenizerMismatchTests(DemoWorkspace workspace) : IClassFixture<Dem
     public void The_models_own_tokenizer_passes_the_check()
     {
         // The same call with the unmodified teacher gets past the check (and fails later only for want of weights, which it has).
-        var e = Record.Exception(() => LlavaMod.Data.Shards.ShardTokenizerCheck.Require([workspace.TrainShards, workspace.MineShards], workspace.Teacher, "teacher"));
+        var e = Record.Exception(() => LlavaMod.Data.Shards.ShardsBeforeUse.Require([workspace.TrainShards, workspace.MineShards], workspace.Teacher, "teacher"));
         Assert.Null(e);
     }
 }
