@@ -70,7 +70,7 @@ public static class DatasetMerger
             outJournal.Write(record);
             records.Add(record);
         }
-        var manifest = settings.ToManifest(first.SourceRows, first.Inputs, records, null, null);
+        var manifest = settings.ToManifest(first.SourceRows, first.Inputs, records, null, null) with { VocabularySize = first.VocabularySize };
         ShardSettings.WriteRejects(outDir, records);
         RejectShareCheck.Require(manifest, outDir, maxRejectShare, records.SelectMany(r => r.Rejects));
         manifest.Save(outDir);

@@ -107,12 +107,12 @@ public sealed class ShardPipeline
         DatasetManifest manifest;
         if (_options.IsWorker)
         {
-            manifest = settings.ToManifest(read, fingerprints, records, _options.Worker, _options.Workers);
+            manifest = settings.ToManifest(read, fingerprints, records, _options.Worker, _options.Workers) with { VocabularySize = _encoder.VocabularySize };
             manifest.Save(outDir, DatasetManifest.WorkerFileName(_options.Worker, _options.Workers));
         }
         else
         {
-            manifest = settings.ToManifest(read, fingerprints, records, null, null);
+            manifest = settings.ToManifest(read, fingerprints, records, null, null) with { VocabularySize = _encoder.VocabularySize };
             ShardSettings.WriteRejects(outDir, records);
             RejectShareCheck.Require(manifest, outDir, _options.MaxRejectShare, records.SelectMany(r => r.Rejects));
             manifest.Save(outDir);

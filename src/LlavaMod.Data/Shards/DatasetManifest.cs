@@ -40,6 +40,10 @@ public sealed record DatasetManifest
     public IReadOnlyList<InputFingerprint> Inputs { get; init; } = [];
     public IReadOnlyList<ShardEntry> Shards { get; init; } = [];
     public DatasetStatistics Statistics { get; init; } = new();
+    /// <summary>Token ids are in [0, VocabularySize) besides the image placeholder (-200); `verify --deep` checks it.</summary>
+    public int? VocabularySize { get; init; }
+    /// <summary>sha256 of this manifest's own JSON without this field, set on save: an edited dataset.json is refused.</summary>
+    public string? Checksum { get; init; }
 
     public long Rows => Shards.Sum(s => s.Rows);
 
@@ -54,8 +58,15 @@ public sealed record DatasetManifest
         var manifest = Json.ReadFile<DatasetManifest>(path);
         if (manifest.Format != CurrentFormat)
             throw LlavaModException.ForFile(path, $"format '{manifest.Format}' is not '{CurrentFormat}'");
+        if (manifest.Checksum is { } recorded && recorded != manifest.ComputeChecksum())
+            throw LlavaModException.ForFile(path,
+                "was changed after it was written (its content does not match its checksum); run 'llavamod verify' on the folder, and re-create the manifest with 'llavamod shard --resume' or 'llavamod merge' instead of editing it");
         return manifest;
     }
 
-    public void Save(string dir, string fileName = FileName) => Json.WriteFileAtomic(Path.Combine(dir, fileName), this);
+    /// <summary>sha256 over the manifest's JSON with <see cref="Checksum"/> left out.</summary>
+    public string ComputeChecksum() => Hashing.Sha256Hex(Json.Serialize(this with { Checksum = null }));
+
+    public void Save(string dir, string fileName = FileName) =>
+        Json.WriteFileAtomic(Path.Combine(dir, fileName), this with { Checksum = ComputeChecksum() });
 }
