@@ -22,7 +22,8 @@ public static class ShardCommand
         var captionPrompt = new Option<string?>("--caption-prompt") { Description = $"User turn for caption rows (default \"{SourceReaderOptions.DefaultCaptionPrompt}\")" };
         var shardRows = new Option<int>("--shard-rows") { Description = "Source rows per shard (a shard holds the accepted rows of its block)", DefaultValueFactory = _ => 10_000 };
         var shardMb = new Option<double?>("--shard-mb") { Description = "Also start a new file when a shard reaches this many megabytes (checked per row group; files k_01, k_02, … of the same block)" };
-        var groupRows = new Option<int>("--row-group-rows") { Description = "Rows per Parquet row group", DefaultValueFactory = _ => 1000 };
+        var groupRows = new Option<int>("--row-group-rows") { Description = "Most rows per Parquet row group", DefaultValueFactory = _ => 1000 };
+        var groupMb = new Option<double>("--row-group-mb") { Description = "A row group also closes at about this many megabytes of rows (images, ids, text); 0 = by rows only", DefaultValueFactory = _ => ShardFormat.DefaultRowGroupBytes / 1e6 };
         var threads = new Option<int>("--threads") { Description = "Worker threads (output is identical for any value)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var resume = new Option<bool>("--resume") { Description = "Keep the finished shards of an interrupted run and produce the rest" };
         var keepDuplicates = new Option<bool>("--keep-duplicates") { Description = "Keep exact duplicates (same image bytes and conversation)" };
@@ -33,7 +34,7 @@ public static class ShardCommand
         var maxRejects = MaxRejectShareOption();
 
         var command = new Command("shard", "Read image-text inputs, check, resize, tokenize and write Parquet shards with a manifest.");
-        foreach (var o in new Option[] { input, source, imageRoot, format, output, kind, captionPrompt, shardRows, shardMb, groupRows, threads, resume, keepDuplicates, worker, workers, allowPartial, maxRejects })
+        foreach (var o in new Option[] { input, source, imageRoot, format, output, kind, captionPrompt, shardRows, shardMb, groupRows, groupMb, threads, resume, keepDuplicates, worker, workers, allowPartial, maxRejects })
             command.Options.Add(o);
         var stageOptions = StageOptions.AddTo(command);
 
@@ -67,6 +68,7 @@ public static class ShardCommand
                 Format = new ShardFormat
                 {
                     RowGroupRows = parse.GetValue(groupRows),
+                    RowGroupBytes = parse.GetValue(groupMb) is var gmb && gmb > 0 ? (long)(gmb * 1e6) : gmb == 0 ? null : throw new LlavaModException("--row-group-mb must be 0 or positive"),
                     MaxShardBytes = parse.GetValue(shardMb) is double mb ? (mb > 0 ? (long)(mb * 1e6) : throw new LlavaModException("--shard-mb must be positive")) : null,
                 },
                 Kind = parse.GetValue(kind) switch { "sft" => ShardKind.Sft, "preference" => ShardKind.Preference, _ => null },

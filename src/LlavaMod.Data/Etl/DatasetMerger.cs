@@ -109,7 +109,7 @@ public static class DatasetMerger
             RejectsByReason = record.Statistics.RejectsByReason, DuplicatesDropped = record.Statistics.DuplicatesDropped + dropped,
         };
         foreach (var shard in record.Shards) File.Delete(Path.Combine(dir, shard.File));
-        await using var writer = new BlockShardWriter<T>(dir, record.Block, new ShardFormat { RowGroupRows = m.RowGroupRows, MaxShardBytes = m.MaxShardBytes });
+        await using var writer = new BlockShardWriter<T>(dir, record.Block, new ShardFormat { RowGroupRows = m.RowGroupRows, RowGroupBytes = m.RowGroupBytes, MaxShardBytes = m.MaxShardBytes });
         foreach (var row in kept) { await writer.AddAsync(row, ct); stats.AddRow(row); }
         return record with { Shards = await writer.CompleteAsync(ct), Statistics = stats };
     }

@@ -41,6 +41,7 @@ public sealed record ShardJobOptions
     {
         if (BlockRows < 1) throw new Core.LlavaModException("--shard-rows must be at least 1");
         if (Format.RowGroupRows < 1) throw new Core.LlavaModException("--row-group-rows must be at least 1");
+        if (Format.RowGroupBytes is < 1) throw new Core.LlavaModException("--row-group-mb must be positive");
         if (!(MaxRejectShare is >= 0 and <= 1)) throw new Core.LlavaModException($"--max-reject-share {MaxRejectShare}: must be between 0 and 1");
         if (Threads < 1) throw new Core.LlavaModException("--threads must be at least 1");
         if (Workers < 1 || Worker < 0 || Worker >= Workers)

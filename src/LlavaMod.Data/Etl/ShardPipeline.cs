@@ -43,7 +43,7 @@ public sealed class ShardPipeline
         var inputs = FingerprintInputs();
         var kind = _options.Kind ?? await DetectKindAsync(ct);
         var settings = new ShardSettings(ToolInfo.Version, kind, _encoder.TokenizerFingerprint, _encoder.TemplateName,
-            _encoder.Fingerprint, _images.SettingsFingerprint, _options.BlockRows, _options.Format.RowGroupRows, _options.Format.MaxShardBytes,
+            _encoder.Fingerprint, _images.SettingsFingerprint, _options.BlockRows, _options.Format.RowGroupRows, _options.Format.RowGroupBytes, _options.Format.MaxShardBytes,
             ShardFormat.Compression, _options.KeyIndexDigits, _options.KeepDuplicates, _options.Reader.CaptionPrompt, inputs);
         CheckOrSaveSettings(journal, settings);
 

@@ -30,6 +30,8 @@ public sealed record DatasetManifest
     public string SettingsFingerprint { get; init; } = "";
     public long BlockRows { get; init; }
     public int RowGroupRows { get; init; }
+    /// <summary>Row groups also close at about this many bytes of rows (null: by rows alone).</summary>
+    public long? RowGroupBytes { get; init; }
     public long? MaxShardBytes { get; init; }
     public int KeyIndexDigits { get; init; }
     public bool KeepDuplicates { get; init; }
