@@ -20,7 +20,8 @@ public sealed class ImageRoot
     public ImageRoot(string root)
     {
         Root = WithSeparator(Path.GetFullPath(root));
-        var target = new DirectoryInfo(Root.TrimEnd(Path.DirectorySeparatorChar)).ResolveLinkTarget(returnFinalTarget: true);
+        var dir = new DirectoryInfo(Root.TrimEnd(Path.DirectorySeparatorChar));
+        var target = dir.Exists ? dir.ResolveLinkTarget(returnFinalTarget: true) : null; // a missing root finds nothing
         _realRoot = target is null ? Root : WithSeparator(Path.GetFullPath(target.FullName));
     }
 

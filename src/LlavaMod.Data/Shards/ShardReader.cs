@@ -48,7 +48,8 @@ public static class ShardReader
         LlavaModException.ForFile(shardPath,
             $"{where}: cannot be decoded ({e.GetType().Name}: {FirstLine(e.Message)}); the shard is damaged: run 'llavamod verify {Path.GetDirectoryName(Path.GetFullPath(shardPath))} --deep', then rebuild it with 'llavamod shard --resume'", e);
 
-    static bool IsDecodingError(Exception e) => e is not (LlavaModException or OperationCanceledException or FileNotFoundException or UnauthorizedAccessException);
+    static bool IsDecodingError(Exception e) =>
+        e is not (LlavaModException or OperationCanceledException or FileNotFoundException or UnauthorizedAccessException or OutOfMemoryException);
 
     static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
 

@@ -31,4 +31,12 @@ public class ImageRootTests : IDisposable
         Assert.StartsWith("pairs.sqlite, pair 7: image path 'outer-link.png' leads outside the image root", e.Message);
         Assert.Equal(Path.Combine(_root, "a.png"), ImageRoot.FindFile(_root, "a.png", "pair 1"));
     }
+
+    [Fact]
+    public void A_root_that_does_not_exist_finds_nothing_rather_than_failing()
+    {
+        string missing = Path.Combine(_root, "no-such-folder");
+        Assert.Equal(RootedPathStatus.Missing, new ImageRoot(missing).Locate("a.png").Status);
+        Assert.Null(ImageRoot.FindFile(missing, "a.png", "pair 1"));
+    }
 }
