@@ -98,7 +98,8 @@ public sealed class ShardWriter<T> : IAsyncDisposable where T : class, IShardRow
 
     public async ValueTask DisposeAsync()
     {
-        if (_stream is not null) await _stream.DisposeAsync();
-        if (!_completed && File.Exists(_temp)) File.Delete(_temp);
+        try { if (_stream is not null) await _stream.DisposeAsync(); }
+        catch (IOException) when (!_completed) { } // a full disk fails the buffered flush as well; the error that stopped the write is already on its way
+        finally { if (!_completed && File.Exists(_temp)) File.Delete(_temp); }
     }
 }
