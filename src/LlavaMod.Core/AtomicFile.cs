@@ -26,6 +26,11 @@ public static class AtomicFile
             }
             File.Move(temp, full, overwrite: true);
         }
+        catch (IOException e) when (DiskFull.Is(e))
+        {
+            TryDelete(temp);
+            throw new LlavaModException(DiskFull.Describe(full), e);
+        }
         catch
         {
             TryDelete(temp);
@@ -47,6 +52,11 @@ public static class AtomicFile
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, full, overwrite: true);
+        }
+        catch (IOException e) when (DiskFull.Is(e))
+        {
+            TryDelete(temp);
+            throw new LlavaModException(DiskFull.Describe(full), e);
         }
         catch
         {

@@ -17,6 +17,29 @@ public static class InspectorApp
 {
     public const string DefaultUrls = "http://127.0.0.1:5080";
 
+    /// <summary>
+    /// The Host header values the inspector answers to: the loopback names, the hosts of the URLs it
+    /// listens on, and, when it listens on every address (0.0.0.0, ::), this machine's name and addresses.
+    /// </summary>
+    public static List<string> AllowedHosts(string urls)
+    {
+        var hosts = new List<string> { "localhost", "127.0.0.1", "[::1]" };
+        foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            string host = url[(url.IndexOf("://", StringComparison.Ordinal) + 3)..];
+            host = host.StartsWith('[') ? host[..(host.IndexOf(']') + 1)] : host.Split(':', '/')[0];
+            if (host is "0.0.0.0" or "[::]" or "*" or "+")
+            {
+                hosts.Add(System.Net.Dns.GetHostName());
+                foreach (var nic in System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces())
+                    foreach (var a in nic.GetIPProperties().UnicastAddresses)
+                        hosts.Add(a.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{a.Address}]" : a.Address.ToString());
+            }
+            else hosts.Add(host);
+        }
+        return hosts.Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+    }
+
     /// <summary>Builds (does not start) the app. <paramref name="imageRoot"/> is the folder image paths
     /// are resolved under and confined to (default: the current folder). <paramref name="configure"/>
     /// may adjust the builder before it is built (tests use it for an in-memory server).</summary>
@@ -33,8 +56,12 @@ public static class InspectorApp
         builder.WebHost.UseUrls(urls);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
+        // Binding to loopback does not stop a DNS-rebinding page from reaching the server under its
+        // own host name; answering only to loopback names and the address given does (400 otherwise).
+        builder.Services.AddHostFiltering(o => o.AllowedHosts = AllowedHosts(urls));
         configure?.Invoke(builder);
         var app = builder.Build();
+        app.UseHostFiltering();
         app.Use(ReportUserErrors);
         app.Use((context, next) =>
         {

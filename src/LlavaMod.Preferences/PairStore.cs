@@ -45,6 +45,7 @@ public sealed partial class PairStore : IDisposable
         {
             connection.Open();
             connection.Execute("PRAGMA busy_timeout = 60000");
+            SchemaMigrations.RequireOwnOrEmpty(connection, path);
             if (!readOnly)
             {
                 connection.Execute("PRAGMA journal_mode = WAL");
@@ -71,6 +72,8 @@ public sealed partial class PairStore : IDisposable
         }
     }
 
+    const int SqliteFull = 13; // SQLITE_FULL: the database or disk is full
+
     public int SchemaVersion => SchemaMigrations.ReadVersion(_connection);
 
     /// <summary>Runs <paramref name="work"/> in one write transaction (joins the open one when nested):
@@ -85,6 +88,11 @@ public sealed partial class PairStore : IDisposable
             T result = work(this);
             _transaction.Commit();
             return result;
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == SqliteFull)
+        {
+            try { _transaction.Rollback(); } catch (SqliteException) { } // SQLite may have rolled back already
+            throw new LlavaModException(DiskFull.Describe(Path), e);
         }
         catch
         {

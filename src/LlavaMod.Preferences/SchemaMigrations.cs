@@ -106,6 +106,29 @@ public static class SchemaMigrations
         """,
     ];
 
+    /// <summary>PRAGMA application_id of a pair index ("LMPI"), so another program's SQLite file is told apart from ours.</summary>
+    public const int ApplicationId = 0x4C4D5049;
+
+    static readonly string[] OwnTables = ["pairs", "prompts", "responses", "runs"];
+
+    /// <summary>
+    /// Refuses a database that is neither empty nor a pair index, before anything is written to it
+    /// (not even the journal mode): opening another application's file for --db must not add our
+    /// tables to it. A pair index written before the application id was set is recognised by its tables.
+    /// </summary>
+    public static void RequireOwnOrEmpty(SqliteConnection connection, string path)
+    {
+        int app = connection.ExecuteScalar<int>("PRAGMA application_id");
+        if (app == ApplicationId) return;
+        int version = ReadVersion(connection);
+        var tables = connection.Query<string>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").ToList();
+        if (app == 0 && version == 0 && tables.Count == 0) return;
+        if (app == 0 && version > 0 && OwnTables.All(tables.Contains)) return;
+        string listed = string.Join(", ", tables.Take(5)) + (tables.Count > 5 ? $", … ({tables.Count} tables)" : "");
+        throw LlavaModException.ForFile(path,
+            $"is not a pair index (SQLite application_id {app}, user_version {version}, tables: {(tables.Count == 0 ? "none" : listed)}); llavamod writes pairs only into a new, empty or its own database: choose another --db");
+    }
+
     public static int ReadVersion(SqliteConnection connection) =>
         connection.ExecuteScalar<int>("PRAGMA user_version");
 
@@ -121,7 +144,9 @@ public static class SchemaMigrations
             int version = connection.ExecuteScalar<int>("PRAGMA user_version", transaction: tx);
             if (version > CurrentVersion)
                 throw LlavaModException.ForFile(path, $"pair index schema version {version} is newer than this tool's ({CurrentVersion}); use a newer llavamod");
-            if (version == CurrentVersion) return applied;
+            if (connection.ExecuteScalar<int>("PRAGMA application_id", transaction: tx) != ApplicationId)
+                connection.Execute($"PRAGMA application_id = {ApplicationId}", transaction: tx);
+            if (version == CurrentVersion) { tx.Commit(); return applied; }
             connection.Execute(Scripts[version], transaction: tx);
             connection.Execute($"PRAGMA user_version = {version + 1}", transaction: tx);
             tx.Commit();

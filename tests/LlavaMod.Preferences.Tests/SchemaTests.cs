@@ -67,10 +67,44 @@ public class SchemaTests
     {
         using var dir = new TempDir();
         string db = dir.File("future.db");
-        using (var raw = Raw(db)) raw.Execute($"PRAGMA user_version = {SchemaMigrations.CurrentVersion + 1}");
+        using (var raw = Raw(db)) raw.Execute($"PRAGMA application_id = {SchemaMigrations.ApplicationId}; PRAGMA user_version = {SchemaMigrations.CurrentVersion + 1}");
         var e = Assert.Throws<LlavaModException>(() => PairStore.Open(db));
         Assert.Contains("newer", e.Message);
         Assert.Contains(db, e.Message);
+    }
+
+    [Theory]
+    [InlineData(0, 0)]        // a bare SQLite file with someone's tables
+    [InlineData(0, 7)]        // tables and a version of its own
+    [InlineData(0x12345, 0)]  // another application's id
+    public void Another_applications_database_is_refused_and_left_unchanged(int applicationId, int userVersion)
+    {
+        using var dir = new TempDir();
+        string db = dir.File("theirs.db");
+        using (var raw = Raw(db))
+        {
+            raw.Execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers (name) VALUES ('a'), ('b')");
+            raw.Execute($"PRAGMA application_id = {applicationId}; PRAGMA user_version = {userVersion}");
+        }
+        string before = Hashing.Sha256OfFile(db);
+
+        var e = Assert.Throws<LlavaModException>(() => PairStore.Open(db));
+        Assert.Equal($"{db}: is not a pair index (SQLite application_id {applicationId}, user_version {userVersion}, tables: customers); " +
+            "llavamod writes pairs only into a new, empty or its own database: choose another --db", e.Message);
+        Assert.Throws<LlavaModException>(() => PairStore.Open(db, readOnly: true));
+        Assert.Equal(before, Hashing.Sha256OfFile(db));
+        Assert.False(File.Exists(db + "-wal"));
+    }
+
+    [Fact]
+    public void A_new_pair_index_carries_the_application_id_and_an_empty_sqlite_file_becomes_one()
+    {
+        using var dir = new TempDir();
+        string db = dir.File("empty.db");
+        using (var raw = Raw(db)) raw.Execute("PRAGMA user_version = 0");
+        using (var store = PairStore.Open(db)) Assert.Equal(SchemaMigrations.CurrentVersion, store.SchemaVersion);
+        using var check = Raw(db);
+        Assert.Equal(SchemaMigrations.ApplicationId, check.ExecuteScalar<int>("PRAGMA application_id"));
     }
 
     [Fact]

@@ -14,15 +14,17 @@ public static class EvalCommand
         var batchSize = new Option<int>("--batch-size") { Description = "Prompts per generation batch", DefaultValueFactory = _ => 64 };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Longest answer", DefaultValueFactory = _ => 40 };
         var limit = new Option<int>("--limit") { Description = "Evaluate only the first N questions (0 = all)", DefaultValueFactory = _ => 0 };
+        var checkShards = CheckShardsOption.Create();
         var command = new Command("eval",
             "Answer held-out questions greedily and score them: short-answer accuracy, POPE-style yes/no accuracy and F1, " +
             "CHAIR_s / CHAIR_i hallucination rates on descriptions (with standard errors), object recall.")
         {
-            model, data, truth, output, batchSize, maxNew, limit,
+            model, data, truth, output, batchSize, maxNew, limit, checkShards,
         };
         var runtime = new RuntimeOptionSet(command);
         command.SetAction(parse =>
         {
+            CheckShardsOption.Apply(parse, checkShards, [parse.GetValue(data)!]);
             var result = Evaluator.Run(new EvaluationOptions
             {
                 Model = parse.GetValue(model)!, Data = parse.GetValue(data)!, GroundTruth = parse.GetValue(truth)!, Out = parse.GetValue(output),

@@ -22,15 +22,19 @@ public static class ShardCommand
         var captionPrompt = new Option<string?>("--caption-prompt") { Description = $"User turn for caption rows (default \"{SourceReaderOptions.DefaultCaptionPrompt}\")" };
         var shardRows = new Option<int>("--shard-rows") { Description = "Source rows per shard (a shard holds the accepted rows of its block)", DefaultValueFactory = _ => 10_000 };
         var shardMb = new Option<double?>("--shard-mb") { Description = "Also start a new file when a shard reaches this many megabytes (checked per row group; files k_01, k_02, … of the same block)" };
-        var groupRows = new Option<int>("--row-group-rows") { Description = "Rows per Parquet row group", DefaultValueFactory = _ => 1000 };
+        var groupRows = new Option<int>("--row-group-rows") { Description = "Most rows per Parquet row group", DefaultValueFactory = _ => 1000 };
+        var groupMb = new Option<double>("--row-group-mb") { Description = "A row group also closes at about this many megabytes of rows (images, ids, text); 0 = by rows only", DefaultValueFactory = _ => ShardFormat.DefaultRowGroupBytes / 1e6 };
         var threads = new Option<int>("--threads") { Description = "Worker threads (output is identical for any value)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var resume = new Option<bool>("--resume") { Description = "Keep the finished shards of an interrupted run and produce the rest" };
         var keepDuplicates = new Option<bool>("--keep-duplicates") { Description = "Keep exact duplicates (same image bytes and conversation)" };
         var worker = new Option<int>("--worker") { Description = "This process's index in a split job (0-based; e.g. $SLURM_ARRAY_TASK_ID)", DefaultValueFactory = _ => 0 };
         var workers = new Option<int>("--workers") { Description = "Number of processes in a split job; join their outputs with 'llavamod merge'", DefaultValueFactory = _ => 1 };
 
+        var allowPartial = new Option<bool>("--allow-partial-source") { Description = "Keep the rows before the break of a JSON input that cannot be read to its end (default: stop before any work, naming file, line and byte)" };
+        var maxRejects = MaxRejectShareOption();
+
         var command = new Command("shard", "Read image-text inputs, check, resize, tokenize and write Parquet shards with a manifest.");
-        foreach (var o in new Option[] { input, source, imageRoot, format, output, kind, captionPrompt, shardRows, shardMb, groupRows, threads, resume, keepDuplicates, worker, workers })
+        foreach (var o in new Option[] { input, source, imageRoot, format, output, kind, captionPrompt, shardRows, shardMb, groupRows, groupMb, threads, resume, keepDuplicates, worker, workers, allowPartial, maxRejects })
             command.Options.Add(o);
         var stageOptions = StageOptions.AddTo(command);
 
@@ -64,6 +68,7 @@ public static class ShardCommand
                 Format = new ShardFormat
                 {
                     RowGroupRows = parse.GetValue(groupRows),
+                    RowGroupBytes = parse.GetValue(groupMb) is var gmb && gmb > 0 ? (long)(gmb * 1e6) : gmb == 0 ? null : throw new LlavaModException("--row-group-mb must be 0 or positive"),
                     MaxShardBytes = parse.GetValue(shardMb) is double mb ? (mb > 0 ? (long)(mb * 1e6) : throw new LlavaModException("--shard-mb must be positive")) : null,
                 },
                 Kind = parse.GetValue(kind) switch { "sft" => ShardKind.Sft, "preference" => ShardKind.Preference, _ => null },
@@ -74,6 +79,8 @@ public static class ShardCommand
                 Workers = parse.GetValue(workers),
                 ExpectedRows = expectedRows,
                 ExpectedSha256 = expectedSha,
+                AllowPartialSource = parse.GetValue(allowPartial),
+                MaxRejectShare = parse.GetValue(maxRejects),
             };
             var (encoder, images) = stageOptions.Build(parse);
             var manifestOut = await ShardProgressView.RunAsync(options, encoder, images, ct);
@@ -82,4 +89,11 @@ public static class ShardCommand
         });
         return command;
     }
+
+    /// <summary>--max-reject-share, shared by shard and merge.</summary>
+    public static Option<double> MaxRejectShareOption() => new("--max-reject-share")
+    {
+        Description = "Fail when more than this share of the source rows is rejected (0-1); a run that accepts no row always fails",
+        DefaultValueFactory = _ => RejectShareCheck.DefaultMaxShare,
+    };
 }

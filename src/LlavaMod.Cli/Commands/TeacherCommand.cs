@@ -26,14 +26,16 @@ public static class TeacherCommand
         var maxNew = new Option<int>("--max-new-tokens") { Description = "Longest response", DefaultValueFactory = _ => 64 };
         var seed = new Option<long>("--seed") { Description = "Base seed; each prompt's samples are seeded from (seed, row key)", DefaultValueFactory = _ => 0 };
         var only = new Option<string?>("--only-ids-ending-with") { Description = "Only rows whose id ends with this, e.g. -describe" };
+        var checkShards = CheckShardsOption.Create();
         var command = new Command("sample",
             "Sample N responses per prompt with their per-token log-probs, deterministic per seed, one Parquet file per data shard; rerunning skips finished shards.")
         {
-            model, data, output, n, temperature, topP, topK, maxNew, seed, only,
+            model, data, output, n, temperature, topP, topK, maxNew, seed, only, checkShards,
         };
         var runtime = new RuntimeOptionSet(command);
         command.SetAction((parse, ct) =>
         {
+            CheckShardsOption.Apply(parse, checkShards, [parse.GetValue(data)!]);
             var manifest = SamplingPass.Run(new SamplingOptions
             {
                 Model = parse.GetValue(model)!, Data = parse.GetValue(data)!, Out = parse.GetValue(output)!, SamplesPerPrompt = parse.GetValue(n),
@@ -53,15 +55,17 @@ public static class TeacherCommand
         var output = new Option<string>("--out", "-o") { Description = "Cache folder: one .logits.parquet per data shard + logit_cache.json", Required = true };
         var k = new Option<int>("--k") { Description = "Teacher log-probs kept per token (top-k) besides the tail mass", DefaultValueFactory = _ => 64 };
         var batchSize = new Option<int>("--batch-size") { Description = "Rows per forward pass", DefaultValueFactory = _ => 16 };
+        var checkShards = CheckShardsOption.Create();
         var command = new Command("cache-logits",
             "Cache the teacher's output distribution at every supervised token: top-k token ids and log-probs plus the tail mass " +
             "log(1 − Σ top-k p). Aligned row for row with the data shards; rerunning skips finished shards.")
         {
-            teacher, data, output, k, batchSize,
+            teacher, data, output, k, batchSize, checkShards,
         };
         var runtime = new RuntimeOptionSet(command);
         command.SetAction((parse, ct) =>
         {
+            CheckShardsOption.Apply(parse, checkShards, [parse.GetValue(data)!]);
             var manifest = LogitCachePass.Run(new LogitCachePassOptions
             {
                 Teacher = parse.GetValue(teacher)!, Data = parse.GetValue(data)!, Out = parse.GetValue(output)!,

@@ -16,6 +16,8 @@ public static class ShardSummary
         table.AddRow("rows written", $"{s.Rows:N0}");
         table.AddRow("rejected", $"{s.Rejected:N0}");
         foreach (var (reason, n) in s.RejectsByReason) table.AddRow($"  {Markup.Escape(reason)}", $"{n:N0}");
+        foreach (var f in m.Inputs.Where(f => f.UnreadBytes is not null))
+            table.AddRow($"  lost: {Markup.Escape(f.File)}", $"{f.UnreadBytes:N0} bytes unread");
         table.AddRow("duplicates dropped", $"{s.DuplicatesDropped:N0}");
         table.AddRow("rows with image", $"{s.RowsWithImage:N0}");
         table.AddRow("tokens", $"{s.Tokens:N0}");

@@ -13,7 +13,8 @@ namespace LlavaMod.Data.Etl;
 /// </summary>
 public static class DatasetMerger
 {
-    public static async Task<DatasetManifest> MergeAsync(IReadOnlyList<string> workerDirs, string outDir, Action<string>? log = null, CancellationToken ct = default)
+    public static async Task<DatasetManifest> MergeAsync(IReadOnlyList<string> workerDirs, string outDir, Action<string>? log = null, CancellationToken ct = default,
+        double maxRejectShare = RejectShareCheck.DefaultMaxShare)
     {
         outDir = Path.GetFullPath(outDir);
         var parts = new List<(string Dir, DatasetManifest Manifest)>();
@@ -69,8 +70,9 @@ public static class DatasetMerger
             outJournal.Write(record);
             records.Add(record);
         }
-        var manifest = settings.ToManifest(first.SourceRows, first.Inputs, records, null, null);
+        var manifest = settings.ToManifest(first.SourceRows, first.Inputs, records, null, null) with { VocabularySize = first.VocabularySize };
         ShardSettings.WriteRejects(outDir, records);
+        RejectShareCheck.Require(manifest, outDir, maxRejectShare, records.SelectMany(r => r.Rejects));
         manifest.Save(outDir);
         log?.Invoke($"merged {workers} workers: {manifest.Shards.Count} shards, {manifest.Rows} rows");
         return manifest;
@@ -107,7 +109,7 @@ public static class DatasetMerger
             RejectsByReason = record.Statistics.RejectsByReason, DuplicatesDropped = record.Statistics.DuplicatesDropped + dropped,
         };
         foreach (var shard in record.Shards) File.Delete(Path.Combine(dir, shard.File));
-        await using var writer = new BlockShardWriter<T>(dir, record.Block, new ShardFormat { RowGroupRows = m.RowGroupRows, MaxShardBytes = m.MaxShardBytes });
+        await using var writer = new BlockShardWriter<T>(dir, record.Block, new ShardFormat { RowGroupRows = m.RowGroupRows, RowGroupBytes = m.RowGroupBytes, MaxShardBytes = m.MaxShardBytes });
         foreach (var row in kept) { await writer.AddAsync(row, ct); stats.AddRow(row); }
         return record with { Shards = await writer.CompleteAsync(ct), Statistics = stats };
     }

@@ -107,7 +107,7 @@ public sealed class RowProcessor
         if (reference.Bytes is { } inline) return inline;
         string? path = input.FindImage(reference.Path!)
             ?? throw new RowRejectedException(RejectReasons.ImageMissing,
-                $"image '{reference.Path}' not found under {(input.ImageRoots.Count == 0 ? "the input's folder" : string.Join(", ", input.ImageRoots))}");
+                $"image '{reference.Path}' not found (looked for {string.Join(", ", input.Roots().Select(r => Path.Combine(r, reference.Path!)))})");
         try { return File.ReadAllBytes(path); }
         catch (IOException e) { throw new RowRejectedException(RejectReasons.ImageMissing, $"image '{path}' cannot be read: {e.Message}"); }
     }

@@ -25,6 +25,11 @@ public sealed record ShardJobOptions
     /// <summary>Expected sha256 per input file (from a source manifest); a mismatch stops the run.</summary>
     public IReadOnlyDictionary<string, string>? ExpectedSha256 { get; init; }
 
+    /// <summary>Keep the rows before the break of a JSON input that cannot be read to its end (else the run stops before any work).</summary>
+    public bool AllowPartialSource { get; init; }
+    /// <summary>A run that rejects more than this share of its source rows (or accepts none) is an error.</summary>
+    public double MaxRejectShare { get; init; } = RejectShareCheck.DefaultMaxShare;
+
     public bool IsWorker => Workers > 1;
 
     /// <summary>Digits of the in-block index part of a key: 4 (img2dataset) or more for larger blocks.</summary>
@@ -36,6 +41,8 @@ public sealed record ShardJobOptions
     {
         if (BlockRows < 1) throw new Core.LlavaModException("--shard-rows must be at least 1");
         if (Format.RowGroupRows < 1) throw new Core.LlavaModException("--row-group-rows must be at least 1");
+        if (Format.RowGroupBytes is < 1) throw new Core.LlavaModException("--row-group-mb must be positive");
+        if (!(MaxRejectShare is >= 0 and <= 1)) throw new Core.LlavaModException($"--max-reject-share {MaxRejectShare}: must be between 0 and 1");
         if (Threads < 1) throw new Core.LlavaModException("--threads must be at least 1");
         if (Workers < 1 || Worker < 0 || Worker >= Workers)
             throw new Core.LlavaModException($"--worker {Worker} --workers {Workers}: need 0 <= worker < workers");

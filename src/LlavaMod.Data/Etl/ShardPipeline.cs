@@ -43,7 +43,7 @@ public sealed class ShardPipeline
         var inputs = FingerprintInputs();
         var kind = _options.Kind ?? await DetectKindAsync(ct);
         var settings = new ShardSettings(ToolInfo.Version, kind, _encoder.TokenizerFingerprint, _encoder.TemplateName,
-            _encoder.Fingerprint, _images.SettingsFingerprint, _options.BlockRows, _options.Format.RowGroupRows, _options.Format.MaxShardBytes,
+            _encoder.Fingerprint, _images.SettingsFingerprint, _options.BlockRows, _options.Format.RowGroupRows, _options.Format.RowGroupBytes, _options.Format.MaxShardBytes,
             ShardFormat.Compression, _options.KeyIndexDigits, _options.KeepDuplicates, _options.Reader.CaptionPrompt, inputs);
         CheckOrSaveSettings(journal, settings);
 
@@ -107,13 +107,14 @@ public sealed class ShardPipeline
         DatasetManifest manifest;
         if (_options.IsWorker)
         {
-            manifest = settings.ToManifest(read, fingerprints, records, _options.Worker, _options.Workers);
+            manifest = settings.ToManifest(read, fingerprints, records, _options.Worker, _options.Workers) with { VocabularySize = _encoder.VocabularySize };
             manifest.Save(outDir, DatasetManifest.WorkerFileName(_options.Worker, _options.Workers));
         }
         else
         {
-            manifest = settings.ToManifest(read, fingerprints, records, null, null);
+            manifest = settings.ToManifest(read, fingerprints, records, null, null) with { VocabularySize = _encoder.VocabularySize };
             ShardSettings.WriteRejects(outDir, records);
+            RejectShareCheck.Require(manifest, outDir, _options.MaxRejectShare, records.SelectMany(r => r.Rejects));
             manifest.Save(outDir);
         }
         return manifest;
@@ -137,8 +138,16 @@ public sealed class ShardPipeline
             string sha = Hashing.Sha256OfFile(input.Path);
             if (_options.ExpectedSha256?.GetValueOrDefault(name) is { } want && !string.Equals(want, sha, StringComparison.OrdinalIgnoreCase))
                 throw LlavaModException.ForFile(input.Path, $"sha256 is {sha}, the source manifest says {want}");
+            long? unread = null;
+            if (input.Format == SourceFormat.LlavaJson && JsonArrayCheck.Scan(input.Path) is { } damage)
+            {
+                if (!_options.AllowPartialSource)
+                    throw LlavaModException.ForFile(input.Path, $"cannot be read to its end: {damage}; fix the file, or pass --allow-partial-source to keep the rows before the break");
+                Warn?.Invoke($"{input.Path}: {damage} (--allow-partial-source)");
+                unread = damage.UnreadBytes;
+            }
             list.Add(new InputFingerprint(name, input.Format.ToString(), new FileInfo(input.Path).Length, sha, 0,
-                _options.ExpectedRows?.GetValueOrDefault(name) is long e and > 0 ? e : null));
+                _options.ExpectedRows?.GetValueOrDefault(name) is long e and > 0 ? e : null, unread));
         }
         return list;
     }

@@ -10,7 +10,7 @@ namespace LlavaMod.Data.Etl;
 /// </summary>
 public sealed record ShardSettings(
     string ToolVersion, ShardKind Kind, string TokenizerFingerprint, string Template, string EncoderFingerprint,
-    string ImageSettingsFingerprint, long BlockRows, int RowGroupRows, long? MaxShardBytes, string Compression, int KeyIndexDigits,
+    string ImageSettingsFingerprint, long BlockRows, int RowGroupRows, long? RowGroupBytes, long? MaxShardBytes, string Compression, int KeyIndexDigits,
     bool KeepDuplicates, string CaptionPrompt, IReadOnlyList<InputFingerprint> Inputs)
 {
     public string ComputeFingerprint() => Hashing.Sha256Hex(JsonSerializer.Serialize(this, Json.Compact));
@@ -37,7 +37,7 @@ public sealed record ShardSettings(
         {
             Kind = Kind, TokenizerFingerprint = TokenizerFingerprint, Template = Template, EncoderFingerprint = EncoderFingerprint,
             ImageSettingsFingerprint = ImageSettingsFingerprint, SettingsFingerprint = ComputeFingerprint(), BlockRows = BlockRows,
-            RowGroupRows = RowGroupRows, MaxShardBytes = MaxShardBytes, KeyIndexDigits = KeyIndexDigits, KeepDuplicates = KeepDuplicates,
+            RowGroupRows = RowGroupRows, RowGroupBytes = RowGroupBytes, MaxShardBytes = MaxShardBytes, KeyIndexDigits = KeyIndexDigits, KeepDuplicates = KeepDuplicates,
             SourceRows = sourceRows, Worker = worker, Workers = workers, Inputs = inputs, Shards = shards, Statistics = stats,
         };
     }

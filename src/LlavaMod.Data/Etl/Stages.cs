@@ -16,6 +16,8 @@ public interface IConversationEncoder
 {
     /// <summary>Identifies the tokenizer (vocabulary, merges, special tokens).</summary>
     string TokenizerFingerprint { get; }
+    /// <summary>Token ids are below this (besides the image placeholder); recorded in the manifest.</summary>
+    int VocabularySize { get; }
     /// <summary>Template name, e.g. "qwen" or "chatml".</summary>
     string TemplateName { get; }
     /// <summary>Everything that changes the ids: tokenizer, template, system prompt, token budget.</summary>

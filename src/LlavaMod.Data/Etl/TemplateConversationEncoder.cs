@@ -24,11 +24,13 @@ public sealed class TemplateConversationEncoder : IConversationEncoder
         Tokenizer = tokenizer;
         TemplateName = kind.CliName();
         TokenizerFingerprint = tokenizer.Fingerprint;
+        VocabularySize = tokenizer.VocabularySize;
         Fingerprint = Hashing.Sha256Hex($"{tokenizer.Fingerprint}\n{TemplateName}\n{systemPrompt ?? "(default)"}\n{maxTokens}\n{policy}");
     }
 
     public QwenTokenizer Tokenizer { get; }
     public string TokenizerFingerprint { get; }
+    public int VocabularySize { get; }
     public string TemplateName { get; }
     public string Fingerprint { get; }
 

@@ -36,6 +36,13 @@ public sealed record ImageOptions
     /// <summary>Largest accepted encoded file, in bytes (checked before anything is parsed).</summary>
     public long MaxEncodedBytes { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// Memory all threads may spend decoding at once, estimated at 8 bytes per header pixel (RGBA
+    /// plus the RGB copy); see <see cref="DecodeBudget"/>. Does not change output, so it is not part
+    /// of the settings fingerprint.
+    /// </summary>
+    public long DecodeMemoryBytes { get; init; } = 2L << 30;
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> when a value makes no sense.</summary>
     public void Validate()
     {
@@ -44,6 +51,7 @@ public sealed record ImageOptions
         if (MinSide < 1) throw new ArgumentOutOfRangeException(nameof(MinSide), MinSide, "must be at least 1");
         if (!(MaxAspectRatio >= 1.0)) throw new ArgumentOutOfRangeException(nameof(MaxAspectRatio), MaxAspectRatio, "must be at least 1");
         if (JpegQuality is < 1 or > 100) throw new ArgumentOutOfRangeException(nameof(JpegQuality), JpegQuality, "must be within 1..100");
+        if (DecodeMemoryBytes < 1) throw new ArgumentOutOfRangeException(nameof(DecodeMemoryBytes), DecodeMemoryBytes, "must be at least 1");
         if (MaxEncodedBytes < 1) throw new ArgumentOutOfRangeException(nameof(MaxEncodedBytes), MaxEncodedBytes, "must be at least 1");
     }
 }

@@ -28,11 +28,15 @@ public sealed class ImageProcessor
         options.Validate();
         Options = options;
         configuration = ImageSharpSetup.Create(options);
+        Budget = new DecodeBudget(options.DecodeMemoryBytes);
         SettingsDescription = DescribeSettings(options);
         SettingsFingerprint = Hashing.Sha256Hex(SettingsDescription);
     }
 
     public ImageOptions Options { get; }
+
+    /// <summary>Shared by every thread that uses this processor: bounds the images decoded at once.</summary>
+    public DecodeBudget Budget { get; }
 
     /// <summary>Canonical one-line text of every setting that changes the output bytes, including the ImageSharp version.</summary>
     public string SettingsDescription { get; }
@@ -48,10 +52,14 @@ public sealed class ImageProcessor
         if (original.Length > Options.MaxEncodedBytes)
             throw Reject(ImageRejectReasons.FileTooLarge, sourceName, $"file has {original.Length} bytes, above the limit of {Options.MaxEncodedBytes}");
 
+        // Before the header is read: ImageSharp reads (and inflates) PNG text and ICC chunks with it.
+        if (EncodedImageStructure.IsPng(original) && EncodedImageStructure.FindOversizedPngMetadata(original) is { } oversized)
+            throw Reject(ImageRejectReasons.MetadataTooLarge, sourceName, oversized);
         var header = ReadHeader(original, sourceName);
         string? truncation = EncodedImageStructure.FindTruncation(original, header.Format);
         if (truncation != null) throw Reject(ImageRejectReasons.Truncated, sourceName, truncation);
 
+        using var lease = Budget.Take(DecodeEstimate(header));
         using var image = Decode(original, header, sourceName);
         string sha = Hashing.Sha256Hex(original);
         if (Options.Mode == ResizeMode.Keep && CanStoreUnchanged(image, header))
@@ -77,6 +85,9 @@ public sealed class ImageProcessor
             if (!ReferenceEquals(output, rgb)) output.Dispose();
         }
     }
+
+    /// <summary>Decoding memory of an image from its header: RGBA pixels, the RGB copy and the resized output.</summary>
+    static long DecodeEstimate(Header h) => (long)h.Width * h.Height * 8;
 
     /// <summary>Format, oriented size and EXIF orientation, from the header only.</summary>
     sealed record Header(string Format, int Width, int Height, ushort Orientation);
@@ -195,5 +206,6 @@ public sealed class ImageProcessor
         $"background={o.Background.R},{o.Background.G},{o.Background.B}",
         $"pad_color={o.PadColor.R},{o.PadColor.G},{o.PadColor.B}",
         $"max_encoded_bytes={o.MaxEncodedBytes}", "resampler=bicubic",
+        $"png_metadata_limits={EncodedImageStructure.MaxPngMetadataChunkBytes},{EncodedImageStructure.MaxPngMetadataBytes}",
         $"imagesharp={ImageSharpSetup.LibraryVersion}");
 }

@@ -15,6 +15,8 @@ public static class ImageRejectReasons
     public const string Truncated = "image_truncated";
     /// <summary>Width × height (from the header) exceeds <see cref="ImageOptions.MaxPixels"/>, or decoding hit the memory cap.</summary>
     public const string TooLarge = "image_too_large";
+    /// <summary>Text or colour-profile metadata (PNG zTXt/iTXt/iCCP) inflates beyond the limits of <see cref="EncodedImageStructure"/>.</summary>
+    public const string MetadataTooLarge = "image_metadata_too_large";
     /// <summary>A side is below <see cref="ImageOptions.MinSide"/>.</summary>
     public const string TooSmall = "image_too_small";
     /// <summary>Long side / short side exceeds <see cref="ImageOptions.MaxAspectRatio"/>.</summary>

@@ -60,8 +60,7 @@ public sealed class PairImages(string? imageRoot, IReadOnlyList<string>? shards,
             if (index is not null && key is not null && index.TryFind(key, out var row)) return new PairImage(row, null);
         if (imagePath is not null)
         {
-            string file = Path.IsPathRooted(imagePath) || imageRoot is null ? imagePath : Path.Combine(imageRoot, imagePath);
-            if (File.Exists(file)) return new PairImage(null, file);
+            if (ImageRoot.FindFile(imageRoot, imagePath, $"{db}, pair {pairId}") is { } file) return new PairImage(null, file);
         }
         throw LlavaModException.ForRow(db, pairId,
             $"image {imagePath ?? imageKey} not found (give the data shards the pairs were mined from, or an image root for relative paths)");

@@ -3,7 +3,8 @@ using LlavaMod.Core;
 namespace LlavaMod.Data.Shards;
 
 /// <summary>One input file as the manifest records it.</summary>
-public sealed record InputFingerprint(string File, string Format, long Bytes, string Sha256, long SourceRows, long? ExpectedRows = null);
+/// <param name="UnreadBytes">Set when the file could not be read to its end and the run kept the rows before the break (--allow-partial-source): the bytes lost.</param>
+public sealed record InputFingerprint(string File, string Format, long Bytes, string Sha256, long SourceRows, long? ExpectedRows = null, long? UnreadBytes = null);
 
 /// <summary>One shard file: the source block it holds, its rows, size and sha256.</summary>
 public sealed record ShardEntry(string File, long Block, long FirstSourceRow, long SourceRows, long Rows, long Bytes, string Sha256);
@@ -29,6 +30,8 @@ public sealed record DatasetManifest
     public string SettingsFingerprint { get; init; } = "";
     public long BlockRows { get; init; }
     public int RowGroupRows { get; init; }
+    /// <summary>Row groups also close at about this many bytes of rows (null: by rows alone).</summary>
+    public long? RowGroupBytes { get; init; }
     public long? MaxShardBytes { get; init; }
     public int KeyIndexDigits { get; init; }
     public bool KeepDuplicates { get; init; }
@@ -39,6 +42,10 @@ public sealed record DatasetManifest
     public IReadOnlyList<InputFingerprint> Inputs { get; init; } = [];
     public IReadOnlyList<ShardEntry> Shards { get; init; } = [];
     public DatasetStatistics Statistics { get; init; } = new();
+    /// <summary>Token ids are in [0, VocabularySize) besides the image placeholder (-200); `verify --deep` checks it.</summary>
+    public int? VocabularySize { get; init; }
+    /// <summary>sha256 of this manifest's own JSON without this field, set on save: an edited dataset.json is refused.</summary>
+    public string? Checksum { get; init; }
 
     public long Rows => Shards.Sum(s => s.Rows);
 
@@ -53,8 +60,15 @@ public sealed record DatasetManifest
         var manifest = Json.ReadFile<DatasetManifest>(path);
         if (manifest.Format != CurrentFormat)
             throw LlavaModException.ForFile(path, $"format '{manifest.Format}' is not '{CurrentFormat}'");
+        if (manifest.Checksum is { } recorded && recorded != manifest.ComputeChecksum())
+            throw LlavaModException.ForFile(path,
+                "was changed after it was written (its content does not match its checksum); run 'llavamod verify' on the folder, and re-create the manifest with 'llavamod shard --resume' or 'llavamod merge' instead of editing it");
         return manifest;
     }
 
-    public void Save(string dir, string fileName = FileName) => Json.WriteFileAtomic(Path.Combine(dir, fileName), this);
+    /// <summary>sha256 over the manifest's JSON with <see cref="Checksum"/> left out.</summary>
+    public string ComputeChecksum() => Hashing.Sha256Hex(Json.Serialize(this with { Checksum = null }));
+
+    public void Save(string dir, string fileName = FileName) =>
+        Json.WriteFileAtomic(Path.Combine(dir, fileName), this with { Checksum = ComputeChecksum() });
 }

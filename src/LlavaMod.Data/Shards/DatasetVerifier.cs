@@ -13,13 +13,18 @@ public sealed record VerifyProblem(string File, string Problem)
 /// `llavamod verify`: checks every shard against dataset.json: present, same size (a truncated file
 /// says so), same sha256, a readable Parquet footer with the recorded row count and the kind's
 /// columns, the Hugging Face features metadata, and the rejects file against the statistics.
+/// dataset.json itself carries a checksum (<see cref="DatasetManifest.Checksum"/>), so an edited
+/// manifest is refused when loaded. With <c>deep</c>, every page is decoded and every row checked
+/// (<see cref="DeepShardCheck"/>): a shard damaged behind a forged size and sha256 is found too.
 /// </summary>
 public static class DatasetVerifier
 {
-    public static async Task<IReadOnlyList<VerifyProblem>> VerifyAsync(string dir, IProgress<string>? progress = null, CancellationToken ct = default)
+    public static async Task<IReadOnlyList<VerifyProblem>> VerifyAsync(string dir, IProgress<string>? progress = null, CancellationToken ct = default, bool deep = false)
     {
         var manifest = DatasetManifest.Load(dir);
         var problems = new List<VerifyProblem>();
+        if (manifest.Checksum is null)
+            problems.Add(new(DatasetManifest.FileName, "carries no checksum (written by an older llavamod, or edited): its content cannot be trusted"));
         string[] expectedColumns = (manifest.Kind == ShardKind.Sft ? typeof(ShardRow) : typeof(PreferenceShardRow))
             .GetParquetSchema(false).Fields.Select(f => f.Name).ToArray();
 
@@ -46,7 +51,9 @@ public static class DatasetVerifier
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 problems.Add(new(shard.File, $"not a readable Parquet file: {e.Message}"));
+                continue;
             }
+            if (deep && await DeepShardCheck.CheckAsync(dir, manifest, shard, ct) is { } problem) problems.Add(problem);
         }
 
         var listed = manifest.Shards.Select(s => s.File).ToHashSet(StringComparer.Ordinal);

@@ -21,14 +21,54 @@ public static class ShardReader
     {
         await using var stream = OpenRead(shardPath);
         int groups;
-        await using (var reader = await ParquetReader.CreateAsync(stream, leaveStreamOpen: true, cancellationToken: ct))
+        try
+        {
+            await using var reader = await ParquetReader.CreateAsync(stream, leaveStreamOpen: true, cancellationToken: ct);
             groups = reader.RowGroupCount;
+        }
+        catch (Exception e) when (IsDecodingError(e)) { throw Corrupt(shardPath, "footer", e); }
         for (int g = 0; g < groups; g++)
         {
             stream.Position = 0;
-            var result = await ParquetSerializer.DeserializeAsync<T>(stream, rowGroupIndex: g, cancellationToken: ct);
-            foreach (var row in result.Data) yield return row;
+            IList<T> rows;
+            try { rows = (await ParquetSerializer.DeserializeAsync<T>(stream, rowGroupIndex: g, cancellationToken: ct)).Data; }
+            catch (Exception e) when (IsDecodingError(e))
+            {
+                throw Corrupt(shardPath, $"row group {g}, column {await FailingColumnAsync(stream, g, ct) ?? "(undetermined)"}", e);
+            }
+            foreach (var row in rows) yield return row;
         }
+    }
+
+    /// <summary>
+    /// The error a reader gives for a shard it cannot decode: the shard, where in it, and what to run.
+    /// The Parquet/zstd exception (e.g. "Data corruption detected") stays the inner exception.
+    /// </summary>
+    public static LlavaModException Corrupt(string shardPath, string where, Exception e) =>
+        LlavaModException.ForFile(shardPath,
+            $"{where}: cannot be decoded ({e.GetType().Name}: {FirstLine(e.Message)}); the shard is damaged: run 'llavamod verify {Path.GetDirectoryName(Path.GetFullPath(shardPath))} --deep', then rebuild it with 'llavamod shard --resume'", e);
+
+    static bool IsDecodingError(Exception e) =>
+        e is not (LlavaModException or OperationCanceledException or FileNotFoundException or UnauthorizedAccessException or OutOfMemoryException);
+
+    static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
+
+    /// <summary>Reads the row group column by column to name the first one that does not decode (only after a failure).</summary>
+    static async Task<string?> FailingColumnAsync(Stream stream, int rowGroup, CancellationToken ct)
+    {
+        try
+        {
+            stream.Position = 0;
+            await using var reader = await ParquetReader.CreateAsync(stream, leaveStreamOpen: true, cancellationToken: ct);
+            using var rg = reader.OpenRowGroupReader(rowGroup);
+            foreach (var field in reader.Schema.GetDataFields())
+            {
+                try { (await rg.ReadRawColumnDataBaseAsync(field, ct) as IDisposable)?.Dispose(); }
+                catch (Exception e) when (IsDecodingError(e)) { return field.Path.ToString(); }
+            }
+        }
+        catch (Exception e) when (IsDecodingError(e)) { }
+        return null;
     }
 
     /// <summary>

@@ -20,6 +20,8 @@ public interface IShardRow
     int NumTokens { get; }
     int? Width { get; }
     int? Height { get; }
+    /// <summary>The row's size in memory for sizing row groups: image bytes, ids and text.</summary>
+    long EstimatedBytes();
 }
 
 /// <summary>Columns every shard row has, whatever its kind.</summary>
@@ -44,6 +46,9 @@ public abstract class ShardRowBase : IShardRow
     /// <summary>The normalised conversation as JSON: [{"role", "text"}, ...] (preference rows: {prompt, chosen, rejected}).</summary>
     [JsonPropertyName("conversation")] public string Conversation { get; set; } = "";
     [JsonPropertyName("num_tokens")] public int NumTokens { get; set; }
+
+    public virtual long EstimatedBytes() =>
+        (Image?.Bytes?.Length ?? 0) + 2L * (Conversation.Length + Key.Length + Source.Length + (Id?.Length ?? 0) + (Image?.Path?.Length ?? 0)) + 128;
 }
 
 /// <summary>A supervised (SFT / mimic) row: the tokenized conversation with its loss mask.</summary>
@@ -53,6 +58,8 @@ public sealed class ShardRow : ShardRowBase
     [JsonPropertyName("input_ids")] public int[] InputIds { get; set; } = [];
     /// <summary>One byte per token: 1 where the loss applies (assistant tokens), else 0.</summary>
     [JsonPropertyName("label_mask")] public byte[] LabelMask { get; set; } = [];
+
+    public override long EstimatedBytes() => base.EstimatedBytes() + 4L * InputIds.Length + LabelMask.Length;
 }
 
 /// <summary>A preference row: shared prompt, chosen and rejected answers, as text and token ids.</summary>
@@ -66,6 +73,9 @@ public sealed class PreferenceShardRow : ShardRowBase
     /// <summary>Ids of the chosen answer as the template closes it (continuing prompt_ids).</summary>
     [JsonPropertyName("chosen_ids")] public int[] ChosenIds { get; set; } = [];
     [JsonPropertyName("rejected_ids")] public int[] RejectedIds { get; set; } = [];
+
+    public override long EstimatedBytes() =>
+        base.EstimatedBytes() + 2L * (Prompt.Length + Chosen.Length + Rejected.Length) + 4L * (PromptIds.Length + ChosenIds.Length + RejectedIds.Length);
 }
 
 /// <summary>Which row schema a dataset holds.</summary>

@@ -39,22 +39,27 @@ public sealed record SourceInput(string Path, SourceFormat Format, IReadOnlyList
 
     /// <summary>
     /// Resolves a relative image path against the image roots (the input's folder when none are
-    /// given); the first root that has it wins. Absolute paths and paths that climb out of the root
-    /// ("../") are refused, so an annotation file cannot pull arbitrary local files into the shards.
+    /// given); the first root that has it wins. Absolute paths, paths that climb out of the root
+    /// ("../") and symbolic links that lead out of it are refused (<see cref="ImageRoot"/>), so an
+    /// annotation file or a planted link cannot pull arbitrary local files into the shards.
     /// </summary>
     public string? FindImage(string relative)
     {
         if (System.IO.Path.IsPathRooted(relative))
-            throw new RowRejectedException("image_path_outside_root", $"image path '{relative}' is absolute; image paths must be relative to --image-root");
-        IEnumerable<string> roots = ImageRoots.Count > 0 ? ImageRoots : [System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!];
-        foreach (string root in roots)
+            throw new RowRejectedException(ImagePathOutsideRoot, $"image path '{relative}' is absolute; image paths must be relative to --image-root");
+        foreach (string root in Roots())
         {
-            string fullRoot = System.IO.Path.TrimEndingDirectorySeparator(System.IO.Path.GetFullPath(root)) + System.IO.Path.DirectorySeparatorChar;
-            string candidate = System.IO.Path.GetFullPath(System.IO.Path.Combine(fullRoot, relative));
-            if (!candidate.StartsWith(fullRoot, StringComparison.Ordinal))
-                throw new RowRejectedException("image_path_outside_root", $"image path '{relative}' leads outside the image root {root}");
-            if (File.Exists(candidate)) return candidate;
+            var (status, full) = new ImageRoot(root).Locate(relative);
+            if (status == RootedPathStatus.OutsideRoot)
+                throw new RowRejectedException(ImagePathOutsideRoot, $"image path '{relative}' leads outside the image root {root} ({full}, through '..' or a symbolic link)");
+            if (status == RootedPathStatus.Found) return full;
         }
         return null;
     }
+
+    /// <summary>The image roots, or the input's own folder when none are given.</summary>
+    public IReadOnlyList<string> Roots() =>
+        ImageRoots.Count > 0 ? ImageRoots : [System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(Path))!];
+
+    public const string ImagePathOutsideRoot = "image_path_outside_root";
 }

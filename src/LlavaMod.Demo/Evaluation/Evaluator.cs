@@ -55,6 +55,7 @@ public static class Evaluator
     {
         log ??= _ => { };
         var clock = Stopwatch.StartNew();
+        ShardsBeforeUse.Require([options.Data], options.Model);
         var truth = DemoGroundTruth.Load(options.GroundTruth);
         var device = options.Runtime.Apply();
         var precision = options.Runtime.Precision;

@@ -49,9 +49,8 @@ public static class PairExchange
 
     static byte[] ReadImage(PairRow row, string? root)
     {
-        string file = Path.IsPathRooted(row.ImagePath!) ? row.ImagePath! : Path.Combine(root ?? ".", row.ImagePath!);
-        if (!File.Exists(file)) throw LlavaModException.ForFile(file, $"image of pair {row.Id} not found (set the image root)");
-        return File.ReadAllBytes(file);
+        return ImageRoot.FindFile(root, row.ImagePath!, $"pair {row.Id}") is { } file ? File.ReadAllBytes(file)
+            : throw LlavaModException.ForFile(row.ImagePath!, $"image of pair {row.Id} not found{(root is null ? " (set the image root)" : $" under {root}")}");
     }
 
     /// <summary>Imports a TRL or RLAIF-V Parquet file (".parquet") or LLaVA-MoD preference JSON (".json",

@@ -50,6 +50,7 @@ public static class MiningPass
         log ??= _ => { };
         var samples = SampleManifest.Load(o.Samples);
         var data = DatasetManifest.Load(samples.DataFolder);
+        ShardsBeforeUse.Require(samples.DataFolder, data, o.Teacher, "teacher");
         string teacherFingerprint = ModelFingerprint.OfWeights(o.Teacher);
         bool reuse = teacherFingerprint == samples.ModelFingerprint;
         LlavaModel? teacher = null;

@@ -36,9 +36,7 @@ public static class LogitCachePass
         log ??= _ => { };
         var data = DatasetManifest.Load(options.Data);
         if (data.Kind != ShardKind.Sft) throw LlavaModException.ForFile(options.Data, "holds preference rows; the logit cache is made from supervised (sft) shards");
-        string? teacherTokenizer = ModelFingerprint.OfTokenizer(options.Teacher);
-        if (teacherTokenizer is not null && teacherTokenizer != data.TokenizerFingerprint)
-            throw LlavaModException.ForFile(options.Data, $"was tokenized with another tokenizer than the teacher's ({options.Teacher}/tokenizer.json); re-shard the data with the teacher's tokenizer");
+        ShardsBeforeUse.Require(options.Data, data, options.Teacher, "teacher");
 
         var device = options.Runtime.Apply();
         var precision = options.Runtime.Precision;

@@ -2,7 +2,7 @@ using LlavaMod.Core;
 
 namespace LlavaMod.Teacher.Passes;
 
-/// <summary>Identities of a model folder's weights and tokenizer, recorded with every cache and pair.</summary>
+/// <summary>The identity of a model folder's weights, recorded with every cache and pair.</summary>
 public static class ModelFingerprint
 {
     /// <summary>sha256 over the folder's config and safetensors files (by name and content).</summary>
@@ -12,12 +12,5 @@ public static class ModelFingerprint
             .Where(File.Exists).OrderBy(f => Path.GetFileName(f), StringComparer.Ordinal).ToList();
         if (files.Count == 0) throw LlavaModException.ForFile(folder, "holds no config.json or *.safetensors: not a model folder");
         return Hashing.Sha256OfFiles(files);
-    }
-
-    /// <summary>The fingerprint of the tokenizer saved beside the model (as the ETL computes it), or null when there is none.</summary>
-    public static string? OfTokenizer(string folder)
-    {
-        string path = Path.Combine(folder, "tokenizer.json");
-        return File.Exists(path) ? Data.Text.QwenTokenizer.Load(path).Fingerprint : null;
     }
 }

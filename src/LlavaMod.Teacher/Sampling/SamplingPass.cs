@@ -44,6 +44,7 @@ public static class SamplingPass
     {
         log ??= _ => { };
         var data = DatasetManifest.Load(o.Data);
+        ShardsBeforeUse.Require(o.Data, data, o.Model);
         var device = o.Runtime.Apply();
         var precision = o.Runtime.Precision;
         using var model = Checkpoint.Load(o.Model, torch.ScalarType.Float32, device);

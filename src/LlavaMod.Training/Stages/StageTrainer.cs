@@ -1,6 +1,7 @@
 using LlavaMod.Data.Text;
 using System.Diagnostics;
 using LlavaMod.Core;
+using LlavaMod.Data.Shards;
 using LlavaMod.Models;
 using LlavaMod.Models.Runtime;
 using LlavaMod.LogitCache;
@@ -32,6 +33,8 @@ public static class StageTrainer
     public static StageSummary Run(StageConfig config, bool resume, Action<string> log, CancellationToken ct = default,
         Func<LlavaModel, StageConfig, LlavaModel>? prepareModel = null, Func<LlavaModel, Tensor?>? auxLoss = null)
     {
+        if (config.Stage != StageKind.Pd) ShardsBeforeUse.Require(config.Data, config.Model); // pd's data only lends images
+        if (config.OnlineTeacher is not null) ShardsBeforeUse.Require(config.Data, config.OnlineTeacher, "online teacher");
         var device = config.Runtime.Apply();
         torch.manual_seed(config.Seed);
 

@@ -11,6 +11,7 @@ sealed class FakeEncoder : IConversationEncoder
     public int MaxTokens { get; init; } = 1000;
     public string TokenizerFingerprint => "fake-tokenizer";
     public string TemplateName => "fake";
+    public int VocabularySize => 50000;
     public string Fingerprint => $"fake/{MaxTokens}";
 
     public static int WordId(string w) => w == "<image>" ? -200 : (int)(BitConverter.ToUInt32(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(w))) % 50000);

@@ -60,6 +60,25 @@ public static class PillowReference
         return (double)sum / rgb.Length;
     }
 
+    /// <summary>For each encoded image, whether Pillow opens and fully loads it (its default limits, no LOAD_TRUNCATED_IMAGES).</summary>
+    public static bool[] Loads(IReadOnlyList<byte[]> images)
+    {
+        string dir = Directory.CreateTempSubdirectory("pillow-loads").FullName;
+        try
+        {
+            for (int i = 0; i < images.Count; i++) File.WriteAllBytes(Path.Combine(dir, $"{i}.bin"), images[i]);
+            string script = "import sys\nfrom PIL import Image\nfor i in range(" + images.Count + "):\n" +
+                "    try:\n        im = Image.open(sys.argv[1] + '/%d.bin' % i); im.load(); print(1)\n    except Exception:\n        print(0)\n";
+            var start = new ProcessStartInfo(Python, ["-c", script, dir]) { RedirectStandardOutput = true, UseShellExecute = false };
+            using var process = Process.Start(start)!;
+            string output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            if (process.ExitCode != 0) throw new InvalidOperationException("Pillow reference failed");
+            return output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim() == "1").ToArray();
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     static (int ExitCode, byte[] Stdout, string Stderr) Run(string script, byte[] stdin)
     {
         var start = new ProcessStartInfo(Python, ["-c", script])

@@ -53,8 +53,8 @@ public static class PairsShowCommand
     static string DescribeImage(string? path, string? root)
     {
         if (path is null) return "(none)";
-        string file = Path.IsPathRooted(path) || root is null ? path : Path.Combine(root, path);
-        if (!File.Exists(file)) return $"{path} (not found)";
+        string? file = ImageRoot.FindFile(root, path, "pair");
+        if (file is null) return $"{path} (not found)";
         long bytes = new FileInfo(file).Length;
         try
         {
