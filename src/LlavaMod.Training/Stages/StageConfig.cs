@@ -100,6 +100,26 @@ public sealed record StageConfig
     public int LogEvery { get; init; } = 10;
     public int CheckpointEvery { get; init; } = 200;
 
+    /// <summary>Every key a stage config accepts ("loss.beta" for nested ones) with its default as JSON
+    /// ("null" when unset), in declaration order: what <c>train --help</c> lists.</summary>
+    public static IReadOnlyList<(string Key, string Default)> FieldDefaults()
+    {
+        var list = new List<(string, string)>();
+        void Walk(System.Text.Json.Nodes.JsonObject? values, Type type, string prefix)
+        {
+            foreach (var property in ConfigJson.Options.GetTypeInfo(type).Properties.Where(p => p.Set is not null))
+            {
+                var value = values?[property.Name];
+                if (value is System.Text.Json.Nodes.JsonObject nested && ConfigJson.Options.GetTypeInfo(property.PropertyType).Kind == System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Object)
+                    Walk(nested, property.PropertyType, prefix + property.Name + ".");
+                else
+                    list.Add((prefix + property.Name, value?.ToJsonString(Json.Compact) ?? (property.PropertyType == typeof(bool) ? "false" : "null")));
+            }
+        }
+        Walk(System.Text.Json.Nodes.JsonNode.Parse(Json.Serialize(new StageConfig()))!.AsObject(), typeof(StageConfig), "");
+        return list;
+    }
+
     public static StageConfig Load(string? path, IEnumerable<string> overrides)
     {
         var config = JsonOverrides.Load<StageConfig>(path, overrides);
@@ -116,11 +136,20 @@ public sealed record StageConfig
         Require(Model.Length > 0, "'model' is required: the folder of the model to start from");
         Require(Out.Length > 0, "'out' is required: the folder for checkpoints and logs");
         Require(BatchSize >= 1 && GradAccumulation >= 1, "batch_size and grad_accumulation must be ≥ 1");
-        Require(Lr > 0, "lr must be > 0");
+        Require(Lr > 0, $"lr must be > 0 (got {Lr})");
         Require(Epochs >= 1, "epochs must be ≥ 1");
         Require(ShardsPerBuffer >= 1 && LengthGroupBatches >= 1, "shards_per_buffer and length_group_batches must be ≥ 1");
         Require(LogEvery >= 1 && CheckpointEvery >= 1, "log_every and checkpoint_every must be ≥ 1");
         Require(MaxGradNorm > 0, "max_grad_norm must be > 0");
+        Require(MaxSteps >= 0 && Threads >= 0, "max_steps and threads must be ≥ 0");
+        Require(WeightDecay >= 0, $"weight_decay must be ≥ 0 (got {WeightDecay})");
+        Require(AdamBetas.All(b => b is >= 0 and < 1), "adam_betas must each be in [0, 1)");
+        Require(Loss.Beta > 0, $"loss.beta must be > 0 (got {Loss.Beta}); it scales the preference margin");
+        Require(new[] { Loss.KlWeight, Loss.CeWeight, Loss.AuxWeight, Loss.RpoWeight, Loss.PreferenceWeight }.All(w => w >= 0),
+            "loss weights (kl_weight, ce_weight, aux_weight, rpo_weight, preference_weight) must be ≥ 0");
+        Require(Moe.NumExperts >= 1 && Moe.TopK >= 1 && Moe.TopK <= Moe.NumExperts, $"moe.top_k must be in [1, moe.num_experts] (got top_k {Moe.TopK}, num_experts {Moe.NumExperts})");
+        Require(Moe.CapacityFactor > 0 && Moe.EvalCapacityFactor > 0 && Moe.MinCapacity >= 0 && Moe.AuxLossCoef >= 0,
+            "moe.capacity_factor and moe.eval_capacity_factor must be > 0, moe.min_capacity and moe.aux_loss_coef ≥ 0");
         Require(Loss.CeAverage is "token" or "row", $"loss.ce_average '{Loss.CeAverage}' must be token or row");
         Require(Loss.Temperature == 1.0, "loss.temperature: only 1 is supported (the logit cache stores the teacher's log-probs at temperature 1)");
         Require(WarmupRatio is >= 0 and < 1, "warmup_ratio must be in [0, 1)");
