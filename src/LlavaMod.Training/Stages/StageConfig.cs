@@ -100,23 +100,48 @@ public sealed record StageConfig
     public int LogEvery { get; init; } = 10;
     public int CheckpointEvery { get; init; } = 200;
 
-    /// <summary>Every key a stage config accepts ("loss.beta" for nested ones) with its default as JSON
-    /// ("null" when unset), in declaration order: what <c>train --help</c> lists.</summary>
-    public static IReadOnlyList<(string Key, string Default)> FieldDefaults()
+    /// <summary>File name of the resolved configuration a stage writes into its output folder.</summary>
+    public const string ResolvedFileName = "config.json";
+
+    /// <summary>This configuration with every key the config accepts, unset ones as null (false for flags),
+    /// nested as in the file: what <c>OUT/config.json</c> holds, readable again with <c>--config</c>.</summary>
+    public System.Text.Json.Nodes.JsonObject ToResolvedJson()
     {
-        var list = new List<(string, string)>();
-        void Walk(System.Text.Json.Nodes.JsonObject? values, Type type, string prefix)
+        System.Text.Json.Nodes.JsonObject Fill(System.Text.Json.Nodes.JsonObject? values, Type type)
         {
+            var result = new System.Text.Json.Nodes.JsonObject();
             foreach (var property in ConfigJson.Options.GetTypeInfo(type).Properties.Where(p => p.Set is not null))
             {
                 var value = values?[property.Name];
-                if (value is System.Text.Json.Nodes.JsonObject nested && ConfigJson.Options.GetTypeInfo(property.PropertyType).Kind == System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Object)
-                    Walk(nested, property.PropertyType, prefix + property.Name + ".");
-                else
-                    list.Add((prefix + property.Name, value?.ToJsonString(Json.Compact) ?? (property.PropertyType == typeof(bool) ? "false" : "null")));
+                result[property.Name] = value is System.Text.Json.Nodes.JsonObject nested
+                    && ConfigJson.Options.GetTypeInfo(property.PropertyType).Kind == System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Object
+                    ? Fill(nested, property.PropertyType)
+                    : value?.DeepClone() ?? (property.PropertyType == typeof(bool) ? false : null);
             }
+            return result;
         }
-        Walk(System.Text.Json.Nodes.JsonNode.Parse(Json.Serialize(new StageConfig()))!.AsObject(), typeof(StageConfig), "");
+        return Fill(System.Text.Json.Nodes.JsonNode.Parse(Json.Serialize(this))!.AsObject(), typeof(StageConfig));
+    }
+
+    /// <summary>Writes <see cref="ToResolvedJson"/> to <paramref name="folder"/>/config.json.</summary>
+    public void WriteResolved(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        AtomicFile.WriteAllText(Path.Combine(folder, ResolvedFileName), ToResolvedJson().ToJsonString(Json.Options) + "\n");
+    }
+
+    /// <summary>Every key a stage config accepts ("loss.beta" for nested ones) with its default as JSON, in
+    /// declaration order: what <c>train --help</c> lists.</summary>
+    public static IReadOnlyList<(string Key, string Default)> FieldDefaults()
+    {
+        var list = new List<(string, string)>();
+        void Walk(System.Text.Json.Nodes.JsonObject node, string prefix)
+        {
+            foreach (var (key, value) in node)
+                if (value is System.Text.Json.Nodes.JsonObject nested) Walk(nested, prefix + key + ".");
+                else list.Add((prefix + key, value?.ToJsonString(Json.Compact) ?? "null"));
+        }
+        Walk(new StageConfig().ToResolvedJson(), "");
         return list;
     }
 
