@@ -84,6 +84,16 @@ public class PipelineRunnerTests : IDisposable
         Assert.Equal(e.Message, dry.Message);
     }
 
+    [Theory]
+    [InlineData("""{ "name": "t", "stpes": [] }""", "unknown key 'stpes'; did you mean steps?")]
+    [InlineData("""{ "name": "t", "steps": [ { "name": "a", "agrs": ["version"] } ] }""", "unknown key 'steps[0].agrs'; did you mean steps[0].args?")]
+    public void An_unknown_key_in_a_pipeline_file_is_refused_with_the_closest_key(string json, string expected)
+    {
+        string path = Path.Combine(_dir, "typo.json");
+        File.WriteAllText(path, json);
+        Assert.Equal($"{path}: {expected}", Assert.Throws<LlavaModException>(() => PipelineDefinition.Load(path)).Message);
+    }
+
     [Fact]
     public void Dry_run_plan_honours_from_and_until_and_refuses_unknown_step_names()
     {
