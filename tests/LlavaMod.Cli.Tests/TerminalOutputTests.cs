@@ -37,7 +37,7 @@ public sealed class TerminalOutputTests : IDisposable
     public void Shard_progress_fits_80_columns_and_shows_its_counts()
     {
         var console = new TestConsole().Width(80).Interactive();
-        ShardProgressView.Create(console).Start(context =>
+        ProgressDisplay.Create(console).Start(context =>
         {
             var task = context.AddTask(Markup.Escape(ShardProgressView.Describe(Huge)), maxValue: 100);
             task.Value = 40;

@@ -31,7 +31,7 @@ public static class ShardProgressView
         }
 
         DatasetManifest? result = null;
-        await Create(AnsiConsole.Console)
+        await ProgressDisplay.Create(AnsiConsole.Console)
             .StartAsync(async context =>
             {
                 var task = context.AddTask("reading", maxValue: 1);
@@ -49,11 +49,6 @@ public static class ShardProgressView
             });
         return result!;
     }
-
-    /// <summary>The live display: a short description, a narrow bar, percentage, time left and a spinner,
-    /// together within 80 columns (the bar and the time columns take 33 of them).</summary>
-    internal static Progress Create(IAnsiConsole console) => console.Progress()
-        .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 16 }, new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn());
 
     /// <summary>The live row's description (at most 42 characters); the bar and the columns beside it show the input read and the time left.</summary>
     internal static string Describe(ShardProgress p) =>
