@@ -35,7 +35,8 @@ public static class JsonOverrides
         return config;
     }
 
-    /// <summary>Loads a JSON object file (or an empty object when <paramref name="path"/> is null), applies overrides, deserialises.</summary>
+    /// <summary>Loads a JSON object file (or an empty object when <paramref name="path"/> is null), applies overrides,
+    /// deserialises strictly (<see cref="ConfigJson"/>): an unknown key in the file or in an override is an error.</summary>
     public static T Load<T>(string? path, IEnumerable<string> assignments)
     {
         string source = path ?? "command line";
@@ -54,8 +55,10 @@ public static class JsonOverrides
                 throw LlavaModException.ForFile(path, $"malformed JSON at line {e.LineNumber + 1}: {e.Message}", e);
             }
         }
-        Apply(root, assignments, source);
-        return Json.Deserialize<T>(root.ToJsonString(), source);
+        var list = assignments.ToList();
+        Apply(root, list, source);
+        return ConfigJson.Deserialize<T>(root.ToJsonString(), source,
+            key => list.FirstOrDefault(a => a.StartsWith(key + "=", StringComparison.Ordinal)) is { } a ? $"from --set {a}" : null);
     }
 
     static JsonNode? ParseValue(string text)

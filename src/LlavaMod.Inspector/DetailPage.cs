@@ -43,7 +43,7 @@ public static class DetailPage
         if (imageSize is { } size) Fact(sb, "image size", string.Create(CultureInfo.InvariantCulture, $"{size.Width} × {size.Height} px"));
         if (p.PromptMetaJson is not null) Fact(sb, "prompt meta", $"<code>{E(p.PromptMetaJson)}</code>");
         sb.Append("</dl>\n</div>\n<div>\n<h2>Prompt</h2>\n");
-        sb.Append($"<div class=\"prompt\">{E(p.PromptText)}</div>\n<div class=\"responses\">\n");
+        sb.Append($"<div class=\"prompt\">{E(UserQuestion.Of(p.PromptText))}</div>\n<div class=\"responses\">\n");
         AppendResponse(sb, "Chosen", "chosen", p.Chosen);
         AppendResponse(sb, "Rejected", "rejected", p.Rejected);
         sb.Append("</div>\n</div>\n</div>\n");

@@ -24,7 +24,7 @@ public static class ListPage
                 + $"<td class=\"num\">{Num(r.Gap)}</td><td class=\"num\">{Num(r.ChosenScore)} / {Num(r.RejectedScore)}</td>"
                 + $"<td class=\"num\">{Num(r.Severity)}</td><td class=\"num\">{Num(r.ChosenTokens)} / {Num(r.RejectedTokens)}</td>"
                 + $"<td class=\"num\">{Num(r.RefChosenLogp, 2)} / {Num(r.RefRejectedLogp, 2)}</td>"
-                + $"<td><a href=\"{link}\">{E(Cut(r.PromptText, 60))}</a></td><td>{E(Cut(r.ChosenText, 70))}</td><td>{E(Cut(r.RejectedText, 70))}</td></tr>\n");
+                + $"<td><a href=\"{link}\">{E(Cut(UserQuestion.Of(r.PromptText), 60))}</a></td><td>{E(Cut(r.ChosenText, 70))}</td><td>{E(Cut(r.RejectedText, 70))}</td></tr>\n");
         }
         sb.Append("</tbody>\n</table>\n<div class=\"pager\">");
         if (query.After is not null) sb.Append($"<a href=\"/{E(ListRequest.ToQueryString(query with { After = null }))}\">« first page</a>");

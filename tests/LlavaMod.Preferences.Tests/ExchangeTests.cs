@@ -33,6 +33,9 @@ public class ExchangeTests
         return rows;
     }
 
+    static Dictionary<string, string> DuckColumns(string file) =>
+        Duck($"DESCRIBE SELECT * FROM read_parquet('{file}')").ToDictionary(r => (string)r[0]!, r => ((string)r[1]!).Replace("\"", ""));
+
     static void AssertSameTextsAndLogps(IEnumerable<ExpectedPair> expected, PairStore imported)
     {
         var got = imported.EnumerateTrainingPairs(PairSplit.Train).ToList();
@@ -63,22 +66,33 @@ public class ExchangeTests
         }
 
         Assert.Equal(2L, Convert.ToInt64(Duck($"SELECT count(DISTINCT row_group_id) FROM parquet_metadata('{file}')")[0][0]));
-        var columns = Duck($"DESCRIBE SELECT * FROM read_parquet('{file}')").ToDictionary(r => (string)r[0]!, r => (string)r[1]!);
-        Assert.Equal("VARCHAR", columns["prompt"]);
-        Assert.Equal("VARCHAR", columns["chosen"]);
-        Assert.Equal("VARCHAR", columns["rejected"]);
-        Assert.Equal("DOUBLE", columns["ref_chosen_logps"]);
-        Assert.Equal("DOUBLE", columns["ref_rejected_logps"]);
+        var columns = DuckColumns(file);
+        Assert.Equal("STRUCT(role VARCHAR, content STRUCT(type VARCHAR, text VARCHAR)[])[]", columns["prompt"]);
+        Assert.Equal(columns["prompt"], columns["chosen"]);
+        Assert.Equal(columns["prompt"], columns["rejected"]);
         Assert.Equal("STRUCT(bytes BLOB, path VARCHAR)[]", columns["images"]);
-        var rows = Duck($"SELECT prompt, chosen, rejected, ref_chosen_logps, ref_rejected_logps, len(images), images[1].path FROM read_parquet('{file}')");
+        Assert.Equal("DOUBLE", columns["teacher_chosen_logps"]);
+        // TRL adds ref_chosen_logps/ref_rejected_logps itself (precompute_ref_log_probs); the file must not hold them.
+        Assert.DoesNotContain("ref_chosen_logps", columns.Keys);
+        Assert.DoesNotContain("ref_rejected_logps", columns.Keys);
+        var rows = Duck($"""
+            SELECT len(prompt), prompt[1].role, len(prompt[1].content), prompt[1].content[1].type, prompt[1].content[-1].type, prompt[1].content[-1].text,
+                   len(chosen), chosen[1].role, chosen[1].content[1].type, chosen[1].content[1].text, rejected[1].role, rejected[1].content[1].text,
+                   teacher_chosen_logps, teacher_rejected_logps, len(images), images[1].path
+            FROM read_parquet('{file}')
+            """);
         Assert.Equal(expected.Count, rows.Count);
         foreach (var (e, r) in expected.Zip(rows))
         {
-            Assert.Equal((e.PromptText, e.ChosenText, e.RejectedText), ((string)r[0]!, (string)r[1]!, (string)r[2]!));
-            Assert.Equal(e.RefChosenLogp, (double)r[3]!);
-            Assert.Equal(e.RefRejectedLogp, (double)r[4]!);
-            Assert.Equal(e.ImagePath is null ? 0L : 1L, Convert.ToInt64(r[5]));
-            Assert.Equal(e.ImagePath, (string?)r[6]);
+            bool image = e.ImagePath is not null;
+            Assert.Equal((1L, "user", image ? 2L : 1L), (Convert.ToInt64(r[0]), (string)r[1]!, Convert.ToInt64(r[2])));
+            Assert.Equal((image ? "image" : "text", "text", e.PromptText), ((string)r[3]!, (string)r[4]!, (string)r[5]!));
+            Assert.Equal((1L, "assistant", "text", e.ChosenText), (Convert.ToInt64(r[6]), (string)r[7]!, (string)r[8]!, (string)r[9]!));
+            Assert.Equal(("assistant", e.RejectedText), ((string)r[10]!, (string)r[11]!));
+            Assert.Equal(e.RefChosenLogp, (double)r[12]!);
+            Assert.Equal(e.RefRejectedLogp, (double)r[13]!);
+            Assert.Equal(image ? 1L : 0L, Convert.ToInt64(r[14]));
+            Assert.Equal(e.ImagePath, (string?)r[15]);
         }
 
         using var imported = PairStore.Open(dir.File("b.db"));

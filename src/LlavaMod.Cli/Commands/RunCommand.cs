@@ -13,11 +13,13 @@ public static class RunCommand
         var from = new Option<string?>("--from") { Description = "Start at this step; earlier steps are skipped even if not done." };
         var until = new Option<string?>("--until") { Description = "Stop after this step (e.g. --until teacher-sft to train and inspect the teacher first)." };
         var force = new Option<bool>("--force") { Description = "Rerun every step, even those recorded as done." };
-        var dryRun = new Option<bool>("--dry-run") { Description = "Print the resolved steps and exit." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Check every step as a real run does, print the steps it would run (honouring --from/--until) and exit." };
 
         var command = new Command("run",
             "Run a declarative pipeline (the demo, or the LLaVA-MoD recipe on real data) step by step. " +
-            "Finished steps are recorded, so rerunning the same command resumes after the last finished step.")
+            "Every step (verb, options, parameters, a train step's stage config) is checked before the first one runs. " +
+            "Finished steps are recorded, so rerunning the same command resumes after the last finished step.\n\n" +
+            "Examples:\n  llavamod run pipelines/demo.json --set out=runs/demo --dry-run\n  llavamod run pipelines/demo.json --set out=runs/demo --until teacher-sft")
         {
             file, set, from, until, force, dryRun,
         };
@@ -29,7 +31,7 @@ public static class RunCommand
             var runner = new PipelineRunner(definition, path, overrides);
             if (parse.GetValue(dryRun))
             {
-                foreach (var (step, args) in runner.ResolvedSteps())
+                foreach (var (step, args) in runner.Plan(CommandCatalog.CreateRoot, parse.GetValue(from), parse.GetValue(until)))
                     Console.WriteLine($"{step.Name}: llavamod {string.Join(' ', args)}");
                 return 0;
             }

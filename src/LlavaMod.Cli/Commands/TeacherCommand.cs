@@ -19,11 +19,11 @@ public static class TeacherCommand
         var model = new Option<string>("--model") { Description = "Model folder to sample from (the teacher, or a student for on-policy pairs)", Required = true };
         var data = new Option<string>("--data") { Description = "Supervised data folder whose prompts are answered", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "Samples folder: one .samples.parquet per data shard + samples.json", Required = true };
-        var n = new Option<int>("--samples") { Description = "Responses per prompt", DefaultValueFactory = _ => 10 };
-        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature (0 = greedy)", DefaultValueFactory = _ => 0.7 };
-        var topP = new Option<double>("--top-p") { Description = "Nucleus sampling threshold", DefaultValueFactory = _ => 1.0 };
-        var topK = new Option<int>("--top-k") { Description = "Keep only the k most likely tokens (0 = off)", DefaultValueFactory = _ => 0 };
-        var maxNew = new Option<int>("--max-new-tokens") { Description = "Longest response", DefaultValueFactory = _ => 64 };
+        var n = new Option<int>("--samples") { Description = "Responses per prompt", DefaultValueFactory = _ => 10 }.AtLeast(1);
+        var temperature = new Option<double>("--temperature") { Description = "Sampling temperature (0 = greedy)", DefaultValueFactory = _ => 0.7 }.Within(0, 100);
+        var topP = new Option<double>("--top-p") { Description = "Nucleus sampling threshold", DefaultValueFactory = _ => 1.0 }.Within(0, 1, minInclusive: false);
+        var topK = new Option<int>("--top-k") { Description = "Keep only the k most likely tokens (0 = off)", DefaultValueFactory = _ => 0 }.AtLeast(0);
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Longest response", DefaultValueFactory = _ => 64 }.AtLeast(1);
         var seed = new Option<long>("--seed") { Description = "Base seed; each prompt's samples are seeded from (seed, row key)", DefaultValueFactory = _ => 0 };
         var only = new Option<string?>("--only-ids-ending-with") { Description = "Only rows whose id ends with this, e.g. -describe" };
         var checkShards = CheckShardsOption.Create();
@@ -53,8 +53,8 @@ public static class TeacherCommand
         var teacher = new Option<string>("--teacher") { Description = "Teacher model folder", Required = true };
         var data = new Option<string>("--data") { Description = "Supervised data folder (from 'llavamod shard')", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "Cache folder: one .logits.parquet per data shard + logit_cache.json", Required = true };
-        var k = new Option<int>("--k") { Description = "Teacher log-probs kept per token (top-k) besides the tail mass", DefaultValueFactory = _ => 64 };
-        var batchSize = new Option<int>("--batch-size") { Description = "Rows per forward pass", DefaultValueFactory = _ => 16 };
+        var k = new Option<int>("--k") { Description = "Teacher log-probs kept per token (top-k) besides the tail mass", DefaultValueFactory = _ => 64 }.AtLeast(1);
+        var batchSize = new Option<int>("--batch-size") { Description = "Rows per forward pass", DefaultValueFactory = _ => 16 }.AtLeast(1);
         var checkShards = CheckShardsOption.Create();
         var command = new Command("cache-logits",
             "Cache the teacher's output distribution at every supervised token: top-k token ids and log-probs plus the tail mass " +

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LlavaMod.Core;
 using LlavaMod.Data.Etl;
 using LlavaMod.Data.Shards;
 using Spectre.Console;
@@ -30,8 +31,7 @@ public static class ShardProgressView
         }
 
         DatasetManifest? result = null;
-        await AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+        await ProgressDisplay.Create(AnsiConsole.Console)
             .StartAsync(async context =>
             {
                 var task = context.AddTask("reading", maxValue: 1);
@@ -40,7 +40,7 @@ public static class ShardProgressView
                     Warn = Warn,
                     Progress = p =>
                     {
-                        task.Description = Markup.Escape(Line(p, clock.Elapsed));
+                        task.Description = Markup.Escape(Describe(p));
                         if (p.InputBytesTotal > 0) { task.MaxValue = p.InputBytesTotal; task.Value = p.InputBytesRead; }
                     },
                 };
@@ -50,16 +50,20 @@ public static class ShardProgressView
         return result!;
     }
 
-    static string Line(ShardProgress p, TimeSpan elapsed)
+    /// <summary>The live row's description (at most 42 characters); the bar and the columns beside it show the input read and the time left.</summary>
+    internal static string Describe(ShardProgress p) =>
+        $"{ProgressText.Count(p.RowsWritten)} rows, {ProgressText.Count(p.Rejected)} rejected, {p.ShardsWritten} shards";
+
+    /// <summary>A progress line for logs (output not a terminal), within 80 columns.</summary>
+    internal static string Line(ShardProgress p, TimeSpan elapsed)
     {
         double seconds = Math.Max(elapsed.TotalSeconds, 1e-3);
-        double rate = (p.SourceRowsRead - p.SourceRowsSkipped) / seconds;
-        string line = $"{p.SourceRowsRead:N0} rows read, {p.RowsWritten:N0} written, {p.Rejected:N0} rejected, {p.DuplicatesDropped:N0} duplicates, {p.ShardsWritten} shards, {rate:N0} rows/s";
+        long rate = (long)Math.Round((p.SourceRowsRead - p.SourceRowsSkipped) / seconds);
+        string line = $"{ProgressText.Count(p.SourceRowsRead)} read, {ProgressText.Count(p.RowsWritten)} kept, {ProgressText.Count(p.Rejected)} rejected, {p.ShardsWritten} shards, {ProgressText.Count(rate)}/s";
         if (p.InputBytesTotal > 0 && p.InputBytesRead > 0)
         {
             double fraction = Math.Min(1.0, (double)p.InputBytesRead / p.InputBytesTotal);
-            var eta = TimeSpan.FromSeconds(Math.Round(seconds * (1 - fraction) / fraction));
-            line += $", {fraction:P0} of the input, ETA {eta:hh\\:mm\\:ss}";
+            line += $", {ProgressText.Percent(fraction)}, ETA {ProgressText.Duration(TimeSpan.FromSeconds(Math.Round(seconds * (1 - fraction) / fraction)))}";
         }
         return line;
     }

@@ -19,7 +19,7 @@ public sealed record PipelineDefinition
 
     public static PipelineDefinition Load(string path)
     {
-        var definition = Json.ReadFile<PipelineDefinition>(path);
+        var definition = ConfigJson.ReadFile<PipelineDefinition>(path);
         if (definition.Steps.Count == 0)
             throw LlavaModException.ForFile(path, "has no steps");
         var duplicate = definition.Steps.GroupBy(s => s.Name).FirstOrDefault(g => g.Count() > 1);

@@ -20,12 +20,60 @@ public sealed class PipelineRunner(PipelineDefinition definition, string pipelin
 
     public string StateDirectory => Path.Combine(PipelineParameters.Resolve(definition.StateDir, ResolvedParameters, pipelinePath), ".pipeline");
 
-    /// <summary>Runs the steps from <paramref name="fromStep"/> (all when null); returns the exit code.</summary>
-    public async Task<int> RunAsync(Func<RootCommand> createRoot, string? fromStep, bool force, TextWriter log, CancellationToken ct, string? untilStep = null)
+    /// <summary>The indexes of the first and last step to run; an unknown step name is an error.</summary>
+    (int Start, int End) Range(string? fromStep, string? untilStep)
     {
         var steps = ResolvedSteps();
         int start = fromStep is null ? 0 : StepIndex(steps, fromStep, "--from");
         int end = untilStep is null ? steps.Count - 1 : StepIndex(steps, untilStep, "--until");
+        if (end < start) throw new LlavaModException($"--until {untilStep} comes before --from {fromStep} in {pipelinePath}");
+        return (start, end);
+    }
+
+    /// <summary>Checks every step before any runs: its parameters resolve, its verb and options parse as
+    /// the command line would (unknown verb or option, missing or out-of-range values), and the verb's
+    /// own pre-flight check passes (<see cref="StepPreflight"/>: e.g. a train step's stage config).</summary>
+    public void Validate(Func<RootCommand> createRoot)
+    {
+        var steps = ResolvedSteps();
+        for (int i = 0; i < steps.Count; i++)
+        {
+            var (step, args) = steps[i];
+            var root = createRoot();
+            string where = $"step {i + 1} '{step.Name}'";
+            var verbs = root.Subcommands.Select(c => c.Name).ToList();
+            if (!verbs.Contains(args[0]))
+                throw LlavaModException.ForFile(pipelinePath, $"{where}: unknown verb '{args[0]}'" +
+                    (ConfigJson.Closest(args[0], verbs) is { } near ? $"; did you mean {near}?" : $" (verbs: {string.Join(", ", verbs)})"));
+            var result = root.Parse(args);
+            if (result.Errors.Count > 0)
+                throw LlavaModException.ForFile(pipelinePath, $"{where}: {string.Join(" ", result.Errors.Take(3).Select(e => e.Message))}");
+            try
+            {
+                StepPreflight.Check(result);
+            }
+            catch (LlavaModException e)
+            {
+                throw LlavaModException.ForFile(pipelinePath, $"{where}: {e.Message}", e);
+            }
+        }
+    }
+
+    /// <summary>What a run would do: every step validated, then the steps from <paramref name="fromStep"/> to
+    /// <paramref name="untilStep"/> (what <c>run --dry-run</c> prints).</summary>
+    public IReadOnlyList<(PipelineStep Step, List<string> Args)> Plan(Func<RootCommand> createRoot, string? fromStep, string? untilStep)
+    {
+        var (start, end) = Range(fromStep, untilStep);
+        Validate(createRoot);
+        return ResolvedSteps().Skip(start).Take(end - start + 1).ToList();
+    }
+
+    /// <summary>Runs the steps from <paramref name="fromStep"/> (all when null) after validating all of them; returns the exit code.</summary>
+    public async Task<int> RunAsync(Func<RootCommand> createRoot, string? fromStep, bool force, TextWriter log, CancellationToken ct, string? untilStep = null)
+    {
+        var steps = ResolvedSteps();
+        var (start, end) = Range(fromStep, untilStep);
+        Plan(createRoot, fromStep, untilStep);
 
         for (int i = 0; i <= end; i++)
         {

@@ -28,7 +28,7 @@ public sealed record SourceManifest
     public string? CaptionPrompt { get; init; }
     public IReadOnlyList<SourceManifestInput> Inputs { get; init; } = [];
 
-    public static SourceManifest Load(string path) => Json.ReadFile<SourceManifest>(path);
+    public static SourceManifest Load(string path) => ConfigJson.ReadFile<SourceManifest>(path);
 
     /// <summary>The inputs with paths resolved against <paramref name="baseDir"/> (the manifest's folder), in order.</summary>
     public IReadOnlyList<(SourceInput Input, SourceManifestInput Declared)> Resolve(string baseDir, SourceFormat? forced = null)

@@ -86,7 +86,7 @@ public static class Evaluator
                     ? score.HallucinatedMentions.Any(m => q.AbsentPartners.Contains(m.Object)) : null;
                 answers.Add(new ScoredAnswer(q.Id, q.Kind, q.Answer, text, score.ExactMatch, score.Mentioned, score.Hallucinated, score.Missed, partner));
             }
-            log($"{answers.Count}/{rows.Count} answered");
+            log(ProgressText.Progress(answers.Count, rows.Count, clock.Elapsed, "answers"));
         }
 
         var info = ModelInfo.Of(model.Config);

@@ -37,6 +37,18 @@ public static class ReportWriter
         return new PairedResult(mean, Math.Sqrt(variance / d.Count), d.Count, d.Count(x => x != 0));
     }
 
+    /// <summary>The resolved configuration (OUT/config.json, every key) of each training stage whose plots the report shows.</summary>
+    static void AppendStageSettings(StringBuilder md, IReadOnlyList<string> plots)
+    {
+        var configs = plots.Select(p => Path.GetDirectoryName(Path.GetFullPath(p))!).Distinct()
+            .Select(dir => Path.Combine(dir, Stages.StageConfig.ResolvedFileName)).Where(File.Exists).ToList();
+        if (configs.Count == 0) return;
+        md.AppendLine("## Training settings").AppendLine();
+        foreach (var file in configs)
+            md.AppendLine($"<details><summary>{Path.GetFileName(Path.GetDirectoryName(file))}: resolved stage configuration</summary>").AppendLine()
+              .AppendLine("```json").AppendLine(File.ReadAllText(file).TrimEnd()).AppendLine("```").AppendLine().AppendLine("</details>").AppendLine();
+    }
+
     static string? Dir(IReadOnlyList<Row> rows, string name) => rows.FirstOrDefault(r => r.Name == name)?.EvalDir;
 
     public static string Write(string outPath, string title, IReadOnlyList<Row> rows, IReadOnlyList<string> plots, IReadOnlyList<(string A, string B)> comparisons)
@@ -88,6 +100,7 @@ public static class ReportWriter
             foreach (var plot in plots.Where(File.Exists))
                 md.AppendLine($"![{Path.GetFileName(Path.GetDirectoryName(plot))}/{Path.GetFileName(plot)}]({Path.GetRelativePath(dir, plot)})").AppendLine();
         }
+        AppendStageSettings(md, plots);
         md.AppendLine("Comparisons are paired when both rows' answers.jsonl are there: the same descriptions scored for both models, " +
             "so the standard error of the difference is that of the per-description differences (much smaller than the unpaired one when most descriptions agree).").AppendLine();
         string text = md.ToString();

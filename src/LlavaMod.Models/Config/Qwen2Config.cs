@@ -66,33 +66,78 @@ public sealed record Qwen2Config
         string modelType = node["model_type"]?.GetValue<string>() ?? "";
         if (!KnownModelTypes.Contains(modelType))
             throw LlavaModException.ForFile(source, $"unknown model_type '{modelType}' (expected one of {string.Join(", ", KnownModelTypes)})");
-        node = NormalizeLlavaModMoe(node);
+        node = NormalizeLlavaModMoe(node, source);
         return Json.Deserialize<Qwen2Config>(node.ToJsonString(), source).Validate(source);
     }
 
     /// <summary>
-    /// LLaVA-MoD's LLaVAMoDQwen2Config stores its own moe block (moe_enable, moe_layers_idx,
-    /// top_k_experts, capacity_factor, eval_capacity_factor, min_capacity, router_aux_loss_coef,
-    /// and num_experts as an int or a one-element list); translate it to ours.
+    /// LLaVA-MoD's LLaVAMoDQwen2Config (llavamod/model/language_model/llava_qwen2_moe.py) keeps its
+    /// settings in a "moe" dict that <c>initialize_moe_modules</c> fills and config.json stores as is:
+    /// moe_enable, moe_mode, moe_layers_idx, ep_size, top_k_experts, capacity_factor,
+    /// eval_capacity_factor, min_capacity, use_residual, router_aux_loss_coef, train_modules and
+    /// num_experts (one entry per MoE layer). Read it into ours; missing keys take that class's
+    /// constructor defaults. Per-layer expert counts that differ and residual MoE are not supported.
     /// </summary>
-    static JsonObject NormalizeLlavaModMoe(JsonObject node)
+    static JsonObject NormalizeLlavaModMoe(JsonObject node, string source)
     {
         if (node["moe"] is not JsonObject moe || !moe.ContainsKey("moe_enable")) return node;
         var copy = node.DeepClone().AsObject();
         if (moe["moe_enable"]?.GetValue<bool>() != true) { copy.Remove("moe"); return copy; }
-        var experts = moe["num_experts"];
-        var translated = new JsonObject
+        if (moe["use_residual"]?.GetValue<bool>() == true)
+            throw LlavaModException.ForFile(source, "moe.use_residual is true (residual MoE); only plain top-k MoE layers are implemented");
+        int layerCount = node["num_hidden_layers"]?.GetValue<int>() ?? 0;
+        var layers = moe["moe_layers_idx"] is JsonArray list ? list.Select(x => x!.GetValue<int>()).ToArray() : null;
+        layers ??= (moe["moe_mode"]?.GetValue<string>() ?? "sparse") switch
         {
-            ["num_experts"] = experts is JsonArray list ? list[0]!.GetValue<int>() : experts?.GetValue<int>() ?? 4,
+            "sparse" => Enumerable.Range(0, layerCount).Where(i => i % 2 == 0).ToArray(),
+            "dense" => Enumerable.Range(0, layerCount).ToArray(),
+            "first_half" => Enumerable.Range(0, layerCount / 2).ToArray(),
+            "second_half" => Enumerable.Range(layerCount / 2, layerCount - layerCount / 2).ToArray(),
+            var mode => throw LlavaModException.ForFile(source, $"moe.moe_mode '{mode}' without moe_layers_idx; expected sparse, dense, first_half or second_half"),
+        };
+        var experts = moe["num_experts"] switch
+        {
+            JsonArray counts => counts.Select(x => x!.GetValue<int>()).Distinct().ToArray(),
+            JsonValue one => [one.GetValue<int>()],
+            _ => [4],
+        };
+        if (experts.Length != 1)
+            throw LlavaModException.ForFile(source, $"moe.num_experts gives MoE layers different expert counts ({string.Join(", ", experts)}); this toolkit uses one count for all MoE layers");
+        copy["moe"] = new JsonObject
+        {
+            ["num_experts"] = experts[0],
             ["top_k"] = moe["top_k_experts"]?.GetValue<int>() ?? 2,
-            ["layers"] = moe["moe_layers_idx"] is JsonArray layers ? layers.DeepClone() : "every_other",
+            ["layers"] = MoeConfig.LayerSpec(layers, layerCount),
             ["capacity_factor"] = moe["capacity_factor"]?.GetValue<double>() ?? 1.0,
-            ["eval_capacity_factor"] = moe["eval_capacity_factor"]?.GetValue<double>() ?? 2.0,
-            ["min_capacity"] = moe["min_capacity"]?.GetValue<int>() ?? 0,
+            ["eval_capacity_factor"] = moe["eval_capacity_factor"]?.GetValue<double>() ?? 1.0,
+            ["min_capacity"] = moe["min_capacity"]?.GetValue<int>() ?? 4,
             ["aux_loss_coef"] = moe["router_aux_loss_coef"]?.GetValue<double>() ?? 0.01,
         };
-        copy["moe"] = translated;
         return copy;
+    }
+
+    /// <summary>Our <see cref="MoeConfig"/> as LLaVA-MoD's "moe" dict, with the values its
+    /// <c>initialize_moe_modules</c> records (moe_mode "sparse" for every other layer, "dense" for all,
+    /// "custom" for an explicit list; num_experts repeated per MoE layer; no expert parallelism).</summary>
+    static JsonObject LlavaModMoe(MoeConfig moe, int layerCount)
+    {
+        var layers = moe.LayerIndices(layerCount);
+        string mode = moe.LayerSpec(layerCount) switch { "every_other" => "sparse", "all" => "dense", _ => "custom" };
+        return new JsonObject
+        {
+            ["capacity_factor"] = moe.CapacityFactor,
+            ["ep_size"] = 1,
+            ["eval_capacity_factor"] = moe.EvalCapacityFactor,
+            ["min_capacity"] = moe.MinCapacity,
+            ["moe_enable"] = true,
+            ["moe_layers_idx"] = new JsonArray(layers.Select(i => (JsonNode)i).ToArray()),
+            ["moe_mode"] = mode,
+            ["num_experts"] = new JsonArray(layers.Select(_ => (JsonNode)moe.NumExperts).ToArray()),
+            ["router_aux_loss_coef"] = moe.AuxLossCoef,
+            ["top_k_experts"] = moe.TopK,
+            ["train_modules"] = new JsonArray(),
+            ["use_residual"] = false,
+        };
     }
 
     public static readonly IReadOnlyList<string> KnownModelTypes =
@@ -104,7 +149,13 @@ public sealed record Qwen2Config
         AtomicFile.WriteAllText(path, ToJson().ToJsonString(Json.Options) + "\n");
     }
 
-    public JsonObject ToJson() => JsonNode.Parse(Json.Serialize(this))!.AsObject();
+    /// <summary>config.json content; a MoE block is written in LLaVA-MoD's schema so its classes load the folder.</summary>
+    public JsonObject ToJson()
+    {
+        var node = JsonNode.Parse(Json.Serialize(this))!.AsObject();
+        if (Moe is not null) node["moe"] = LlavaModMoe(Moe, NumHiddenLayers);
+        return node;
+    }
 
     internal static JsonObject ReadObject(string path)
     {
@@ -151,6 +202,15 @@ public sealed record MoeConfig
     }
 
     public static JsonElement LayerList(IEnumerable<int> layers) => JsonSerializer.SerializeToElement(layers.ToArray());
+
+    /// <summary>"every_other" or "all" when <paramref name="layers"/> is exactly that set, else the list.</summary>
+    internal static JsonNode LayerSpec(IReadOnlyList<int> layers, int numHiddenLayers) =>
+        layers.SequenceEqual(Enumerable.Range(0, numHiddenLayers).Where(i => i % 2 == 0)) ? "every_other"
+        : layers.SequenceEqual(Enumerable.Range(0, numHiddenLayers)) ? "all"
+        : new JsonArray(layers.Select(i => (JsonNode)i).ToArray());
+
+    /// <summary>This config's layers as <see cref="LayerSpec(IReadOnlyList{int}, int)"/> names them.</summary>
+    internal string LayerSpec(int numHiddenLayers) => LayerSpec(LayerIndices(numHiddenLayers), numHiddenLayers) is JsonValue v ? v.GetValue<string>() : "custom";
 
     internal void Validate(string source, int numHiddenLayers)
     {

@@ -6,13 +6,16 @@ namespace LlavaMod.Preferences.Interop;
 
 /// <summary>
 /// LLaVA-MoD / RLAIF-V preference JSON: <c>{"id", "image", "chosen": [human, gpt], "rejected": [human, gpt]}</c>
-/// with turns <c>{"from", "value"}</c>; the human turn carries the <c>&lt;image&gt;</c> token when there is
-/// an image. A JSON array (".json") or one object per line (".jsonl"). Extra keys this toolkit adds and
-/// reads back: <c>ref_chosen_logps</c>, <c>ref_rejected_logps</c> (teacher summed log-probs), <c>severity</c>.
+/// with turns <c>{"from", "value"}</c>. The human turn is the plain user question, preceded by exactly one
+/// <c>"&lt;image&gt;\n"</c> when there is an image, never a rendered chat template: LLaVA-MoD applies its
+/// own template when it tokenizes. A JSON array (".json") or one object per line (".jsonl"). Extra keys
+/// this toolkit adds and reads back: <c>ref_chosen_logps</c>, <c>ref_rejected_logps</c> (teacher summed
+/// log-probs), <c>severity</c>. Reading accepts a rendered prompt in the human turn (files written by
+/// older versions) and keeps only its question, so it is never templated twice.
 /// </summary>
 public static class LlavaModPreferenceJson
 {
-    public const string ImageToken = "<image>";
+    public const string ImageToken = UserQuestion.ImageToken;
 
     public static void Write(string path, IEnumerable<ExchangePair> pairs)
     {
@@ -43,7 +46,8 @@ public static class LlavaModPreferenceJson
         w.WriteStartObject();
         if (p.Id is not null) w.WriteString("id", p.Id);
         if (p.ImagePath is not null) w.WriteString("image", p.ImagePath);
-        string human = p.ImagePath is null ? p.Prompt : $"{ImageToken}\n{p.Prompt}";
+        string question = UserQuestion.Of(p.Prompt);
+        string human = p.ImagePath is null && p.ImageBytes is null ? question : $"{ImageToken}\n{question}";
         foreach (var (key, answer) in new[] { ("chosen", p.Chosen), ("rejected", p.Rejected) })
         {
             w.WriteStartArray(key);
@@ -99,7 +103,7 @@ public static class LlavaModPreferenceJson
             throw LlavaModException.ForRow(path, row, "the human turns of chosen and rejected differ (one prompt per pair expected)");
         string? image = e.TryGetProperty("image", out var img) && img.ValueKind == JsonValueKind.String ? img.GetString() : null;
         string? id = e.TryGetProperty("id", out var idElement) ? idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : idElement.GetRawText() : null;
-        return new ExchangePair(id, StripImageToken(chosenHuman), chosen, rejected, image, null,
+        return new ExchangePair(id, UserQuestion.Of(chosenHuman), chosen, rejected, image, null,
             Number(e, "ref_chosen_logps", path, row), Number(e, "ref_rejected_logps", path, row),
             Number(e, "severity", path, row) ?? 1.0, null);
     }
@@ -123,13 +127,5 @@ public static class LlavaModPreferenceJson
         if (!e.TryGetProperty(key, out var v) || v.ValueKind == JsonValueKind.Null) return null;
         if (v.ValueKind != JsonValueKind.Number) throw LlavaModException.ForRow(path, row, $"'{key}' must be a number");
         return v.GetDouble();
-    }
-
-    /// <summary>Removes the image token LLaVA puts before ("&lt;image&gt;\n…") or after ("…\n&lt;image&gt;") the question.</summary>
-    public static string StripImageToken(string human)
-    {
-        if (human.StartsWith(ImageToken + "\n", StringComparison.Ordinal)) return human[(ImageToken.Length + 1)..];
-        if (human.EndsWith("\n" + ImageToken, StringComparison.Ordinal)) return human[..^(ImageToken.Length + 1)];
-        return human.Replace(ImageToken, "", StringComparison.Ordinal);
     }
 }

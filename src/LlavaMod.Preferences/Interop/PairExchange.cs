@@ -101,9 +101,12 @@ public static class PairExchange
             else if (imagePath is null)
                 throw LlavaModException.ForRow(file, row, "the image is embedded as bytes without a path; give an image folder (--image-dir) to write it to");
         }
-        string promptKey = PromptKeys.For(pair.Prompt, imageKey ?? imagePath);
+        // A rendered prompt (older exports) is cut back to its question: the pd stage and
+        // 'pairs reference' render the template themselves.
+        string question = UserQuestion.Of(pair.Prompt);
+        string promptKey = PromptKeys.For(question, imageKey ?? imagePath);
         var tokenize = options.Tokenize;
-        long promptId = store.UpsertPrompt(runId, new PromptRecord(promptKey, pair.Prompt, tokenize?.Invoke(pair.Prompt), imageKey, imagePath, pair.MetaJson));
+        long promptId = store.UpsertPrompt(runId, new PromptRecord(promptKey, question, tokenize?.Invoke(question), imageKey, imagePath, pair.MetaJson));
         long chosen = store.UpsertResponse(promptId, new ResponseRecord(pair.Chosen, tokenize?.Invoke(pair.Chosen)));
         long rejected = store.UpsertResponse(promptId, new ResponseRecord(pair.Rejected, tokenize?.Invoke(pair.Rejected)));
         return store.AddPairs([new PairRecord(chosen, rejected, pair.Severity, pair.RefChosenLogp, null, pair.RefRejectedLogp, null,

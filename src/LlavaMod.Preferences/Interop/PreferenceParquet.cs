@@ -9,9 +9,11 @@ using Parquet.Serialization;
 namespace LlavaMod.Preferences.Interop;
 
 /// <summary>
-/// Preference pairs in Parquet (Parquet.Net). Writes TRL DPOTrainer rows (<see cref="TrlPreferenceRow"/>);
-/// reads TRL rows (<c>prompt</c>, <c>chosen</c>, <c>rejected</c>, optional <c>images</c> as {bytes, path}
-/// structs or path strings, <c>ref_chosen_logps</c>, <c>ref_rejected_logps</c>) and RLAIF-V release rows
+/// Preference pairs in Parquet (Parquet.Net). Writes TRL DPOTrainer rows in the conversational format
+/// (<see cref="TrlPreferenceRow"/>) with their `datasets` features (<see cref="TrlFeatures"/>); reads TRL
+/// rows (<c>prompt</c>, <c>chosen</c>, <c>rejected</c> as strings or as message lists, optional <c>images</c>
+/// as {bytes, path} structs or path strings, the teacher's log-probs as <c>teacher_chosen_logps</c>/
+/// <c>teacher_rejected_logps</c> or <c>ref_chosen_logps</c>/<c>ref_rejected_logps</c>) and RLAIF-V release rows
 /// (<c>question</c>, <c>chosen</c>, <c>rejected</c>, <c>image</c> {bytes, path}, <c>image_path</c>,
 /// <c>ds_name</c>, <c>origin_dataset</c>, <c>origin_split</c>, <c>idx</c>), one row group at a time.
 /// </summary>
@@ -31,19 +33,20 @@ public static class PreferenceParquet
             await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None))
             {
                 var chunk = new List<TrlPreferenceRow>(RowsPerGroup);
+                var metadata = new Dictionary<string, string> { [TrlFeatures.MetadataKey] = TrlFeatures.Json() };
                 bool any = false;
                 foreach (var p in pairs)
                 {
                     chunk.Add(ToTrl(p));
                     if (chunk.Count == RowsPerGroup)
                     {
-                        await ParquetSerializer.SerializeAsync(chunk, stream, new ParquetOptions { Append = any }, cancellationToken: ct);
+                        await ParquetSerializer.SerializeAsync(chunk, stream, new ParquetOptions { Append = any }, metadata, ct);
                         any = true;
                         chunk.Clear();
                     }
                 }
                 if (chunk.Count > 0 || !any)
-                    await ParquetSerializer.SerializeAsync(chunk, stream, new ParquetOptions { Append = any }, cancellationToken: ct);
+                    await ParquetSerializer.SerializeAsync(chunk, stream, new ParquetOptions { Append = any }, metadata, ct);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, full, overwrite: true);
@@ -55,17 +58,26 @@ public static class PreferenceParquet
         }
     }
 
-    static TrlPreferenceRow ToTrl(ExchangePair p) => new()
+    static TrlPreferenceRow ToTrl(ExchangePair p)
     {
-        Id = p.Id ?? "",
-        Prompt = p.Prompt,
-        Chosen = p.Chosen,
-        Rejected = p.Rejected,
-        Images = p.ImagePath is null && p.ImageBytes is null ? [] : [new ImageCell { Bytes = p.ImageBytes, Path = p.ImagePath }],
-        RefChosenLogps = p.RefChosenLogp,
-        RefRejectedLogps = p.RefRejectedLogp,
-        Severity = p.Severity,
-    };
+        bool image = p.ImagePath is not null || p.ImageBytes is not null;
+        var question = new List<TrlContentPart>();
+        if (image) question.Add(new TrlContentPart { Type = "image" });
+        question.Add(Text(UserQuestion.Of(p.Prompt)));
+        return new()
+        {
+            Id = p.Id ?? "",
+            Prompt = [new TrlMessage { Role = "user", Content = question }],
+            Chosen = [new TrlMessage { Role = "assistant", Content = [Text(p.Chosen)] }],
+            Rejected = [new TrlMessage { Role = "assistant", Content = [Text(p.Rejected)] }],
+            Images = image ? [new ImageCell { Bytes = p.ImageBytes, Path = p.ImagePath }] : [],
+            TeacherChosenLogps = p.RefChosenLogp,
+            TeacherRejectedLogps = p.RefRejectedLogp,
+            Severity = p.Severity,
+        };
+    }
+
+    static TrlContentPart Text(string text) => new() { Type = "text", Text = text };
 
     /// <summary>Reads a TRL or RLAIF-V preference Parquet file (told apart by its columns).</summary>
     public static async IAsyncEnumerable<ExchangePair> ReadAsync(string path, [EnumeratorCancellation] CancellationToken ct = default)
@@ -112,8 +124,10 @@ public static class PreferenceParquet
             if (list.Count > 1) throw LlavaModException.ForRow(path, row, $"{list.Count} images; the pair index holds one image per prompt");
             if (list.Count == 1) (imagePath, imageBytes) = Image(list[0]!, path, row);
         }
-        return new ExchangePair(OptionalText(r, "id"), Text(r, "prompt", path, row), Text(r, "chosen", path, row), Text(r, "rejected", path, row),
-            imagePath, imageBytes, Number(r, "ref_chosen_logps", path, row), Number(r, "ref_rejected_logps", path, row),
+        return new ExchangePair(OptionalText(r, "id"), Message(r, "prompt", "user", path, row), Message(r, "chosen", "assistant", path, row),
+            Message(r, "rejected", "assistant", path, row), imagePath, imageBytes,
+            Number(r, TrlPreferenceRow.TeacherChosenColumn, path, row) ?? Number(r, "ref_chosen_logps", path, row),
+            Number(r, TrlPreferenceRow.TeacherRejectedColumn, path, row) ?? Number(r, "ref_rejected_logps", path, row),
             Number(r, "severity", path, row) ?? 1.0, null);
     }
 
@@ -156,8 +170,25 @@ public static class PreferenceParquet
         {
             string s => s,
             null => throw LlavaModException.ForRow(path, row, $"'{key}' is null"),
-            var other => throw LlavaModException.ForRow(path, row, $"'{key}' is {other.GetType().Name}, expected a string (conversational message lists are not supported)"),
+            var other => throw LlavaModException.ForRow(path, row, $"'{key}' is {other.GetType().Name}, expected a string"),
         };
+
+    /// <summary>A TRL column in the standard (a string) or conversational format (a list of {role, content}
+    /// messages, content a string or a list of {type, text} parts): the text of the last message of
+    /// <paramref name="role"/>, its text parts joined.</summary>
+    static string Message(Dictionary<string, object?> r, string key, string role, string path, long row)
+    {
+        if (r.GetValueOrDefault(key) is not List<object?> messages) return Text(r, key, path, row);
+        var message = messages.OfType<Dictionary<string, object?>>().LastOrDefault(m => m.GetValueOrDefault("role") as string == role)
+            ?? throw LlavaModException.ForRow(path, row, $"'{key}' has no message with role '{role}'");
+        return message.GetValueOrDefault("content") switch
+        {
+            string s => s,
+            List<object?> parts => string.Concat(parts.OfType<Dictionary<string, object?>>()
+                .Where(p => p.GetValueOrDefault("type") as string == "text").Select(p => p.GetValueOrDefault("text") as string)),
+            _ => throw LlavaModException.ForRow(path, row, $"'{key}': the content of the '{role}' message is neither a string nor a list of parts"),
+        };
+    }
 
     static string? OptionalText(Dictionary<string, object?> r, string key) => r.GetValueOrDefault(key) switch
     {

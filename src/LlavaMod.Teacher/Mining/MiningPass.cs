@@ -86,7 +86,7 @@ public static class MiningPass
                         : throw LlavaModException.ForFile(Path.Combine(o.Samples, shard.File), $"row key {group.Key} is not in the data shard {shard.DataShard}");
                     using var scope = torch.NewDisposeScope();
                     var list = group.ToList();
-                    var mined = MinePrompt(SupervisedExample.FromShardRow(row), row.Image?.Path, scorer.Score(row, list), list, o, tokenizer, reuse ? null : teacher, device);
+                    var mined = MinePrompt(SupervisedExample.FromShardRow(row), Question(row, tokenizer), row.Image?.Path, scorer.Score(row, list), list, o, tokenizer, reuse ? null : teacher, device);
                     if (mined.Pairs.Count == 0) empty++;
                     batch.Add(mined);
                 }
@@ -107,7 +107,26 @@ public static class MiningPass
         ? throw LlavaModException.ForFile(folder, "the data manifest records no chat template; the judge needs the one the teacher was trained with")
         : ChatTemplateKinds.Parse(data.Template);
 
-    static MinedPrompt MinePrompt(SupervisedExample row, string? imagePath, PromptScores scored, IReadOnlyList<SampleRow> samples,
+    /// <summary>The user question of a data row, stored as the prompt text (its token ids hold the
+    /// rendered prompt): the first user turn of the row's conversation; rows whose conversation is not a
+    /// list of turns fall back to the decoded prompt, cut back to its question.</summary>
+    static string Question(ShardRow row, QwenTokenizer tokenizer)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(row.Conversation);
+            if (doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Array)
+                foreach (var turn in doc.RootElement.EnumerateArray())
+                    if (turn.ValueKind == System.Text.Json.JsonValueKind.Object && turn.TryGetProperty("role", out var role) && role.GetString() == "user"
+                        && turn.TryGetProperty("text", out var text) && text.ValueKind == System.Text.Json.JsonValueKind.String)
+                        return UserQuestion.Of(text.GetString()!);
+        }
+        catch (System.Text.Json.JsonException) { }
+        var prompt = SupervisedExample.FromShardRow(row).PromptOnly();
+        return UserQuestion.Of(tokenizer.Decode(prompt.InputIds.Select(i => (int)i)));
+    }
+
+    static MinedPrompt MinePrompt(SupervisedExample row, string question, string? imagePath, PromptScores scored, IReadOnlyList<SampleRow> samples,
         MiningOptions o, QwenTokenizer tokenizer, LlavaModel? teacher, torch.Device device)
     {
         var prompt = row.PromptOnly();
@@ -128,8 +147,7 @@ public static class MiningPass
             s.TokenLogProbs.Sum(p => (double)p))).ToList();
         var pairs = candidates.Select(c => new MinedPair(c.Chosen, c.Rejected, scores[c.Rejected].Severity,
             reference[c.Chosen], samples[c.Chosen].TokenIds.Length, reference[c.Rejected], samples[c.Rejected].TokenIds.Length, split)).ToList();
-        string promptText = tokenizer.Decode(prompt.InputIds.Select(i => (int)i));
-        return new MinedPrompt(new PromptRecord(row.Key, promptText, prompt.InputIds.Select(i => (int)i).ToArray(), row.Key, imagePath,
+        return new MinedPrompt(new PromptRecord(row.Key, question, prompt.InputIds.Select(i => (int)i).ToArray(), row.Key, imagePath,
             scored.MetaJson), responses, pairs);
     }
 }

@@ -63,7 +63,8 @@ public static class LogitCachePass
                 continue;
             }
             var started = DateTime.UtcNow;
-            var entry = CacheShard(teacher, Path.Combine(options.Data, shard.File), Path.Combine(options.Out, cacheFile), metadata, options.BatchSize, device, ct);
+            var entry = CacheShard(teacher, Path.Combine(options.Data, shard.File), Path.Combine(options.Out, cacheFile), metadata, options.BatchSize, device, ct,
+                progress: (done, total, elapsed) => log($"{shard.File}: {ProgressText.Progress(done, total, elapsed, "rows")}"));
             manifest.Shards.Add(entry with { DataShard = shard.File });
             manifest.Save(options.Out);
             double seconds = (DateTime.UtcNow - started).TotalSeconds;
@@ -89,8 +90,12 @@ public static class LogitCachePass
         };
     }
 
-    static LogitCacheShard CacheShard(LlavaModel teacher, string shardPath, string cachePath, LogitCacheMetadata metadata, int batchSize, Device device, CancellationToken ct)
+    /// <param name="progress">Told rows done, rows in the shard and time spent after each row group.</param>
+    static LogitCacheShard CacheShard(LlavaModel teacher, string shardPath, string cachePath, LogitCacheMetadata metadata, int batchSize, Device device, CancellationToken ct,
+        Action<long, long, TimeSpan> progress)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        long done = 0;
         var rows = ShardReader.ReadRows(shardPath, ct).ToBlockingEnumerable(ct).Select(SupervisedExample.FromShardRow).ToList();
         var writer = LogitCacheWriter.CreateAsync(cachePath, metadata, ct).GetAwaiter().GetResult();
         double coveredSum = 0;
@@ -114,6 +119,8 @@ public static class LogitCachePass
                     writer.AppendAsync(row, ct).GetAwaiter().GetResult();
                     tokens += row.TokenCount;
                 }
+                done += window.Length;
+                progress(done, rows.Count, clock.Elapsed);
             }
             writer.CompleteAsync(ct).GetAwaiter().GetResult();
         }

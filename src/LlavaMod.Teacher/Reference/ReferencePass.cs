@@ -118,9 +118,14 @@ public static class ReferencePass
         return new Prepared(pair, prompt, chosen, rejected, image, tokenize);
     }
 
-    /// <summary>The user turn: the prompt text, with the image tag first when the pair has an image the text does not mark.</summary>
-    public static string UserMessage(string promptText, bool hasImage) =>
-        hasImage && !promptText.Contains(ChatTemplate.ImageTag, StringComparison.Ordinal) ? ChatTemplate.ImageTag + "\n" + promptText : promptText;
+    /// <summary>The user turn: the prompt text, with the image tag first when the pair has an image the text does not mark.
+    /// A prompt stored already rendered in a chat template (indexes and exports of older versions) is cut back to its
+    /// question first, so it is never templated twice.</summary>
+    public static string UserMessage(string promptText, bool hasImage)
+    {
+        string text = UserQuestion.IsRendered(promptText) ? UserQuestion.Of(promptText) : promptText;
+        return hasImage && !text.Contains(ChatTemplate.ImageTag, StringComparison.Ordinal) ? ChatTemplate.ImageTag + "\n" + text : text;
+    }
 
     static int[] TokenizePrompt(ChatTemplate template, string user) => template.TokenizePrompt([new ChatTurn(ChatTurn.User, user)]);
 

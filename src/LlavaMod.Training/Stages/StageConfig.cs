@@ -105,6 +105,51 @@ public sealed record StageConfig
     public int LogEvery { get; init; } = 10;
     public int CheckpointEvery { get; init; } = 200;
 
+    /// <summary>File name of the resolved configuration a stage writes into its output folder.</summary>
+    public const string ResolvedFileName = "config.json";
+
+    /// <summary>This configuration with every key the config accepts, unset ones as null (false for flags),
+    /// nested as in the file: what <c>OUT/config.json</c> holds, readable again with <c>--config</c>.</summary>
+    public System.Text.Json.Nodes.JsonObject ToResolvedJson()
+    {
+        System.Text.Json.Nodes.JsonObject Fill(System.Text.Json.Nodes.JsonObject? values, Type type)
+        {
+            var result = new System.Text.Json.Nodes.JsonObject();
+            foreach (var property in ConfigJson.Options.GetTypeInfo(type).Properties.Where(p => p.Set is not null))
+            {
+                var value = values?[property.Name];
+                result[property.Name] = value is System.Text.Json.Nodes.JsonObject nested
+                    && ConfigJson.Options.GetTypeInfo(property.PropertyType).Kind == System.Text.Json.Serialization.Metadata.JsonTypeInfoKind.Object
+                    ? Fill(nested, property.PropertyType)
+                    : value?.DeepClone() ?? (property.PropertyType == typeof(bool) ? false : null);
+            }
+            return result;
+        }
+        return Fill(System.Text.Json.Nodes.JsonNode.Parse(Json.Serialize(this))!.AsObject(), typeof(StageConfig));
+    }
+
+    /// <summary>Writes <see cref="ToResolvedJson"/> to <paramref name="folder"/>/config.json.</summary>
+    public void WriteResolved(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        AtomicFile.WriteAllText(Path.Combine(folder, ResolvedFileName), ToResolvedJson().ToJsonString(Json.Options) + "\n");
+    }
+
+    /// <summary>Every key a stage config accepts ("loss.beta" for nested ones) with its default as JSON, in
+    /// declaration order: what <c>train --help</c> lists.</summary>
+    public static IReadOnlyList<(string Key, string Default)> FieldDefaults()
+    {
+        var list = new List<(string, string)>();
+        void Walk(System.Text.Json.Nodes.JsonObject node, string prefix)
+        {
+            foreach (var (key, value) in node)
+                if (value is System.Text.Json.Nodes.JsonObject nested) Walk(nested, prefix + key + ".");
+                else list.Add((prefix + key, value?.ToJsonString(Json.Compact) ?? "null"));
+        }
+        Walk(new StageConfig().ToResolvedJson(), "");
+        return list;
+    }
+
     public static StageConfig Load(string? path, IEnumerable<string> overrides)
     {
         var config = JsonOverrides.Load<StageConfig>(path, overrides);
@@ -121,11 +166,20 @@ public sealed record StageConfig
         Require(Model.Length > 0, "'model' is required: the folder of the model to start from");
         Require(Out.Length > 0, "'out' is required: the folder for checkpoints and logs");
         Require(BatchSize >= 1 && GradAccumulation >= 1, "batch_size and grad_accumulation must be ≥ 1");
-        Require(Lr > 0, "lr must be > 0");
+        Require(Lr > 0, $"lr must be > 0 (got {Lr})");
         Require(Epochs >= 1, "epochs must be ≥ 1");
         Require(ShardsPerBuffer >= 1 && LengthGroupBatches >= 1, "shards_per_buffer and length_group_batches must be ≥ 1");
         Require(LogEvery >= 1 && CheckpointEvery >= 1, "log_every and checkpoint_every must be ≥ 1");
         Require(MaxGradNorm > 0, "max_grad_norm must be > 0");
+        Require(MaxSteps >= 0 && Threads >= 0, "max_steps and threads must be ≥ 0");
+        Require(WeightDecay >= 0, $"weight_decay must be ≥ 0 (got {WeightDecay})");
+        Require(AdamBetas.All(b => b is >= 0 and < 1), "adam_betas must each be in [0, 1)");
+        Require(Loss.Beta > 0, $"loss.beta must be > 0 (got {Loss.Beta}); it scales the preference margin");
+        Require(new[] { Loss.KlWeight, Loss.CeWeight, Loss.AuxWeight, Loss.RpoWeight, Loss.PreferenceWeight }.All(w => w >= 0),
+            "loss weights (kl_weight, ce_weight, aux_weight, rpo_weight, preference_weight) must be ≥ 0");
+        Require(Moe.NumExperts >= 1 && Moe.TopK >= 1 && Moe.TopK <= Moe.NumExperts, $"moe.top_k must be in [1, moe.num_experts] (got top_k {Moe.TopK}, num_experts {Moe.NumExperts})");
+        Require(Moe.CapacityFactor > 0 && Moe.EvalCapacityFactor > 0 && Moe.MinCapacity >= 0 && Moe.AuxLossCoef >= 0,
+            "moe.capacity_factor and moe.eval_capacity_factor must be > 0, moe.min_capacity and moe.aux_loss_coef ≥ 0");
         Require(Loss.CeAverage is "token" or "row", $"loss.ce_average '{Loss.CeAverage}' must be token or row");
         Require(Loss.Temperature == 1.0, "loss.temperature: only 1 is supported (the logit cache stores the teacher's log-probs at temperature 1)");
         Require(WarmupRatio is >= 0 and < 1, "warmup_ratio must be in [0, 1)");

@@ -9,7 +9,18 @@ public sealed record StageExtensions(IPatchLabelTask? PatchLabels = null);
 /// <summary>Dispatches a stage configuration to the loop that trains it.</summary>
 public static class StageRunner
 {
-    public static StageSummary Run(StageConfig config, bool resume, Action<string> log, CancellationToken ct = default, StageExtensions? extensions = null) => config.Stage switch
+    /// <summary>Trains the stage and keeps its resolved configuration as OUT/config.json: written at the start
+    /// when the folder has none (a crashed run keeps it), and by the run that finishes (a resumed run may
+    /// change device or threads; other changes are refused on resume and leave the file as it was).</summary>
+    public static StageSummary Run(StageConfig config, bool resume, Action<string> log, CancellationToken ct = default, StageExtensions? extensions = null)
+    {
+        if (!File.Exists(Path.Combine(config.Out, StageConfig.ResolvedFileName))) config.WriteResolved(config.Out);
+        var summary = Train(config, resume, log, ct, extensions);
+        config.WriteResolved(config.Out);
+        return summary;
+    }
+
+    static StageSummary Train(StageConfig config, bool resume, Action<string> log, CancellationToken ct, StageExtensions? extensions) => config.Stage switch
     {
         StageKind.Sft or StageKind.Mimic or StageKind.Pd => StageTrainer.Run(config, resume, log, ct),
         StageKind.D2s => StageTrainer.Run(config, resume, log, ct, prepareModel: UpcycleToMoe, auxLoss: m => MoeModelRouting.TotalAuxLoss(m.LanguageModel)),

@@ -29,6 +29,9 @@ public class PreferenceEndToEndTests(DemoWorkspace workspace) : IClassFixture<De
                 Assert.NotNull(p.RefRejectedLogp);
                 Assert.True(p.RefChosenLogp < 0 && p.RefRejectedLogp < 0);
                 Assert.NotEqual(p.ChosenText, p.RejectedText);
+                // the stored prompt text is the user question; the token ids keep the rendered prompt
+                Assert.Equal("Describe the image.", p.PromptText);
+                Assert.Contains(-200, p.PromptTokenIds!);
             });
         }
 

@@ -27,6 +27,8 @@ public class PipelineFilesTests
             // a rerun after a crash must continue a training step from its newest checkpoint; without --resume, train refuses a folder holding checkpoints
             if (args[0] == "train") Assert.True(args.Contains("--resume"), $"{file} step '{step.Name}': a train step needs --resume to continue after an interruption");
         }
+        // the runner's own pre-flight check (stage configs of train steps included) passes
+        Assert.Equal(runner.ResolvedSteps().Count, runner.Plan(CommandCatalog.CreateRoot, null, null).Count);
     }
 }
 

@@ -70,7 +70,9 @@ public class MoeUpcyclerQwen2Tests
         {
             Checkpoint.Save(model, folder);
             using var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "config.json")));
-            Assert.Equal(4, config.RootElement.GetProperty("moe").GetProperty("num_experts").GetInt32());
+            var moe = config.RootElement.GetProperty("moe");
+            Assert.Equal([4, 4], moe.GetProperty("num_experts").EnumerateArray().Select(e => e.GetInt32()));
+            Assert.Equal([1, 3], moe.GetProperty("moe_layers_idx").EnumerateArray().Select(e => e.GetInt32()));
 
             var loaded = Checkpoint.Load(folder);
             Assert.IsType<MoeLayer>(loaded.LanguageModel.Model.Layers[1].FeedForward);

@@ -11,7 +11,7 @@ public static class PairsExchangeCommands
     public static Command CreateExport(Option<string> db)
     {
         var filters = new PairFilterOptions();
-        var format = new Option<string>("--format") { Description = "trl (DPOTrainer Parquet with ref_chosen_logps/ref_rejected_logps) or llava-mod (preference JSON; .jsonl for one object per line).", Required = true };
+        var format = new Option<string>("--format") { Description = "trl (DPOTrainer Parquet, conversational, images as datasets Image, teacher log-probs as teacher_chosen_logps/teacher_rejected_logps) or llava-mod (preference JSON; .jsonl for one object per line). See docs/preference-export.md.", Required = true };
         format.AcceptOnlyFromAmong("trl", "llava-mod");
         var output = new Option<string>("--out") { Description = "File to write (replaced atomically).", Required = true };
         var imageRoot = new Option<string?>("--image-root") { Description = "Folder that relative image paths are under (for --embed-images)." };

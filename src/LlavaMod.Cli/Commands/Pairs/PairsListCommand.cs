@@ -17,9 +17,11 @@ public static class PairsListCommand
         var limit = new Option<int>("--limit") { Description = "Rows per page.", DefaultValueFactory = _ => 50 };
         var offset = new Option<int>("--offset") { Description = "Rows to skip." };
         var after = new Option<long?>("--after") { Description = "Keyset paging: continue after this pair id (the last id of the previous page)." };
-        var command = new Command("list", "List pairs with filters, sort and paging.");
+        var json = new Option<bool>("--json") { Description = "One JSON object per pair and line (every field, the question and the stored prompt), no table." };
+        var command = new Command("list", "List pairs with filters, sort and paging. The table fits the terminal's width (more columns from 140); --json gives every field.\n\n" +
+            "Examples:\n  llavamod pairs list --db pairs.sqlite --sort gap --desc --limit 20\n  llavamod pairs list --db pairs.sqlite --text dog --json");
         filters.AddTo(command);
-        foreach (var o in new Option[] { sort, desc, limit, offset, after }) command.Options.Add(o);
+        foreach (var o in new Option[] { sort, desc, limit, offset, after, json }) command.Options.Add(o);
         command.SetAction(p =>
         {
             var query = filters.Read(p) with
@@ -32,19 +34,63 @@ public static class PairsListCommand
             };
             using var store = PairStore.Open(p.GetValue(db)!, readOnly: true);
             var rows = store.ListPairs(query);
-            long total = store.CountPairs(query);
-            var table = new Table().Border(TableBorder.Rounded)
-                .AddColumns("id", "run", "split", "source", "gap", "score c/r", "severity", "tokens c/r", "ref logp c/r", "prompt", "chosen");
-            foreach (var r in rows)
-                table.AddRow(
-                    r.Id.ToString(CultureInfo.InvariantCulture), Markup.Escape(r.Run), r.Split, r.Source, Num(r.Gap),
-                    $"{Num(r.ChosenScore)}/{Num(r.RejectedScore)}", Num(r.Severity), $"{r.ChosenTokens?.ToString() ?? "-"}/{r.RejectedTokens?.ToString() ?? "-"}",
-                    $"{Num(r.RefChosenLogp)}/{Num(r.RefRejectedLogp)}", Markup.Escape(Cut(r.PromptText, 40)), Markup.Escape(Cut(r.ChosenText, 50)));
-            AnsiConsole.Write(table);
-            string next = rows.Count == query.Limit && rows.Count > 0 ? $"; next page: --after {rows[^1].Id}" : "";
-            AnsiConsole.MarkupLine($"[grey]{rows.Count} of {total} matching pairs{Markup.Escape(next)}[/]");
+            if (p.GetValue(json))
+            {
+                WriteJson(p.InvocationConfiguration.Output, rows);
+                return;
+            }
+            Render(AnsiConsole.Console, rows, store.CountPairs(query), query.Limit);
         });
         return command;
+    }
+
+    /// <summary>JSON lines: each pair's fields (snake_case) plus "question", the user question of its prompt.</summary>
+    internal static void WriteJson(TextWriter output, IEnumerable<PairRow> rows)
+    {
+        foreach (var r in rows)
+        {
+            var node = System.Text.Json.JsonSerializer.SerializeToNode(r, LlavaMod.Core.Json.Compact)!.AsObject();
+            node["question"] = UserQuestion.Of(r.PromptText);
+            output.WriteLine(node.ToJsonString(LlavaMod.Core.Json.Compact));
+        }
+    }
+
+    /// <summary>The page as a table that fits the console's width: id, split, gap, severity, question and
+    /// chosen response (cut to the room left); from 140 columns also run, source, scores, tokens and
+    /// reference log-probs.</summary>
+    internal static void Render(IAnsiConsole console, IReadOnlyList<PairRow> rows, long total, int limit)
+    {
+        int width = console.Profile.Width;
+        bool wide = width >= 140;
+        var fixedColumns = new List<(string Header, Func<PairRow, string> Cell)>
+        {
+            ("id", r => r.Id.ToString(CultureInfo.InvariantCulture)),
+            ("split", r => r.Split),
+            ("gap", r => Num(r.Gap)),
+            ("sev", r => Num(r.Severity)),
+        };
+        if (wide)
+            fixedColumns.AddRange(
+            [
+                ("run", r => r.Run), ("source", r => r.Source), ("score c/r", r => $"{Num(r.ChosenScore)}/{Num(r.RejectedScore)}"),
+                ("tokens c/r", r => $"{r.ChosenTokens?.ToString(CultureInfo.InvariantCulture) ?? "-"}/{r.RejectedTokens?.ToString(CultureInfo.InvariantCulture) ?? "-"}"),
+                ("ref logp c/r", r => $"{Num(r.RefChosenLogp)}/{Num(r.RefRejectedLogp)}"),
+            ]);
+        var cells = rows.Select(r => fixedColumns.Select(c => c.Cell(r)).ToArray()).ToList();
+        int columns = fixedColumns.Count + 2;
+        int used = 3 * columns + 1 // borders and one space of padding each side of every cell
+            + fixedColumns.Select((c, i) => Math.Max(c.Header.Length, cells.Count == 0 ? 0 : cells.Max(row => row[i].Length))).Sum();
+        int room = Math.Max(16, width - used);
+        int questionWidth = Math.Max(8, room * 2 / 5), chosenWidth = Math.Max(8, room - questionWidth);
+        var table = new Table().Border(TableBorder.Rounded);
+        foreach (var (header, _) in fixedColumns) table.AddColumn(new TableColumn(header).NoWrap());
+        table.AddColumn(new TableColumn("question").NoWrap()).AddColumn(new TableColumn("chosen").NoWrap());
+        foreach (var (r, fixedCells) in rows.Zip(cells))
+            table.AddRow(fixedCells.Select(Markup.Escape).Append(Markup.Escape(Cut(UserQuestion.Of(r.PromptText), questionWidth)))
+                .Append(Markup.Escape(Cut(r.ChosenText, chosenWidth))).ToArray());
+        console.Write(table);
+        string next = rows.Count == limit && rows.Count > 0 ? $"; next page: --after {rows[^1].Id}" : "";
+        console.MarkupLine($"[grey]{rows.Count} of {total} matching pairs{Markup.Escape(next)}[/]");
     }
 
     internal static string Num(double? v) => v is { } d ? d.ToString("0.###", CultureInfo.InvariantCulture) : "-";

@@ -49,12 +49,11 @@ public static class PairsReferenceCommand
             {
                 if (done < total && clock.Elapsed - last < TimeSpan.FromSeconds(5)) return;
                 last = clock.Elapsed;
-                Console.WriteLine($"{done:N0}/{total:N0} pairs, {done / Math.Max(clock.Elapsed.TotalSeconds, 1e-3):F1} pairs/s");
+                Console.WriteLine(LlavaMod.Core.ProgressText.Progress(done, total, clock.Elapsed, "pairs"));
             }, ct);
         }
         ReferenceSummary? summary = null;
-        AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+        ProgressDisplay.Create(AnsiConsole.Console)
             .Start(context =>
             {
                 var task = context.AddTask("reference log-probs", maxValue: 1);

@@ -14,20 +14,31 @@ public static class PairsShowCommand
     {
         var id = new Argument<long>("id") { Description = "Pair id (see pairs list)." };
         var imageRoot = new Option<string?>("--image-root") { Description = "Folder that relative image paths are under." };
-        var command = new Command("show", "Show one pair: prompt, image, both responses, scores and reference log-probs.");
+        var json = new Option<bool>("--json") { Description = "The pair as one JSON line (every field, the question and the stored prompt)." };
+        var command = new Command("show", "Show one pair: the user question, image, both responses, scores and reference log-probs.\n\n" +
+            "Examples:\n  llavamod pairs show 17 --db pairs.sqlite --image-root raw/mine\n  llavamod pairs show 17 --db pairs.sqlite --json");
         command.Arguments.Add(id);
         command.Options.Add(imageRoot);
+        command.Options.Add(json);
         command.SetAction(p =>
         {
             using var store = PairStore.Open(p.GetValue(db)!, readOnly: true);
             long pairId = p.GetValue(id);
             var pair = store.GetPair(pairId) ?? throw LlavaModException.ForFile(store.Path, $"no pair with id {pairId}");
+            if (p.GetValue(json))
+            {
+                var node = System.Text.Json.JsonSerializer.SerializeToNode(pair, Json.Compact)!.AsObject();
+                node["question"] = UserQuestion.Of(pair.PromptText);
+                p.InvocationConfiguration.Output.WriteLine(node.ToJsonString(Json.Compact));
+                return;
+            }
             var head = new Grid().AddColumn().AddColumn();
             head.AddRow("pair", $"{pair.Id}  run [bold]{Markup.Escape(pair.Run)}[/]  split {pair.Split}  source {pair.Source}");
             head.AddRow("gap / severity", $"{PairsListCommand.Num(pair.Gap)} / {PairsListCommand.Num(pair.Severity)}");
             head.AddRow("image", Markup.Escape(DescribeImage(pair.ImagePath, p.GetValue(imageRoot))));
             if (pair.ImageKey is not null) head.AddRow("image key", Markup.Escape(pair.ImageKey));
-            head.AddRow("prompt", Markup.Escape(pair.PromptText));
+            head.AddRow("question", Markup.Escape(UserQuestion.Of(pair.PromptText)));
+            if (UserQuestion.IsRendered(pair.PromptText)) head.AddRow("stored prompt", $"[grey]{Markup.Escape(pair.PromptText)}[/]");
             AnsiConsole.Write(head);
             AnsiConsole.Write(Response("chosen", pair.Chosen, pair.RefChosenLogp, pair.RefChosenTokens, Color.Green));
             AnsiConsole.Write(Response("rejected", pair.Rejected, pair.RefRejectedLogp, pair.RefRejectedTokens, Color.Red));

@@ -14,14 +14,23 @@ public static class PairsStatsCommand
         var filters = new PairFilterOptions();
         var bins = new Option<int>("--bins") { Description = "Histogram bins.", DefaultValueFactory = _ => 10 };
         var plot = new Option<string?>("--plot") { Description = "Folder to write one histogram PNG per measure into." };
-        var command = new Command("stats", "Distributions of score gap, scores, response lengths and severity.");
+        var json = new Option<bool>("--json") { Description = "The counts and histograms as one JSON line." };
+        var command = new Command("stats", "Distributions of score gap, scores, response lengths and severity.\n\n" +
+            "Examples:\n  llavamod pairs stats --db pairs.sqlite --plot plots/\n  llavamod pairs stats --db pairs.sqlite --split val --json");
         filters.AddTo(command);
         command.Options.Add(bins);
         command.Options.Add(plot);
+        command.Options.Add(json);
         command.SetAction(p =>
         {
             using var store = PairStore.Open(p.GetValue(db)!, readOnly: true);
             var stats = store.GetStatistics(filters.Read(p), p.GetValue(bins));
+            if (p.GetValue(json))
+            {
+                p.InvocationConfiguration.Output.WriteLine(System.Text.Json.JsonSerializer.Serialize(stats, LlavaMod.Core.Json.Compact));
+                if (p.GetValue(plot) is { } plotFolder) PairPlots.Write(stats, plotFolder);
+                return;
+            }
             AnsiConsole.MarkupLine($"[bold]{stats.Pairs:N0}[/] pairs · split {Markup.Escape(Join(stats.BySplit))} · source {Markup.Escape(Join(stats.BySource))}");
             foreach (var h in stats.Histograms)
             {
