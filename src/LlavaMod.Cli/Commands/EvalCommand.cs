@@ -1,39 +1,19 @@
 using System.CommandLine;
-using LlavaMod.Demo.Evaluation;
+using LlavaMod.Cli.Commands.Eval;
 
 namespace LlavaMod.Cli.Commands;
 
+/// <summary><c>llavamod eval</c>: answer benchmark questions with a model, score any answer file, or both.</summary>
 public static class EvalCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model folder to evaluate", Required = true };
-        var data = new Option<string>("--data") { Description = "Shard folder of the held-out split", Required = true };
-        var truth = new Option<string>("--ground-truth") { Description = "Ground truth: the demo split folder (questions.jsonl + scenes.jsonl)", Required = true };
-        var output = new Option<string?>("--out", "-o") { Description = "Folder for eval.json and answers.jsonl" };
-        var batchSize = new Option<int>("--batch-size") { Description = "Prompts per generation batch", DefaultValueFactory = _ => 64 };
-        var maxNew = new Option<int>("--max-new-tokens") { Description = "Longest answer", DefaultValueFactory = _ => 40 };
-        var limit = new Option<int>("--limit") { Description = "Evaluate only the first N questions (0 = all)", DefaultValueFactory = _ => 0 };
-        var device = new Option<string>("--device") { Description = "auto, cpu or cuda", DefaultValueFactory = _ => "auto" };
-        var threads = new Option<int>("--threads") { Description = "Torch threads (0 = one per core)", DefaultValueFactory = _ => 0 };
-        var precision = PrecisionOption.Create();
         var command = new Command("eval",
-            "Answer held-out questions greedily and score them: short-answer accuracy, POPE-style yes/no accuracy and F1, " +
-            "CHAIR_s / CHAIR_i hallucination rates on descriptions (with standard errors), object recall.")
-        {
-            model, data, truth, output, batchSize, maxNew, limit, device, threads, precision,
-        };
-        command.SetAction(parse =>
-        {
-            var result = Evaluator.Run(new EvaluationOptions
-            {
-                Model = parse.GetValue(model)!, Data = parse.GetValue(data)!, GroundTruth = parse.GetValue(truth)!, Out = parse.GetValue(output),
-                BatchSize = parse.GetValue(batchSize), MaxNewTokens = parse.GetValue(maxNew), Limit = parse.GetValue(limit),
-                Device = parse.GetValue(device)!, Threads = parse.GetValue(threads), Precision = parse.GetValue(precision)!,
-            }, Console.WriteLine);
-            Console.WriteLine($"questions {result.Questions}: accuracy {result.ShortAnswerAccuracy}, yes/no {result.YesNoAccuracy} (F1 {result.YesNoF1:F3}), " +
-                              $"CHAIR_s {result.ChairS}, CHAIR_i {result.ChairI}, recall {result.ObjectRecall}, active LM params {result.ActiveLanguageParameters:N0}");
-        });
+            "Evaluate on benchmarks' own files: 'answer' a LLaVA question file with a model, 'score' any answer file " +
+            "(pope, chair, vqa, gqa, mme, demo), or 'run' both. 'llavamod report' tabulates the results.");
+        command.Subcommands.Add(EvalAnswerCommand.Create());
+        command.Subcommands.Add(EvalScoreCommand.Create());
+        command.Subcommands.Add(EvalRunCommand.Create());
         return command;
     }
 }

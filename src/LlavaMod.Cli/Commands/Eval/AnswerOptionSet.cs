@@ -1,0 +1,48 @@
+using System.CommandLine;
+using LlavaMod.Data.Text;
+using LlavaMod.Evaluation.Answering;
+using LlavaMod.Models;
+
+namespace LlavaMod.Cli.Commands.Eval;
+
+/// <summary>The options of <c>eval answer</c> and <c>eval run</c> (the answering half), declared once.
+/// --device, --threads and --precision are declared as the other model verbs declare them.</summary>
+public sealed class AnswerOptionSet
+{
+    readonly Option<string> _model = new("--model") { Description = "Model folder to answer with (LLaVA-MoD layout, dense or MoE)", Required = true };
+    readonly Option<string?> _questions = new("--questions") { Description = "LLaVA question JSONL: question_id, image (relative to --image-root), text, optional category" };
+    readonly Option<string?> _imageRoot = new("--image-root") { Description = "Folder the question file's image paths are relative to" };
+    readonly Option<string?> _data = new("--data") { Description = "Instead of --questions: a shard folder; each row is prompted with its own ids (the training template)" };
+    readonly Option<string> _template = new("--template") { Description = "Chat template of training: qwen (LLaVA-MoD) or chatml", DefaultValueFactory = _ => "qwen" };
+    readonly Option<int> _batchSize = new("--batch-size") { Description = "Questions per generation batch", DefaultValueFactory = _ => 64 };
+    readonly Option<int> _maxNew = new("--max-new-tokens") { Description = "Longest answer in tokens", DefaultValueFactory = _ => 128 };
+    readonly Option<double> _temperature = new("--temperature") { Description = "0 = greedy decoding", DefaultValueFactory = _ => 0.0 };
+    readonly Option<ulong> _seed = new("--seed") { Description = "Sampling seed (with --temperature > 0)", DefaultValueFactory = _ => 0UL };
+    readonly Option<int> _worker = new("--worker") { Description = "This worker's index: it answers the questions whose index mod --workers is this", DefaultValueFactory = _ => 0 };
+    readonly Option<int> _workers = new("--workers") { Description = "Number of workers sharing the question file", DefaultValueFactory = _ => 1 };
+    readonly Option<bool> _skipMissing = new("--skip-missing-images") { Description = "Answer the questions whose image exists and report the others (default: a missing image stops the run)" };
+    readonly Option<string> _device = new("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
+    readonly Option<int> _threads = new("--threads") { Description = "Torch threads (0 = one per core)", DefaultValueFactory = _ => 0 };
+    readonly Option<string> _precision = PrecisionOption.Create();
+
+    public void AddTo(Command command)
+    {
+        foreach (var o in new Option[] { _model, _questions, _imageRoot, _data, _template, _batchSize, _maxNew, _temperature, _seed, _worker, _workers, _skipMissing, _device, _threads, _precision })
+            command.Options.Add(o);
+    }
+
+    public AnswerOptions Read(ParseResult parse, string answersPath) => new()
+    {
+        Model = parse.GetValue(_model)!, Out = answersPath, Questions = parse.GetValue(_questions), ImageRoot = parse.GetValue(_imageRoot),
+        Data = parse.GetValue(_data), Template = ChatTemplateKinds.Parse(parse.GetValue(_template)!), BatchSize = parse.GetValue(_batchSize),
+        MaxNewTokens = parse.GetValue(_maxNew), Temperature = parse.GetValue(_temperature), Seed = parse.GetValue(_seed),
+        Worker = parse.GetValue(_worker), Workers = parse.GetValue(_workers), SkipMissingImages = parse.GetValue(_skipMissing),
+        Device = parse.GetValue(_device)!, Threads = parse.GetValue(_threads), Precision = ComputePrecisions.Parse(parse.GetValue(_precision)!, "--precision"),
+    };
+
+    public static void Print(AnswerReport report, string answersPath)
+    {
+        Console.WriteLine($"{report.Answered} answered, {report.Resumed} resumed, of {report.Assigned} questions -> {answersPath}");
+        if (report.MissingImages.Count > 0) Console.WriteLine($"{report.MissingImages.Count} questions skipped: image missing");
+    }
+}
