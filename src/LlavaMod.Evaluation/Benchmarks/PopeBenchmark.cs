@@ -25,9 +25,11 @@ public sealed record PopeMetrics(int Questions, double Accuracy, double Precisio
 }
 
 /// <summary>
-/// POPE (Li et al. 2023): yes/no questions about object presence, labels from the question file's
-/// <c>label</c> (or a <c>--references</c> file of <c>{question_id, label}</c> lines, POPE's own
-/// <c>coco_pope_*.json</c>). An answer reads as "no" by LLaVA's rule (<see cref="ReadsAsNo"/>).
+/// POPE (Li et al. 2023): yes/no questions about object presence. Labels come from the question
+/// file's <c>label</c>, or <c>--references</c>: a file of <c>{question_id, label}</c> lines, or
+/// POPE's annotation folder (<c>coco_pope_{category}.json</c>), whose lines are matched in order
+/// with the questions of that category as LLaVA's eval_pope.py matches them (POPE's ids restart
+/// in each file). An answer reads as "no" by LLaVA's rule (<see cref="ReadsAsNo"/>).
 /// </summary>
 public sealed class PopeBenchmark : IBenchmark
 {
@@ -47,7 +49,8 @@ public sealed class PopeBenchmark : IBenchmark
     public ScoredBenchmark Score(BenchmarkInput input)
     {
         var pairs = AnsweredQuestions.Join(input, Name);
-        var labels = input.References is { } refs ? ReadLabels(refs) : null;
+        var labels = input.References is not { } refs ? null
+            : Directory.Exists(refs) ? LabelsByCategoryOrder(refs, pairs.Select(p => p.Question).ToList()) : ReadLabels(refs);
         var lines = new List<ScoredLine>();
         var byCategory = new SortedDictionary<string, List<(bool Said, bool Truth)>>(StringComparer.Ordinal);
         var all = new List<(bool Said, bool Truth)>();
@@ -85,6 +88,27 @@ public sealed class PopeBenchmark : IBenchmark
         return new PopeCounts(tp, fp, tn, fn);
     }
 
-    static Dictionary<string, string> ReadLabels(string path) =>
-        JsonLines.ReadLinesOrArray(path).ToDictionary(l => l.RequiredId("question_id"), l => l.RequiredString("label"));
+    static Dictionary<string, string> ReadLabels(string path)
+    {
+        var labels = new Dictionary<string, string>();
+        foreach (var line in JsonLines.ReadLinesOrArray(path))
+            if (!labels.TryAdd(line.RequiredId("question_id"), line.RequiredString("label"))) throw line.Error($"question_id {line.RequiredId("question_id")} repeats");
+        return labels;
+    }
+
+    /// <summary>POPE's folder: the n-th line of coco_pope_{category}.json labels the n-th question of that category.</summary>
+    static Dictionary<string, string> LabelsByCategoryOrder(string folder, IReadOnlyList<BenchmarkQuestion> questions)
+    {
+        var labels = new Dictionary<string, string>();
+        foreach (var group in questions.GroupBy(q => q.Category ?? throw LlavaModException.ForFile(folder, $"question_id {q.QuestionId} has no \"category\": labels from a POPE folder are matched per category")))
+        {
+            string path = Path.Combine(folder, $"coco_pope_{group.Key}.json");
+            var lines = JsonLines.ReadLinesOrArray(path).ToList();
+            var inOrder = group.OrderBy(q => q.Line).ToList();
+            if (lines.Count != inOrder.Count)
+                throw LlavaModException.ForFile(path, $"{lines.Count} labels for {inOrder.Count} questions of category {group.Key}");
+            for (int i = 0; i < lines.Count; i++) labels[inOrder[i].QuestionId] = lines[i].RequiredString("label");
+        }
+        return labels;
+    }
 }

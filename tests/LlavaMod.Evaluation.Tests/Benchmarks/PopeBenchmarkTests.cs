@@ -82,6 +82,24 @@ public class PopeBenchmarkTests : IDisposable
     }
 
     [Fact]
+    public void Labels_from_POPE_s_folder_are_matched_in_order_within_each_category()
+    {
+        string questions = _dir.WriteLines("llava_pope_test.jsonl",
+            new { question_id = 10, image = "a.jpg", text = "Is there a cat?", category = "random" },
+            new { question_id = 11, image = "a.jpg", text = "Is there a cat?", category = "popular" },
+            new { question_id = 12, image = "b.jpg", text = "Is there a dog?", category = "random" },
+            new { question_id = 13, image = "b.jpg", text = "Is there a dog?", category = "popular" });
+        string folder = Path.Combine(_dir.Path, "coco");
+        Directory.CreateDirectory(folder);
+        File.WriteAllLines(Path.Combine(folder, "coco_pope_random.json"), ["""{"question_id": 1, "image": "a.jpg", "text": "Is there a cat?", "label": "no"}""", """{"question_id": 2, "image": "b.jpg", "text": "Is there a dog?", "label": "yes"}"""]);
+        File.WriteAllLines(Path.Combine(folder, "coco_pope_popular.json"), ["""{"question_id": 1, "image": "a.jpg", "text": "Is there a cat?", "label": "yes"}""", """{"question_id": 2, "image": "b.jpg", "text": "Is there a dog?", "label": "yes"}"""]);
+        string answers = _dir.WriteLines("answers.jsonl", A(10, "No"), A(11, "No"), A(12, "Yes"), A(13, "Yes"));
+        var m = (PopeMetrics)new PopeBenchmark().Score(new BenchmarkInput(answers, AnswerFile.Read(answers), questions, QuestionFile.Read(questions), References: folder)).Metrics;
+        Assert.Equal((1, 0, 1, 0), (m.Categories!["random"].Tp, m.Categories["random"].Fp, m.Categories["random"].Tn, m.Categories["random"].Fn));
+        Assert.Equal((1, 0, 0, 1), (m.Categories["popular"].Tp, m.Categories["popular"].Fp, m.Categories["popular"].Tn, m.Categories["popular"].Fn));
+    }
+
+    [Fact]
     public void A_question_without_a_label_is_an_error_naming_file_and_line()
     {
         string questions = _dir.WriteLines("q.jsonl", Q(1, "yes", "random"), new { question_id = 2, image = "b.jpg", text = "Is there a cat?" });
