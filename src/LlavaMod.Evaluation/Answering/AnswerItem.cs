@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using LlavaMod.Core;
+using LlavaMod.Data.Images;
 using LlavaMod.Data.Shards;
 using LlavaMod.Data.Text;
 using LlavaMod.Evaluation.Formats;
@@ -13,21 +14,24 @@ namespace LlavaMod.Evaluation.Answering;
 public abstract record AnswerItem(string QuestionId, JsonNode IdValue, string PromptText)
 {
     /// <summary>The model batch of a chunk of items (all from the same source).</summary>
-    public static LlavaBatch ToBatch(IReadOnlyList<AnswerItem> items, ClipVisionConfig vision, ChatTemplate template, Device device) => items[0] switch
+    public static LlavaBatch ToBatch(IReadOnlyList<AnswerItem> items, ClipVisionConfig vision, ChatTemplate template, ImageProcessor images, Device device) => items[0] switch
     {
-        ShardItem => SupervisedExample.ToBatch(items.Cast<ShardItem>().Select(i => i.Prompt).ToList(), vision, device),
-        _ => QuestionItem.ToBatch(items.Cast<QuestionItem>().ToList(), vision, template, device),
+        ShardItem => TrainingExamples.ToBatch(items.Cast<ShardItem>().Select(i => i.Prompt).ToList(), vision, device),
+        _ => QuestionItem.ToBatch(items.Cast<QuestionItem>().ToList(), vision, template, images, device),
     };
 }
 
 /// <summary>A line of a question file; its image is <see cref="ImagePath"/> (null: a text-only question).</summary>
 public sealed record QuestionItem(string QuestionId, JsonNode IdValue, string PromptText, string? ImagePath, long Line) : AnswerItem(QuestionId, IdValue, PromptText)
 {
-    public static LlavaBatch ToBatch(IReadOnlyList<QuestionItem> items, ClipVisionConfig vision, ChatTemplate template, Device device)
+    /// <summary>Prompts rendered with the chat template; images prepared by the ETL's <paramref name="images"/> processor (the
+    /// resize mode the training shards used) and decoded as training decodes stored images.</summary>
+    public static LlavaBatch ToBatch(IReadOnlyList<QuestionItem> items, ClipVisionConfig vision, ChatTemplate template, ImageProcessor images, Device device)
     {
         using var scope = NewDisposeScope();
         var ids = items.Select(i => PromptInputs.Tokenize(template, i.PromptText, i.ImagePath is not null)).ToList();
-        var pixels = items.Where(i => i.ImagePath is not null).Select(i => PromptInputs.LoadPixels(i.ImagePath!, vision)).ToList();
+        var pixels = items.Where(i => i.ImagePath is not null)
+            .Select(i => TrainingExamples.Pixels(images.Process(File.ReadAllBytes(i.ImagePath!), i.ImagePath!).Bytes, i.ImagePath!, vision)).ToList();
         var pixelValues = pixels.Count == 0 ? null : stack(pixels).to(device).MoveToOuterDisposeScope();  // (N, 3, S, S)
         return new LlavaBatch { InputIds = ids, PixelValues = pixelValues };
     }
@@ -48,9 +52,9 @@ public sealed record ShardItem(string QuestionId, JsonNode IdValue, string Promp
     {
         var items = DatasetReader.EnumerateRows(data).ToBlockingEnumerable().Select(row =>
         {
-            var prompt = SupervisedExample.FromShardRow(row).PromptOnly();
+            var prompt = TrainingExamples.Prompt(row);
             string id = row.Id ?? row.Key;
-            return new ShardItem(id, JsonValue.Create(id), tokenizer.Decode(prompt.InputIds.Where(i => i >= 0).Select(i => (int)i)), prompt);
+            return new ShardItem(id, JsonValue.Create(id), tokenizer.Decode(TrainingExamples.Ids(prompt).Where(i => i >= 0).Select(i => (int)i)), prompt);
         }).ToList();
         if (items.Count == 0) throw LlavaModException.ForFile(data, "holds no rows");
         return items;

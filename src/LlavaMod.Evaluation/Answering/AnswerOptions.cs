@@ -1,3 +1,4 @@
+using LlavaMod.Data.Images;
 using LlavaMod.Data.Text;
 using LlavaMod.Models;
 
@@ -17,6 +18,11 @@ public sealed record AnswerOptions
     /// (exactly the training template), its image the stored bytes, its question_id the row id.</summary>
     public string? Data { get; init; }
     public ChatTemplateKind Template { get; init; } = ChatTemplateKind.Qwen;
+    /// <summary>How question images are prepared, as the ETL prepared the training images (<c>shard --image-mode</c>):
+    /// keep (then squashed to the tower's size by the CLIP processor), pad-square (LLaVA's expand2square), shortest-crop, keep-ratio-largest.</summary>
+    public ResizeMode ImageMode { get; init; } = ResizeMode.Keep;
+    /// <summary>Side for the resizing modes; 0 = the vision tower's image size.</summary>
+    public int ImageSize { get; init; }
     public int BatchSize { get; init; } = 64;
     public int MaxNewTokens { get; init; } = 128;
     /// <summary>0 = greedy.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LlavaMod.Core;
+using LlavaMod.Data.Images;
 using LlavaMod.Data.Text;
 using LlavaMod.Evaluation.Formats;
 using LlavaMod.Models;
@@ -52,6 +53,7 @@ public static class AnswerPass
         model.eval();
         using var autocast = Autocast.Enter(options.Precision); // one scope for the whole pass: each weight is cast once
         var template = ChatTemplate.Create(options.Template, tokenizer);
+        var images = new ImageProcessor(new ImageOptions { Mode = options.ImageMode, Size = options.ImageSize > 0 ? options.ImageSize : model.Config.Vision.ImageSize });
         var generation = new GenerationOptions
         {
             MaxNewTokens = options.MaxNewTokens, Temperature = options.Temperature, Seed = options.Seed, StopTokenIds = StopTokens.Of(tokenizer),
@@ -65,7 +67,7 @@ public static class AnswerPass
         foreach (var batch in todo.Chunk(options.BatchSize))
         {
             using var scope = torch.NewDisposeScope(); // the batch's pixel values
-            var generated = TextGenerator.Generate(model, AnswerItem.ToBatch(batch, model.Config.Vision, template, device), generation,
+            var generated = TextGenerator.Generate(model, AnswerItem.ToBatch(batch, model.Config.Vision, template, images, device), generation,
                 ids => tokenizer.Decode(ids.Select(i => (int)i)));
             AnswerFile.Append(options.Out, generated.OrderBy(g => g.PromptIndex).Select(g =>
             {

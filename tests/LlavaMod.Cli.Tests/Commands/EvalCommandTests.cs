@@ -95,6 +95,32 @@ public class EvalCommandTests : IDisposable
     }
 
     [Fact]
+    public void Pad_square_prepares_images_as_the_ETL_prepared_the_training_images()
+    {
+        var rgb = new byte[28 * 14 * 3];
+        new Random(9).NextBytes(rgb);
+        using (var image = SixLabors.ImageSharp.Image.LoadPixelData<SixLabors.ImageSharp.PixelFormats.Rgb24>(rgb, 28, 14))
+            SixLabors.ImageSharp.ImageExtensions.SaveAsPng(image, Path.Combine(_images, "wide.png"));
+        string questions = Path.Combine(_dir, "wide.jsonl");
+        File.WriteAllText(questions, """{"question_id": "w", "image": "wide.png", "text": "Describe the image."}""" + "\n");
+        string answers = Path.Combine(_dir, "wide-answers.jsonl");
+        var (code, _, stderr) = RunCli("eval", "answer", "--model", _model, "--questions", questions, "--image-root", _images, "--out", answers,
+            "--image-mode", "pad-square", "--max-new-tokens", "6", "--device", "cpu");
+        Assert.True(code == 0, stderr);
+        // What a pad-square shard stores for this image (LLaVA's expand2square, re-encoded), answered by 'generate'.
+        var stored = new LlavaMod.Data.Images.ImageProcessor(new LlavaMod.Data.Images.ImageOptions { Mode = LlavaMod.Data.Images.ResizeMode.PadSquare, Size = 28 })
+            .Process(File.ReadAllBytes(Path.Combine(_images, "wide.png")), "wide.png");
+        File.WriteAllBytes(Path.Combine(_dir, "stored.img"), stored.Bytes);
+        (code, var stdout, stderr) = RunCli("generate", "--model", _model, "--image", Path.Combine(_dir, "stored.img"), "--prompt", "Describe the image.", "--max-new-tokens", "6", "--device", "cpu");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(stdout.Trim(), JsonNode.Parse(File.ReadAllText(answers))!["text"]!.GetValue<string>());
+        // and not what the squashed original gives
+        (code, stdout, stderr) = RunCli("generate", "--model", _model, "--image", Path.Combine(_images, "wide.png"), "--prompt", "Describe the image.", "--max-new-tokens", "6", "--device", "cpu");
+        Assert.True(code == 0, stderr);
+        Assert.NotEqual(stdout.Trim(), JsonNode.Parse(File.ReadAllText(answers))!["text"]!.GetValue<string>());
+    }
+
+    [Fact]
     public void Workers_take_every_nth_question_and_run_scores_what_was_answered()
     {
         string answers = Path.Combine(_dir, "w1.jsonl");

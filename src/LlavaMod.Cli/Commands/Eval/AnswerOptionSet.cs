@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LlavaMod.Data.Images;
 using LlavaMod.Data.Text;
 using LlavaMod.Evaluation.Answering;
 using LlavaMod.Models;
@@ -14,6 +15,8 @@ public sealed class AnswerOptionSet
     readonly Option<string?> _imageRoot = new("--image-root") { Description = "Folder the question file's image paths are relative to" };
     readonly Option<string?> _data = new("--data") { Description = "Instead of --questions: a shard folder; each row is prompted with its own ids (the training template)" };
     readonly Option<string> _template = new("--template") { Description = "Chat template of training: qwen (LLaVA-MoD) or chatml", DefaultValueFactory = _ => "qwen" };
+    readonly Option<string> _imageMode = new("--image-mode") { Description = "Image preparation, as 'shard --image-mode' prepared the training images: keep, pad-square, shortest-crop, keep-ratio-largest", DefaultValueFactory = _ => "keep" };
+    readonly Option<int> _imageSize = new("--image-size") { Description = "Side for the resizing image modes (0 = the vision tower's size)", DefaultValueFactory = _ => 0 };
     readonly Option<int> _batchSize = new("--batch-size") { Description = "Questions per generation batch", DefaultValueFactory = _ => 64 };
     readonly Option<int> _maxNew = new("--max-new-tokens") { Description = "Longest answer in tokens", DefaultValueFactory = _ => 128 };
     readonly Option<double> _temperature = new("--temperature") { Description = "0 = greedy decoding", DefaultValueFactory = _ => 0.0 };
@@ -27,14 +30,15 @@ public sealed class AnswerOptionSet
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { _model, _questions, _imageRoot, _data, _template, _batchSize, _maxNew, _temperature, _seed, _worker, _workers, _skipMissing, _device, _threads, _precision })
+        foreach (var o in new Option[] { _model, _questions, _imageRoot, _data, _template, _imageMode, _imageSize, _batchSize, _maxNew, _temperature, _seed, _worker, _workers, _skipMissing, _device, _threads, _precision })
             command.Options.Add(o);
     }
 
     public AnswerOptions Read(ParseResult parse, string answersPath) => new()
     {
         Model = parse.GetValue(_model)!, Out = answersPath, Questions = parse.GetValue(_questions), ImageRoot = parse.GetValue(_imageRoot),
-        Data = parse.GetValue(_data), Template = ChatTemplateKinds.Parse(parse.GetValue(_template)!), BatchSize = parse.GetValue(_batchSize),
+        Data = parse.GetValue(_data), Template = ChatTemplateKinds.Parse(parse.GetValue(_template)!),
+        ImageMode = ResizeModeNames.Parse(parse.GetValue(_imageMode)!), ImageSize = parse.GetValue(_imageSize), BatchSize = parse.GetValue(_batchSize),
         MaxNewTokens = parse.GetValue(_maxNew), Temperature = parse.GetValue(_temperature), Seed = parse.GetValue(_seed),
         Worker = parse.GetValue(_worker), Workers = parse.GetValue(_workers), SkipMissingImages = parse.GetValue(_skipMissing),
         Device = parse.GetValue(_device)!, Threads = parse.GetValue(_threads), Precision = ComputePrecisions.Parse(parse.GetValue(_precision)!, "--precision"),
