@@ -9,8 +9,9 @@ public static class EvalCommand
     public static Command Create()
     {
         var command = new Command("eval",
-            "Evaluate on benchmarks' own files: 'answer' a LLaVA question file with a model, 'score' any answer file " +
-            "(pope, chair, vqa, gqa, mme, demo), or 'run' both. 'llavamod report' tabulates the results.");
+            "Evaluate on benchmarks' own files: 'answer' a LLaVA question file with a\n" +
+            "model, 'score' any answer file (pope, chair, vqa, gqa, mme, demo), or 'run'\n" +
+            "both. 'llavamod report' tabulates results. Rules: docs/evaluation.md");
         command.Subcommands.Add(EvalAnswerCommand.Create());
         command.Subcommands.Add(EvalScoreCommand.Create());
         command.Subcommands.Add(EvalRunCommand.Create());

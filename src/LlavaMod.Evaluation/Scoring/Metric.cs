@@ -13,6 +13,7 @@ public enum MetricFormat { Estimate, Number, Integer }
 public sealed record Metric(string Key, string Label, double Value, double? StandardError, int Count,
     MetricFormat Format = MetricFormat.Estimate, bool LowerIsBetter = false, bool PerAnswer = false)
 {
+    [System.Text.Json.Serialization.JsonIgnore]
     public string Display => Format switch
     {
         MetricFormat.Integer => double.IsNaN(Value) ? "–" : Value.ToString("N0", CultureInfo.InvariantCulture),

@@ -10,20 +10,20 @@ namespace LlavaMod.Cli.Commands.Eval;
 /// --device, --threads and --precision are declared as the other model verbs declare them.</summary>
 public sealed class AnswerOptionSet
 {
-    readonly Option<string> _model = new("--model") { Description = "Model folder to answer with (LLaVA-MoD layout, dense or MoE)", Required = true };
-    readonly Option<string?> _questions = new("--questions") { Description = "LLaVA question JSONL: question_id, image (relative to --image-root), text, optional category" };
-    readonly Option<string?> _imageRoot = new("--image-root") { Description = "Folder the question file's image paths are relative to" };
-    readonly Option<string?> _data = new("--data") { Description = "Instead of --questions: a shard folder; each row is prompted with its own ids (the training template)" };
-    readonly Option<string> _template = new("--template") { Description = "Chat template of training: qwen (LLaVA-MoD) or chatml", DefaultValueFactory = _ => "qwen" };
-    readonly Option<string> _imageMode = new("--image-mode") { Description = "Image preparation, as 'shard --image-mode' prepared the training images: keep, pad-square, shortest-crop, keep-ratio-largest", DefaultValueFactory = _ => "keep" };
-    readonly Option<int> _imageSize = new("--image-size") { Description = "Side for the resizing image modes (0 = the vision tower's size)", DefaultValueFactory = _ => 0 };
+    readonly Option<string> _model = new("--model") { Description = "Model folder (LLaVA-MoD layout, dense or MoE)", Required = true };
+    readonly Option<string?> _questions = new("--questions") { Description = "LLaVA question JSONL (question_id, image, text)" };
+    readonly Option<string?> _imageRoot = new("--image-root") { Description = "Folder the questions' image paths start from" };
+    readonly Option<string?> _data = new("--data") { Description = "Instead of --questions: a shard folder (own ids)" };
+    readonly Option<string> _template = new("--template") { Description = "Chat template of training: qwen or chatml", DefaultValueFactory = _ => "qwen" };
+    readonly Option<string> _imageMode = new("--image-mode") { Description = "As 'shard --image-mode' for training: keep, pad-square, …", DefaultValueFactory = _ => "keep" };
+    readonly Option<int> _imageSize = new("--image-size") { Description = "Side for resizing modes (0 = the tower's size)", DefaultValueFactory = _ => 0 };
     readonly Option<int> _batchSize = new("--batch-size") { Description = "Questions per generation batch", DefaultValueFactory = _ => 64 };
     readonly Option<int> _maxNew = new("--max-new-tokens") { Description = "Longest answer in tokens", DefaultValueFactory = _ => 128 };
     readonly Option<double> _temperature = new("--temperature") { Description = "0 = greedy decoding", DefaultValueFactory = _ => 0.0 };
     readonly Option<ulong> _seed = new("--seed") { Description = "Sampling seed (with --temperature > 0)", DefaultValueFactory = _ => 0UL };
-    readonly Option<int> _worker = new("--worker") { Description = "This worker's index: it answers the questions whose index mod --workers is this", DefaultValueFactory = _ => 0 };
-    readonly Option<int> _workers = new("--workers") { Description = "Number of workers sharing the question file", DefaultValueFactory = _ => 1 };
-    readonly Option<bool> _skipMissing = new("--skip-missing-images") { Description = "Answer the questions whose image exists and report the others (default: a missing image stops the run)" };
+    readonly Option<int> _worker = new("--worker") { Description = "Answer the questions whose index mod n is this", DefaultValueFactory = _ => 0 };
+    readonly Option<int> _workers = new("--workers") { Description = "Number of workers n sharing the questions", DefaultValueFactory = _ => 1 };
+    readonly Option<bool> _skipMissing = new("--skip-missing-images") { Description = "Go on without questions whose image is missing" };
     readonly Option<string> _device = new("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
     readonly Option<int> _threads = new("--threads") { Description = "Torch threads (0 = one per core)", DefaultValueFactory = _ => 0 };
     readonly Option<string> _precision = PrecisionOption.Create();

@@ -9,10 +9,13 @@ public static class EvalAnswerCommand
     public static Command Create()
     {
         var options = new AnswerOptionSet();
-        var output = new Option<string>("--out", "-o") { Description = "Answer file (LLaVA answer JSONL); an existing one is resumed", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Answer JSONL to write; an existing one is resumed", Required = true };
         var command = new Command("answer",
-            "Answer a question file with a model (batched, greedy by default, the training chat template), writing LLaVA's answer format; resumable.\n" +
-            "Example: llavamod eval answer --model runs/x/stages/pd/model --questions llava_pope_test.jsonl --image-root val2014 --out pope/answers.jsonl");
+            "Answer a LLaVA question file with a model (batched, greedy by default,\n" +
+            "the training chat template) into LLaVA's answer JSONL; resumable. Example:\n" +
+            "  llavamod eval answer --model runs/x/stages/pd/model \\\n" +
+            "    --questions llava_pope_test.jsonl --image-root val2014 \\\n" +
+            "    --out pope/answers.jsonl");
         options.AddTo(command);
         command.Options.Add(output);
         command.SetAction(parse =>

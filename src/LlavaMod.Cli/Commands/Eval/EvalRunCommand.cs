@@ -11,10 +11,13 @@ public static class EvalRunCommand
     {
         var answer = new AnswerOptionSet();
         var score = new ScoreOptionSet();
-        var output = new Option<string>("--out", "-o") { Description = "Folder for answers.jsonl, eval.json and eval.scored.jsonl", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Folder: answers.jsonl, eval.json, eval.scored.jsonl", Required = true };
         var command = new Command("run",
-            "Answer a benchmark's questions with a model and score them in one step (resumable: the answers are kept).\n" +
-            "Example: llavamod eval run --model runs/x/stages/pd/model --benchmark chair --questions object_halbench.jsonl --image-root val2014 --annotations coco/annotations --out evals/pd-chair");
+            "Answer a benchmark's questions with a model and score them (eval answer +\n" +
+            "eval score into one folder; resumable). Example:\n" +
+            "  llavamod eval run --benchmark chair --model runs/x/stages/pd/model \\\n" +
+            "    --questions object_halbench.jsonl --image-root val2014 \\\n" +
+            "    --annotations coco/annotations --out evals/pd-chair");
         answer.AddTo(command);
         score.AddTo(command);
         command.Options.Add(output);

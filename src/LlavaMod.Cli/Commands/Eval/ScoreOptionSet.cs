@@ -13,10 +13,10 @@ public sealed class ScoreOptionSet
 
     public Option<string> Benchmark { get; } = new("--benchmark")
     {
-        Description = "Benchmark: " + string.Join("; ", Catalog.All.Select(b => $"{b.Name} = {b.Description}")), Required = true,
+        Description = $"{string.Join(", ", Catalog.All.Select(b => b.Name))} (inputs and rules: docs/evaluation.md)", Required = true,
     };
-    public Option<string?> Annotations { get; } = new("--annotations") { Description = "chair: folder with COCO instances_*.json and captions_*.json; demo: the demo split folder" };
-    public Option<string?> References { get; } = new("--references") { Description = "vqa: {question_id, answers: [ten strings]} lines; gqa: {question_id, answer}; pope: {question_id, label}" };
+    public Option<string?> Annotations { get; } = new("--annotations") { Description = "chair: COCO instances_*.json + captions_*.json folder; demo: split folder" };
+    public Option<string?> References { get; } = new("--references") { Description = "vqa: {question_id, answers}; gqa: {question_id, answer}; pope: labels" };
 
     public void AddTo(Command command)
     {
