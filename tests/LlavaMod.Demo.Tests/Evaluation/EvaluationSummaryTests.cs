@@ -44,8 +44,7 @@ public class EvaluationSummaryTests : IDisposable
         Assert.Equal(Math.Sqrt(0.5 * 0.5 / 4), r.ChairS.StandardError, 9);
     }
 
-    [Fact]
-    public void Absent_partners_are_those_of_triggers_shown_without_them()
+    string Split()
     {
         string split = Path.Combine(_dir, "split");
         Directory.CreateDirectory(split);
@@ -59,7 +58,44 @@ public class EvaluationSummaryTests : IDisposable
         [
             """{"id":"a-describe","scene_id":"a","kind":"describe","question":"Describe the image.","answer":"There is a red circle and a green star."}""",
             """{"id":"b-describe","scene_id":"b","kind":"describe","question":"Describe the image.","answer":"There is a red circle and a blue square."}""",
+            """{"id":"a-exists","scene_id":"a","kind":"existence","question":"Is there a green star?","answer":"Yes"}""",
+            """{"id":"b-color","scene_id":"b","kind":"color","question":"What color is the square?","answer":"blue"}""",
         ]);
+        return split;
+    }
+
+    [Fact]
+    public void Answer_files_are_scored_against_the_split_s_ground_truth()
+    {
+        string split = Split();
+        string answers = Path.Combine(_dir, "answers.jsonl");
+        File.WriteAllLines(answers,
+        [
+            """{"question_id":"a-describe","prompt":"p","text":"There is a red circle, a blue square and a green star.","answer_id":"1","model_id":"m","metadata":{}}""",
+            """{"question_id":"b-describe","prompt":"p","text":"A red circle.","answer_id":"2","model_id":"m","metadata":{}}""",
+            """{"question_id":"a-exists","prompt":"p","text":"No","answer_id":"3","model_id":"m","metadata":{}}""",
+            """{"question_id":"b-color","prompt":"p","text":"Blue.","answer_id":"4","model_id":"m","metadata":{}}""",
+        ]);
+        var scored = new DemoBenchmark().Score(new BenchmarkInput(answers, LlavaMod.Evaluation.Formats.AnswerFile.Read(answers), Annotations: split));
+        var r = (EvaluationResult)scored.Metrics;
+        Assert.Equal((1.0, 0.0), (r.ShortAnswerAccuracy.Value, r.YesNoAccuracy.Value));
+        Assert.Equal(1.0 / 2, r.ChairS.Value, 12);     // a-describe names the absent blue square
+        Assert.Equal(1.0 / 4, r.ChairI.Value, 12);     // 1 of 3 + 1 mentioned objects
+        Assert.Equal(3.0 / 4, r.ObjectRecall.Value, 12);  // red circle, green star; red circle of 2
+        Assert.Equal((1.0, 1), (r.PartnerHallucination!.Value, r.PartnerHallucination.Count));
+        Assert.Equal(1.0, scored.Lines.Single(l => l.QuestionId == "a-describe").Scores["chair_s"]);
+        Assert.Null(scored.Lines.Single(l => l.QuestionId == "a-exists").Scores["chair_s"]);
+
+        File.AppendAllText(answers, """{"question_id":"c-describe","text":"A star."}""" + "\n");
+        var e = Assert.Throws<LlavaMod.Core.LlavaModException>(() =>
+            new DemoBenchmark().Score(new BenchmarkInput(answers, LlavaMod.Evaluation.Formats.AnswerFile.Read(answers), Annotations: split)));
+        Assert.Equal($"{answers}: line 5: question_id c-describe is not a question of {split}", e.Message);
+    }
+
+    [Fact]
+    public void Absent_partners_are_those_of_triggers_shown_without_them()
+    {
+        string split = Split();
         var truth = DemoGroundTruth.Load(split);
         Assert.Equal(["blue square"], truth.Find("a-describe")!.AbsentPartners);
         Assert.Empty(truth.Find("b-describe")!.AbsentPartners);
