@@ -7,8 +7,6 @@ using LlavaMod.Models;
 using LlavaMod.Models.Generation;
 using LlavaMod.Models.Runtime;
 using LlavaMod.Teacher.Sampling;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 using static TorchSharp.torch;
 
 namespace LlavaMod.Cli.Commands;
@@ -20,8 +18,6 @@ namespace LlavaMod.Cli.Commands;
 /// </summary>
 public static class GenerateCommand
 {
-    const int MaxImageSide = 16384;
-
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "Model folder (LLaVA-MoD layout or a Qwen2ForCausalLM folder)", Required = true };
@@ -70,7 +66,7 @@ public static class GenerateCommand
         TorchRuntime.EnsureLoaded();
         if (!Directory.Exists(request.ModelDir)) throw new LlavaModException($"--model {request.ModelDir}: folder not found");
         var device = request.Runtime.Apply();
-        var tokenizer = QwenTokenizer.Load(HasTokenizer(request.ModelDir) ? request.ModelDir : QwenTokenizer.BundledPath);
+        var tokenizer = PromptInputs.LoadTokenizer(request.ModelDir);
         var stops = StopTokens.Of(tokenizer);
         options = options with { StopTokenIds = stops };
         string Decode(long[] ids) => tokenizer.Decode(ids.Select(i => (int)i));
@@ -88,7 +84,7 @@ public static class GenerateCommand
         var llava = Checkpoint.Load(request.ModelDir, device: device);
         if (hasPlaceholder != (request.ImagePath is not null))
             throw new LlavaModException(hasPlaceholder ? "the prompt has an image placeholder but no --image was given" : "--image was given but the prompt ids have no image placeholder (-200)");
-        Tensor? pixels = request.ImagePath is null ? null : LoadPixels(request.ImagePath, llava.Config.Vision).to(device);
+        Tensor? pixels = request.ImagePath is null ? null : PromptInputs.LoadPixels(request.ImagePath, llava.Config.Vision).unsqueeze(0).to(device);
         return TextGenerator.Generate(llava, new LlavaBatch { InputIds = [promptIds], PixelValues = pixels }, options, Decode);
     }
 
@@ -101,14 +97,8 @@ public static class GenerateCommand
             catch (FormatException) { throw new LlavaModException($"--input-ids \"{text}\": expected comma-separated integers"); }
         }
         if (request.Prompt is null) throw new LlavaModException("give --prompt TEXT or --input-ids 1,2,3");
-        string message = request.Prompt;
-        if (isLlava && request.ImagePath is not null && !message.Contains(ChatTemplate.ImageTag)) message = ChatTemplate.ImageTag + "\n" + message;
-        var ids = ChatTemplate.Create(request.Template, tokenizer).TokenizePrompt([new ChatTurn(ChatTurn.User, message)]);
-        return ids.Select(i => (long)i).ToArray();
+        return PromptInputs.Tokenize(ChatTemplate.Create(request.Template, tokenizer), request.Prompt, isLlava && request.ImagePath is not null);
     }
-
-    static bool HasTokenizer(string dir) =>
-        File.Exists(Path.Combine(dir, "tokenizer.json")) || File.Exists(Path.Combine(dir, "vocab.json"));
 
     static string ModelType(string dir)
     {
@@ -119,26 +109,6 @@ public static class GenerateCommand
             return JsonNode.Parse(File.ReadAllText(path))?["model_type"]?.GetValue<string>() ?? "";
         }
         catch (JsonException e) { throw LlavaModException.ForFile(path, $"malformed JSON: {e.Message}", e); }
-    }
-
-    /// <summary>Decodes an image (size-checked before decoding) into CLIP pixel values [1, 3, S, S] (squashed to the tower's size).</summary>
-    static Tensor LoadPixels(string path, ClipVisionConfig vision)
-    {
-        if (!File.Exists(path)) throw LlavaModException.ForFile(path, "image file not found");
-        try
-        {
-            var info = Image.Identify(path);
-            if (info.Width > MaxImageSide || info.Height > MaxImageSide)
-                throw LlavaModException.ForFile(path, $"image is {info.Width}×{info.Height}, larger than {MaxImageSide} pixels per side");
-            using var image = Image.Load<Rgb24>(path);
-            var rgb = new byte[image.Width * image.Height * 3];
-            image.CopyPixelDataTo(rgb);
-            return ClipImageProcessor.ToPixelValues(rgb, image.Width, image.Height, vision).unsqueeze(0);
-        }
-        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException)
-        {
-            throw LlavaModException.ForFile(path, $"cannot decode image: {e.Message}", e);
-        }
     }
 
     static JsonArray ToJson(IReadOnlyList<GeneratedSequence> results) => new(results.Select(r => (JsonNode)new JsonObject

@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using LlavaMod.Core;
 using LlavaMod.Teacher.Passes;
 using LlavaMod.Teacher.Sampling;
-using LlavaMod.Demo.Evaluation;
+using LlavaMod.Evaluation.Answering;
 using LlavaMod.Training.Stages;
 
 namespace LlavaMod.Cli.Tests.EndToEnd;
@@ -80,7 +80,7 @@ public class TokenizerMismatchTests(DemoWorkspace workspace) : IClassFixture<Dem
     {
         string model = ModelWithSwappedTokenizer();
         AssertRefusedForTokenizer(workspace.TrainShards, () =>
-            Evaluator.Run(new EvaluationOptions { Model = model, Data = workspace.TrainShards, GroundTruth = Path.Combine(workspace.Raw, "train"), Out = Out("eval"), Runtime = new RuntimeOptions(DeviceRequest.Cpu, 1) }));
+            AnswerPass.Run(new AnswerOptions { Model = model, Data = workspace.TrainShards, Out = Path.Combine(Out("eval"), "answers.jsonl"), Runtime = new RuntimeOptions(DeviceRequest.Cpu, 1) }));
     }
 
     [Fact]

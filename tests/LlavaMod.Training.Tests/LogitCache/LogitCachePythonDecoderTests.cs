@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LlavaMod.Teacher.LogitCache;
+using LlavaMod.LogitCache;
 using ParquetSharp;
 
 namespace LlavaMod.Training.Tests.LogitCache;
