@@ -26,14 +26,10 @@ public static class AtomicFile
             }
             File.Move(temp, full, overwrite: true);
         }
-        catch (IOException e) when (DiskFull.Is(e))
+        catch (Exception e)
         {
             TryDelete(temp);
-            throw new LlavaModException(DiskFull.Describe(full), e);
-        }
-        catch
-        {
-            TryDelete(temp);
+            if (e is IOException io && DiskFull.Is(io)) throw new LlavaModException(DiskFull.Describe(full), e);
             throw;
         }
     }
@@ -53,14 +49,10 @@ public static class AtomicFile
             }
             File.Move(temp, full, overwrite: true);
         }
-        catch (IOException e) when (DiskFull.Is(e))
+        catch (Exception e)
         {
             TryDelete(temp);
-            throw new LlavaModException(DiskFull.Describe(full), e);
-        }
-        catch
-        {
-            TryDelete(temp);
+            if (e is IOException io && DiskFull.Is(io)) throw new LlavaModException(DiskFull.Describe(full), e);
             throw;
         }
     }

@@ -17,6 +17,15 @@ public enum StageKind
     VisionPretrain,
 }
 
+/// <summary>How the cross-entropy averages over a batch's supervised tokens.</summary>
+public enum CeAveraging
+{
+    /// <summary>Over all supervised tokens of the batch (LLaVA, Hugging Face).</summary>
+    Token,
+    /// <summary>Each row's mean first, then the mean over rows: a one-word answer weighs as much as a long description.</summary>
+    Row,
+}
+
 /// <summary>Loss weights and settings; which ones apply depends on the stage.</summary>
 public sealed record LossConfig
 {
@@ -24,9 +33,8 @@ public sealed record LossConfig
     public double CeWeight { get; init; }
     public double AuxWeight { get; init; } = 0.01;
     public double Temperature { get; init; } = 1.0;
-    /// <summary>"token" (LLaVA: cross-entropy averaged over the batch's supervised tokens) or "row" (each row's
-    /// mean first, then the mean over rows, so one-word answers weigh as much as long descriptions).</summary>
-    public string CeAverage { get; init; } = "token";
+    /// <summary>token (LLaVA) or row, see <see cref="CeAveraging"/>.</summary>
+    public CeAveraging CeAverage { get; init; } = CeAveraging.Token;
     /// <summary>kto_pair (LLaVA-MoD's default), sigmoid (DPO), hsa_dpo, ipo (on mean token log-probs, as TRL), hinge.</summary>
     public Losses.PreferenceLossType Preference { get; init; } = Losses.PreferenceLossType.KtoPair;
     public double Beta { get; init; } = 0.1;
@@ -180,7 +188,6 @@ public sealed record StageConfig
         Require(Moe.NumExperts >= 1 && Moe.TopK >= 1 && Moe.TopK <= Moe.NumExperts, $"moe.top_k must be in [1, moe.num_experts] (got top_k {Moe.TopK}, num_experts {Moe.NumExperts})");
         Require(Moe.CapacityFactor > 0 && Moe.EvalCapacityFactor > 0 && Moe.MinCapacity >= 0 && Moe.AuxLossCoef >= 0,
             "moe.capacity_factor and moe.eval_capacity_factor must be > 0, moe.min_capacity and moe.aux_loss_coef ≥ 0");
-        Require(Loss.CeAverage is "token" or "row", $"loss.ce_average '{Loss.CeAverage}' must be token or row");
         Require(Loss.Temperature == 1.0, "loss.temperature: only 1 is supported (the logit cache stores the teacher's log-probs at temperature 1)");
         Require(WarmupRatio is >= 0 and < 1, "warmup_ratio must be in [0, 1)");
         Require(Loss.Beta > 0, $"loss.beta {Loss.Beta}: must be > 0");

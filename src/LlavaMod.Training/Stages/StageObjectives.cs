@@ -54,7 +54,7 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
         using var scope = torch.NewDisposeScope();
         // logits (N, V) at the N supervised positions, targets (N), rows (N): the contract every loss below takes.
         using var output = model.Forward(batch.ToModelBatch(model.Config.Vision, device), lossPositionsOnly: true);
-        var ce = loss.CeAverage == "row"
+        var ce = loss.CeAverage == CeAveraging.Row
             ? SupervisedCrossEntropy.RowAveraged(output.Logits, output.Targets!, output.Rows!, rows.Count)
             : SupervisedCrossEntropy.Compute(output.Logits, output.Targets!);
         double? kl = null, covered = null;
