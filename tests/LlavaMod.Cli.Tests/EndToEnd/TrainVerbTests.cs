@@ -57,4 +57,18 @@ public partial class TrainVerbTests(DemoWorkspace workspace)
             Assert.True(same != name.StartsWith(Projector), $"{name}: {(same ? "unchanged although trainable" : "changed although frozen")}");
         }
     }
+
+    [Fact]
+    public void Train_on_cuda_without_a_gpu_stops_with_one_error_line_before_writing_anything()
+    {
+        if (TorchSharp.torch.cuda.is_available()) return; // the error is for machines without CUDA
+        string dir = Directory.CreateDirectory(Path.Combine(workspace.Root, "train-cuda-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        string output = Path.Combine(dir, "out");
+        var result = LlavamodProcess.Run(dir, "train", "--set", "stage=sft", "--set", $"model={workspace.Teacher}", "--set", $"out={output}",
+            "--set", $"data=[\"{workspace.TrainShards}\"]", "--set", "max_steps=1", "--set", "device=cuda");
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith("error: --device cuda: CUDA is not available", result.Stderr);
+        Assert.Single(result.Stderr.Trim().Split('\n'));
+        Assert.False(Directory.Exists(output), "a refused run wrote its output folder");
+    }
 }
