@@ -1,7 +1,12 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using LlavaMod.Data.Shards;
+using LlavaMod.Models;
+using LlavaMod.Models.Generation;
 using LlavaMod.Models.IO;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
 
 namespace LlavaMod.Cli.Tests.EndToEnd;
 
@@ -70,5 +75,42 @@ public partial class TrainVerbTests(DemoWorkspace workspace)
         Assert.StartsWith("error: --device cuda: CUDA is not available", result.Stderr);
         Assert.Single(result.Stderr.Trim().Split('\n'));
         Assert.False(Directory.Exists(output), "a refused run wrote its output folder");
+    }
+
+    /// <summary>
+    /// With one batch holding the whole corpus, the first logged loss is the token-averaged cross-entropy of every
+    /// supervised token under the starting model. The test computes it from the shard rows with its own image decoding
+    /// and <see cref="SequenceScorer"/> (checked against TRL's get_batch_logps in PyTorch by the Models tests).
+    /// </summary>
+    [Fact]
+    public async Task The_first_logged_loss_is_the_cross_entropy_of_the_whole_corpus_under_the_starting_model()
+    {
+        var rows = (await DatasetInspector.FirstRowsAsync(workspace.TrainShards, 10_000)).Cast<ShardRow>().ToList();
+        string dir = Directory.CreateDirectory(Path.Combine(workspace.Root, "train-loss-" + Guid.NewGuid().ToString("N")[..6])).FullName;
+        string output = Path.Combine(dir, "out");
+        LlavamodProcess.Succeeds(dir, "train", "--set", "stage=sft", "--set", $"model={workspace.Teacher}", "--set", $"out={output}",
+            "--set", $"data=[\"{workspace.TrainShards}\"]", "--set", "max_steps=1", "--set", $"batch_size={rows.Count}", "--set", "threads=1",
+            "--set", "log_every=1", "--set", "lr=1e-4");
+        double logged = JsonDocument.Parse(File.ReadLines(Path.Combine(output, "metrics.jsonl")).First()).RootElement.GetProperty("loss").GetDouble();
+
+        using var model = Checkpoint.Load(workspace.Teacher);
+        var prompts = new List<long[]>();
+        var responses = new List<long[]>();
+        var pixels = new List<TorchSharp.torch.Tensor>();
+        foreach (var row in rows)
+        {
+            int first = Array.IndexOf(row.LabelMask, (byte)1);
+            Assert.True(first > 0 && row.LabelMask[first..].All(m => m == 1), $"{row.Key}: the supervised tokens are not one final span");
+            prompts.Add(row.InputIds[..first].Select(i => (long)i).ToArray());
+            responses.Add(row.InputIds[first..].Select(i => (long)i).ToArray());
+            using var image = Image.Load<Rgb24>(row.Image!.Bytes!);
+            var rgb = new byte[image.Width * image.Height * 3];
+            image.CopyPixelDataTo(rgb);
+            pixels.Add(ClipImageProcessor.ToPixelValues(rgb, image.Width, image.Height, model.Config.Vision));
+        }
+        Assert.All(prompts, p => Assert.Contains(LlavaBatch.ImageTokenIndex, p));
+        var scores = SequenceScorer.LogProbs(model, new LlavaBatch { InputIds = prompts.ToArray(), PixelValues = TorchSharp.torch.stack(pixels) }, responses);
+        double expected = -scores.Sum(s => s.Sum) / scores.Sum(s => s.Count);
+        Assert.Equal(expected, logged, 4);
     }
 }
