@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using static TorchSharp.torch;
 
 namespace LlavaMod.Models.Moe;
@@ -20,7 +21,7 @@ public static class MoeModelRouting
     {
         Tensor? total = null;
         foreach (var (_, moe) in Layers(model))
-            if (moe.LastRouting is { } routing) total = total is null ? routing.AuxLoss : total + routing.AuxLoss;
+            if (moe.LastRouting is { } routing) total = total is null ? routing.AuxLoss : total.Plus(routing.AuxLoss);
         return total;
     }
 

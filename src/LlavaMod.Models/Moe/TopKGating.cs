@@ -74,7 +74,7 @@ public static class TopKGating
         var gates = nn.functional.softmax(logits32, 1);
         long capacity = Capacity(n, e, capacityFactor, topK, minCapacity);
 
-        var choiceLogits = gumbelNoise ? logits32 + GumbelSample(logits32.shape, logits32.device, generator) : logits32;
+        var choiceLogits = gumbelNoise ? logits32.Plus(GumbelSample(logits32.shape, logits32.device, generator)) : logits32;
         var indices = new Tensor[topK];
         var masks = new Tensor[topK];
         indices[0] = gates.argmax(1);
@@ -93,9 +93,9 @@ public static class TopKGating
         using var capacityScalar = capacity.ToScalar();
         for (int j = 0; j < topK; j++)
         {
-            var locations = masks[j].cumsum(0).sub(LongLivedScalars.IntOne) + offset;
+            var locations = masks[j].cumsum(0).sub(LongLivedScalars.IntOne).Plus(offset);
             keptMasks[j] = masks[j] * locations.lt(capacityScalar);
-            offset = offset + masks[j].sum(0, keepdim: true);
+            offset = offset.Plus(masks[j].sum(0, keepdim: true));
         }
 
         var me = gates.mean([0]);
@@ -110,7 +110,7 @@ public static class TopKGating
             var index = indices[j].unsqueeze(1);
             kept[j] = keptMasks[j].gather(1, index).squeeze(1);
             chosenGates[j] = gates.gather(1, index).squeeze(1) * kept[j].to(ScalarType.Float32);
-            denominator = j == 0 ? chosenGates[0] : denominator + chosenGates[j];
+            denominator = j == 0 ? chosenGates[0] : denominator.Plus(chosenGates[j]);
         }
         denominator = denominator.clamp_min(LongLivedScalars.Float32Epsilon);
         var weights = stack(chosenGates.Select(g => g / denominator).ToArray(), 1);

@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -60,13 +61,13 @@ public sealed class Qwen2DecoderLayer : nn.Module<Tensor, Tensor, Tensor, Tensor
     (Tensor Output, Tensor? AuxiliaryLoss) Run(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, bool recompute)
     {
         using var scope = torch.NewDisposeScope();
-        var h = hidden + self_attn.forward(input_layernorm.forward(hidden), cos, sin, mask);
+        var h = hidden.Plus(self_attn.forward(input_layernorm.forward(hidden), cos, sin, mask)); // (B, T, D)
         var normed = post_attention_layernorm.forward(h);
         if (recompute && mlp is IAuxiliaryLossFeedForward auxiliary)
         {
             var (feedForward, auxiliaryLoss) = auxiliary.Recompute(normed);
-            return ((h + feedForward).MoveToOuterDisposeScope(), auxiliaryLoss.MoveToOuterDisposeScope());
+            return (h.Plus(feedForward).MoveToOuterDisposeScope(), auxiliaryLoss.MoveToOuterDisposeScope());
         }
-        return ((h + mlp.forward(normed)).MoveToOuterDisposeScope(), null);
+        return (h.Plus(mlp.forward(normed)).MoveToOuterDisposeScope(), null);
     }
 }

@@ -33,6 +33,6 @@ public static class RotaryEmbedding
         var x1 = x[.., .., .., ..(int)half];
         var x2 = x[.., .., .., (int)half..];
         var rotated = torch.cat([-x2, x1], dim: -1);
-        return (x * c + rotated * s).MoveToOuterDisposeScope();
+        return (x * c).Plus(rotated * s).MoveToOuterDisposeScope();
     }
 }

@@ -12,6 +12,9 @@ namespace LlavaMod.Models.Runtime;
 /// </summary>
 public static class ScalarOps
 {
+    /// <summary><c>a + b</c> for two tensors, with a long-lived alpha: TorchSharp's <c>+</c> and <c>add(b)</c> pass a temporary Scalar 1.</summary>
+    public static Tensor Plus(this Tensor a, Tensor b) => a.add(b, LongLivedScalars.IntOne);
+
     /// <summary><c>x * value</c>.</summary>
     public static Tensor MulScalar(this Tensor x, long value) { using var s = value.ToScalar(); return x.mul(s); }
     /// <inheritdoc cref="MulScalar(Tensor, long)"/>

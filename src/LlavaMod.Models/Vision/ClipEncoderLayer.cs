@@ -82,8 +82,8 @@ public sealed class ClipEncoderLayer : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var h = x + self_attn.forward(LayerNormFp32(layer_norm1, x));
-        return (h + mlp.forward(LayerNormFp32(layer_norm2, h))).MoveToOuterDisposeScope();
+        var h = x.Plus(self_attn.forward(LayerNormFp32(layer_norm1, x)));
+        return h.Plus(mlp.forward(LayerNormFp32(layer_norm2, h))).MoveToOuterDisposeScope();
     }
 
     /// <summary>LayerNorm computed in fp32 whatever the activation dtype, cast back after.</summary>

@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using LlavaMod.Core;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -30,7 +31,7 @@ public sealed class ClipVisionEmbeddings : nn.Module<Tensor, Tensor>
         var patches = patch_embedding.forward(pixelValues.to(patch_embedding.weight!.dtype)).flatten(2).transpose(1, 2);
         var cls = class_embedding.to(patches.dtype).expand(b, 1, -1);
         var x = torch.cat([cls, patches], dim: 1);
-        return (x + position_embedding.weight!.to(x.dtype).unsqueeze(0)).MoveToOuterDisposeScope();
+        return x.Plus(position_embedding.weight!.to(x.dtype).unsqueeze(0)).MoveToOuterDisposeScope();
     }
 }
 

@@ -90,7 +90,7 @@ public static class PreferenceLoss
                 throw new ArgumentException("the RPO term needs ChosenTokenCounts (tokens per chosen response)");
             var nll = (-batch.PolicyChosen / batch.ChosenTokenCounts.to_type(batch.PolicyChosen.dtype).clamp_min(LongLivedScalars.IntOne)).mean();
             chosenNll = nll.to_type(ScalarType.Float64).item<double>();
-            loss = loss + nll.MulScalar(options.RpoWeight);
+            loss = loss.Plus(nll.MulScalar(options.RpoWeight));
         }
 
         var rewardChosen = chosenRatio.MulScalar(beta).detach();

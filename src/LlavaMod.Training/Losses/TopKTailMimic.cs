@@ -59,7 +59,7 @@ public static class TopKTailMimic
         var topTerms = (pT * (lpT - lpSTop)).sum(-1);                                                    // (N)
         // p·log p is 0 at p = 0: keep the teacher's own term finite when its tail is empty.
         var tailSelf = where(pTail.gt(LongLivedScalars.IntZero), pTail * tailT, zeros_like(pTail));
-        var perPosition = topTerms + tailSelf - pTail * tailS;                                           // (N)
+        var perPosition = topTerms.Plus(tailSelf) - pTail * tailS;                                          // (N)
 
         var loss = FullVocabularyMimic.MeanOverPositions(perPosition);
         double covered = FullVocabularyMimic.MeanOverPositions(pT.sum(-1)).to_type(ScalarType.Float64).item<double>();

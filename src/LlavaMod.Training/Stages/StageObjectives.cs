@@ -72,7 +72,7 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
             var divergence = FullVocabularyMimic.KlDivergence(output.Logits, teacherLogits);
             kl = divergence.item<float>();
             total = divergence.MulScalar(loss.KlWeight);
-            if (loss.CeWeight > 0) total = total + ce.MulScalar(loss.CeWeight);
+            if (loss.CeWeight > 0) total = total.Plus(ce.MulScalar(loss.CeWeight));
         }
         else if (cache is null)
         {
@@ -85,14 +85,14 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
             var mimic = TopKTailMimic.Compute(output.Logits, teacher.Ids, teacher.LogProbs, teacher.TailLogMass);
             (kl, covered) = (mimic.Loss.item<float>(), mimic.TeacherCoveredMass);
             total = mimic.Loss.MulScalar(loss.KlWeight);
-            if (loss.CeWeight > 0) total = total + ce.MulScalar(loss.CeWeight);
+            if (loss.CeWeight > 0) total = total.Plus(ce.MulScalar(loss.CeWeight));
         }
         double? auxValue = null;
         var loads = new List<(string, double)>();
         if (auxLoss?.Invoke(model) is Tensor aux)
         {
             auxValue = aux.item<float>();
-            total = total + aux.MulScalar(loss.AuxWeight);
+            total = total.Plus(aux.MulScalar(loss.AuxWeight));
             foreach (var layer in Models.Moe.MoeModelRouting.Loads(model.LanguageModel))
                 for (int e = 0; e < layer.Kept.Length; e++)
                     loads.Add(($"load_l{layer.Layer}_e{e}", (double)layer.FirstChoice[e] / Math.Max(1, layer.Tokens)));

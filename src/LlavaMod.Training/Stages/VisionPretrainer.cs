@@ -79,8 +79,8 @@ public static class VisionPretrainer
             var logits = heads.Select((h, i) => h.forward(features).reshape(-1, task.ClassCounts[i])).ToList(); // per head (B·P, C_h)
             var headTargets = targets.Select(t => t.index_select(0, index).reshape(-1)).ToList();                // per head (B·P)
             var patchTargets = ScalarOps.Arange(patches, device: device).repeat(config.BatchSize);             // (B·P)
-            var total = logits.Select((l, i) => nn.functional.cross_entropy(l, headTargets[i])).Aggregate((a, b) => a + b)
-                + nn.functional.cross_entropy(patchHead.forward(features).reshape(-1, patches), patchTargets);
+            var total = logits.Select((l, i) => nn.functional.cross_entropy(l, headTargets[i])).Aggregate((a, b) => a.Plus(b))
+                .Plus(nn.functional.cross_entropy(patchHead.forward(features).reshape(-1, patches), patchTargets));
             optimizer.zero_grad();
             total.backward();
             schedule.Apply(optimizer, step);

@@ -28,7 +28,7 @@ public static class AttentionProbe
         for (int r = 0; r < b; r++) padding[r, (t - r % 20)..].fill_(LongLivedScalars.IntZero); // right padding of 0..19 positions
         var mask = AttentionMasks.CausalWithPadding(b, t, 0, padding, ScalarType.Float32, CPU)!;
         Tensor Sdpa() => Autocast.Attention(q, k, v, mask);
-        Tensor Eager() => nn.functional.softmax(matmul(q, k.transpose(2, 3)).DivScalar(Math.Sqrt(d)) + mask, -1).matmul(v);
+        Tensor Eager() => nn.functional.softmax(matmul(q, k.transpose(2, 3)).DivScalar(Math.Sqrt(d)).Plus(mask), -1).matmul(v);
         using (NewDisposeScope()) Console.WriteLine($"max |sdpa - eager| = {(Sdpa() - Eager()).abs().max().item<float>():E2}");
         foreach (var (name, f) in new[] { ("sdpa", (Func<Tensor>)Sdpa), ("eager", Eager), ("sdpa", Sdpa), ("eager", Eager) })
         {

@@ -105,7 +105,7 @@ public static class LanguageModelBenchmark
                 var logits = model.Forward(ids);
                 loss = nn.functional.cross_entropy(logits[.., ..^1].reshape(-1, s.Vocab), ids[.., 1..].reshape(-1));
                 var aux = MoeModelRouting.TotalAuxLoss(model);
-                total = aux is null ? loss : loss + aux.MulScalar(0.01);
+                total = aux is null ? loss : loss.Plus(aux.MulScalar(0.01));
             }
             optimizer.zero_grad();
             total.backward();

@@ -36,7 +36,7 @@ public static class MoeProbe
                 using var scope = NewDisposeScope();
                 process.Refresh(); var t0 = process.TotalProcessorTime;
                 var y = layer.forward(x);
-                var loss = y.sum() + layer.LastRouting!.AuxLoss;
+                var loss = y.sum().Plus(layer.LastRouting!.AuxLoss);
                 process.Refresh(); var t1 = process.TotalProcessorTime;
                 loss.backward();
                 process.Refresh(); var t2 = process.TotalProcessorTime;

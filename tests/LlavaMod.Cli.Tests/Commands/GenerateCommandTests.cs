@@ -123,4 +123,26 @@ public class GenerateCommandTests : IDisposable
         Assert.Equal(1, code);
         Assert.Contains("--temperature > 0", stderr);
     }
+
+    /// <summary>
+    /// The device a user names is the one used: <c>cpu</c> runs (and gives the library's tokens, as above), <c>cuda</c> on a
+    /// machine without CUDA is one clear error line, not a fall-back to the CPU and not a stack trace.
+    /// </summary>
+    [Fact]
+    public void Device_cuda_without_a_gpu_is_one_clear_error_and_unknown_devices_are_refused()
+    {
+        SaveTinyModel();
+        foreach (var name in new[] { "cuda", "cuda:0" })
+        {
+            var (code, stdout, stderr) = RunCli("generate", "--model", _folder, "--input-ids", "5,17", "--max-new-tokens", "2", "--json", "--device", name);
+            if (torch.cuda.is_available()) { Assert.True(code == 0, stderr); continue; }
+            Assert.Equal(1, code);
+            Assert.Equal("", stdout);
+            Assert.Equal($"error: --device {name}: CUDA is not available", string.Join(' ', stderr.Trim().Split(' ').Take(7)));
+            Assert.Single(stderr.Trim().Split('\n'));
+        }
+        var (tpuCode, _, tpuErr) = RunCli("generate", "--model", _folder, "--input-ids", "5", "--device", "tpu");
+        Assert.Equal(1, tpuCode);
+        Assert.Contains("--device tpu: expected auto, cpu, cuda or cuda:N", tpuErr);
+    }
 }

@@ -16,7 +16,7 @@ public class ActivationCheckpointingTests
 {
     public ActivationCheckpointingTests() => TorchRuntime.EnsureLoaded();
 
-    static readonly MoeConfig Moe = new() { CapacityFactor = 1.0, EvalCapacityFactor = 2.0, MinCapacity = 2 }; // drops tokens
+    internal static readonly MoeConfig Moe = new() { CapacityFactor = 1.0, EvalCapacityFactor = 2.0, MinCapacity = 2 }; // drops tokens
 
     static (Tensor Ids, Tensor Mask) Batch()
     {
@@ -41,12 +41,12 @@ public class ActivationCheckpointingTests
         var logits = model.Forward(ids, mask);
         long v = logits.shape[2];
         var loss = nn.functional.cross_entropy(logits[.., ..^1].reshape(-1, v), ids[.., 1..].reshape(-1));
-        return auxWeight is not null && MoeModelRouting.TotalAuxLoss(model) is { } aux ? loss + aux.MulScalar(auxWeight.Value) : loss;
+        return auxWeight is not null && MoeModelRouting.TotalAuxLoss(model) is { } aux ? loss.Plus(aux.MulScalar(auxWeight.Value)) : loss;
     }
 
-    sealed record Pass(float Loss, Dictionary<string, Tensor?> Gradients);
+    internal sealed record Pass(float Loss, Dictionary<string, Tensor?> Gradients);
 
-    static Pass Run(Qwen2ForCausalLM model, bool checkpointing, ComputePrecision precision = ComputePrecision.Fp32, double? auxWeight = 0.5)
+    internal static Pass Run(Qwen2ForCausalLM model, bool checkpointing, ComputePrecision precision = ComputePrecision.Fp32, double? auxWeight = 0.5)
     {
         var (ids, mask) = Batch();
         model.train();
@@ -59,7 +59,7 @@ public class ActivationCheckpointingTests
         return new Pass(loss.item<float>(), gradients);
     }
 
-    static void AssertSameGradients(Pass plain, Pass checkpointed, double tolerance)
+    internal static void AssertSameGradients(Pass plain, Pass checkpointed, double tolerance)
     {
         Assert.Equal(plain.Gradients.Keys, checkpointed.Gradients.Keys);
         foreach (var (name, expected) in plain.Gradients)
@@ -159,25 +159,6 @@ public class ActivationCheckpointingTests
         Assert.Null(checkpointed.Gradients["model.layers.0.mlp.deepspeed_moe.experts.deepspeed_experts.0.up_proj.weight"]);
         Assert.NotNull(checkpointed.Gradients["model.layers.0.self_attn.q_proj.weight"]); // its input needs no gradient
         AssertSameGradients(plain, checkpointed, tolerance: 1e-6);
-    }
-
-    [Fact]
-    public void Gumbel_noise_is_drawn_again_from_the_saved_state_and_the_random_stream_continues_as_without_checkpointing()
-    {
-        var options = new MoeLayerOptions { CapacityFactor = 1.0, MinCapacity = 2, GumbelNoiseOnLaterChoices = true };
-        Qwen2ForCausalLM Noisy() => TinyModels.Randomise(new Qwen2ForCausalLM(TinyModels.TextConfig() with { Moe = Moe },
-            (config, _) => new MoeLayer(config.HiddenSize, options, _ => new Qwen2Mlp(config.HiddenSize, config.IntermediateSize))), 4);
-        (Pass Pass, float Next) Seeded(bool checkpointing)
-        {
-            torch.manual_seed(21);
-            var pass = Run(Noisy(), checkpointing);
-            return (pass, torch.rand(1).item<float>());
-        }
-        var (plain, plainNext) = Seeded(false);
-        var (checkpointed, checkpointedNext) = Seeded(true);
-        Assert.Equal(plain.Loss, checkpointed.Loss);
-        AssertSameGradients(plain, checkpointed, tolerance: 1e-6);
-        Assert.Equal(plainNext, checkpointedNext);
     }
 
     [Fact]

@@ -67,7 +67,9 @@ public class ActivationMemoryTests(ITestOutputHelper output)
         long plain = RetainedByForward(false);
         long checkpointed = RetainedByForward(true);
         output.WriteLine($"kept by the graph after the forward: {plain / 1e6:F1} MB plain, {checkpointed / 1e6:F1} MB checkpointed");
-        // per layer the input [8, 256, 64] fp32 is 0.5 MB; without checkpointing each layer keeps several times that
+        // Per layer the input [8, 256, 64] fp32 is 0.5 MB; without checkpointing each layer also keeps its attention
+        // weights [8, 4, 256, 256] (8 MB) and SwiGLU intermediates. Measured 7.6 MB against 88.7 MB (0.09): the bound
+        // 0.35 leaves a factor of 4 for allocator and libtorch differences, and still fails if layers keep activations.
         Assert.True(checkpointed < 0.35 * plain, $"checkpointed forward keeps {checkpointed / 1e6:F1} MB, plain {plain / 1e6:F1} MB");
     }
 }

@@ -312,5 +312,47 @@ expected["llava.loss_logits"] = llogits[sel_rows, sel_pos].float()
 expected["llava.loss_targets"] = torch.tensor(sel_tgt, dtype=torch.int64)
 write_json(os.path.join(OUT, "llava_batch.json"), {"input_ids": rows, "labels": labels})
 
+
+# ---------------------------------------------------------------- sequence scoring (TRL get_batch_logps)
+# Prompt (with image placeholders) + response, labels -100 over the prompt, spliced as above, right-padded
+# with label -100; then TRL's DPOTrainer.get_batch_logps: logits[:, :-1] against labels[:, 1:], positions
+# whose label is -100 masked out, summed per row and averaged over the unmasked count.
+score_prompts = [[5, IMAGE, 9], [IMAGE, 3, 4, 6], [7, 8]]  # an image mid-prompt, at the start, none
+score_responses = [[11, 13, 2], [21], [30, 31, 32, 33, 2]]  # 3, 1 and 5 tokens: rows padded differently
+simg = torch.randn(2, 3, 32, 32)
+sproj = clip_features(ccfg, vw, simg)
+sproj = torch.nn.functional.gelu(sproj @ pwd["0.weight"].T + pwd["0.bias"]) @ pwd["2.weight"].T + pwd["2.bias"]
+seqs, labs, img = [], [], 0
+for prompt, response in zip(score_prompts, score_responses):
+    parts, lparts = [], []
+    for tok in prompt:
+        if tok == IMAGE:
+            parts.append(sproj[img]); lparts += [-100] * sproj.shape[1]; img += 1
+        else:
+            parts.append(embed[tok][None]); lparts.append(-100)
+    for tok in response:
+        parts.append(embed[tok][None]); lparts.append(tok)
+    seqs.append(torch.cat(parts)); labs.append(lparts)
+T = max(s.shape[0] for s in seqs)
+semb = torch.zeros(len(seqs), T, d, dtype=torch.float64)
+smask = torch.zeros(len(seqs), T, dtype=torch.int64)
+slabels = torch.full((len(seqs), T), -100, dtype=torch.int64)
+for r, s in enumerate(seqs):
+    semb[r, : s.shape[0]] = s
+    smask[r, : s.shape[0]] = 1
+    slabels[r, : s.shape[0]] = torch.tensor(labs[r])
+slogits = qwen2_logits(tcfg, tw, qwen2_hidden(tcfg, tw, semb, smask))
+labels_ = slabels[:, 1:].clone()
+logits_ = slogits[:, :-1, :]
+loss_mask = labels_ != -100
+labels_[labels_ == -100] = 0
+per_token = torch.gather(logits_.log_softmax(-1), dim=2, index=labels_.unsqueeze(2)).squeeze(2)
+expected["scorer.pixel_values"] = simg
+expected["scorer.sum"] = (per_token * loss_mask).sum(-1)
+expected["scorer.mean"] = (per_token * loss_mask).sum(-1) / loss_mask.sum(-1)
+expected["scorer.count"] = loss_mask.sum(-1)
+expected["scorer.token_logps"] = per_token[loss_mask]  # row by row, in order
+write_json(os.path.join(OUT, "scorer_batch.json"), {"prompts": score_prompts, "responses": score_responses})
+
 write_safetensors(os.path.join(OUT, "expected.safetensors"), expected)
 print("reference written to", OUT)

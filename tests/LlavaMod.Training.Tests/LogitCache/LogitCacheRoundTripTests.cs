@@ -124,12 +124,13 @@ public sealed class LogitCacheRoundTripTests(ITestOutputHelper output) : IDispos
         Assert.Equal(rows.Select(r => r.TokenCount), counts);
     }
 
+    /// <summary>
+    /// The file is smaller than the layout before entropy coding. Deterministic (seeded rows, fixed writer settings),
+    /// so the margin is not noise: 144.0 bytes/token measured against the bound's 162.5 (this case is the tightest of
+    /// those measured). The size table over k, priors and gap steps is a benchmark: <c>LlavaMod.Benchmarks cache-size</c>.
+    /// </summary>
     [Theory]
-    [InlineData(64, 0.0, 6.0, 64)]
-    [InlineData(64, 1.0, 6.0, 64)]
     [InlineData(50, 0.0, 6.0, 64)]
-    [InlineData(50, 1.0, 6.0, 64)]
-    [InlineData(50, 1.0, 6.0, 16)]
     public async Task Bytes_per_token_on_peaked_distributions(int k, double zipf, double scale, int stepsPerNat)
     {
         // 24 rows of 60-100 tokens (~1,900 tokens): the whole file, footer included, over the tokens.

@@ -24,7 +24,7 @@ internal static class SyntheticTeacher
             int tokens = random.Next(minTokens, maxTokens + 1);
             if (tokens == 0) { result.Add(new TopKRow($"row-{seed}-{r:D5}", [], [], [])); continue; }
             using var scope = NewDisposeScope();
-            var logits = randn(tokens, vocab, dtype: ScalarType.Float64, generator: gen).MulScalar(scale) + prior;
+            var logits = randn(tokens, vocab, dtype: ScalarType.Float64, generator: gen).MulScalar(scale).Plus(prior);
             var lp = logits.log_softmax(-1);
             var (values, ids) = lp.topk(k, dim: -1);
             var inTop = zeros_like(lp, dtype: ScalarType.Bool).scatter(-1, ids, ones_like(ids, dtype: ScalarType.Bool));

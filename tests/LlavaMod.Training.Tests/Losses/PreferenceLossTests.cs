@@ -42,8 +42,8 @@ public class PreferenceLossTests
         var r = rejectedLogits.detach().requires_grad_(true);
         var (pc, nc) = SupervisedPositions.SequenceLogProbs(c, chosenLabels);
         var (pr, nr) = SupervisedPositions.SequenceLogProbs(r, rejectedLabels);
-        var refChosen = pc.detach().AddScalar(referenceOffset) + randn(n, dtype: ScalarType.Float64, generator: gen);
-        var refRejected = pr.detach().AddScalar(referenceOffset) + randn(n, dtype: ScalarType.Float64, generator: gen);
+        var refChosen = pc.detach().AddScalar(referenceOffset).Plus(randn(n, dtype: ScalarType.Float64, generator: gen));
+        var refRejected = pr.detach().AddScalar(referenceOffset).Plus(randn(n, dtype: ScalarType.Float64, generator: gen));
 
         var result = PreferenceLoss.Compute(
             new PreferenceBatch(pc, pr, refChosen, refRejected, severity, nc, nr),
