@@ -106,6 +106,12 @@ public sealed partial class PairStore
         string ChosenText, byte[]? ChosenTokenIds, string RejectedText, byte[]? RejectedTokenIds,
         double? RefChosenLogp, double? RefRejectedLogp, double Severity);
 
+    /// <summary>The runs that have pairs in <paramref name="split"/>: name and the tokenizer their token ids were made with (null: not recorded).</summary>
+    public IReadOnlyList<(string Name, string? Tokenizer)> RunTokenizers(string split) =>
+        _connection.Query<(string, string?)>(
+            $"SELECT DISTINCT ru.name, ru.tokenizer_fingerprint FROM pairs p {RowJoins} WHERE p.split = @Split ORDER BY ru.id",
+            new { Split = SplitName(ParseSplit(split)) }, _transaction).AsList();
+
     /// <summary>Names of all runs, oldest first.</summary>
     public IReadOnlyList<string> ListRuns() =>
         _connection.Query<string>("SELECT name FROM runs ORDER BY id", transaction: _transaction).AsList();

@@ -56,6 +56,9 @@ public static class ShardsBeforeUse
             }
     }
 
+    /// <summary>The fingerprint of the tokenizer in a model folder, or null when the folder has none.</summary>
+    public static string? TokenizerFingerprint(string modelDir) => HasTokenizer(modelDir) ? QwenTokenizer.Load(modelDir).Fingerprint : null;
+
     static bool HasTokenizer(string dir) =>
         File.Exists(Path.Combine(dir, TokenizerFiles.TokenizerJson))
         || (File.Exists(Path.Combine(dir, TokenizerFiles.VocabJson)) && File.Exists(Path.Combine(dir, TokenizerFiles.MergesTxt)));

@@ -6,8 +6,9 @@ namespace LlavaMod.Models.Runtime;
 /// <summary>Where a model runs: <see cref="Auto"/> picks CUDA when this build and machine have it.</summary>
 public enum DeviceKind { Auto, Cpu, Cuda }
 
-/// <summary>A device as the user names it ("auto", "cpu", "cuda", "cuda:N"), parsed once at the edge.</summary>
-public readonly record struct DeviceRequest(DeviceKind Kind, int Index = 0)
+/// <summary>A device as the user names it ("auto", "cpu", "cuda", "cuda:N"), parsed once at the edge.
+/// <paramref name="Index"/> is the CUDA device number, −1 for plain "cuda" (torch's current device).</summary>
+public readonly record struct DeviceRequest(DeviceKind Kind, int Index = -1)
 {
     public static readonly DeviceRequest Auto = new(DeviceKind.Auto);
     public static readonly DeviceRequest Cpu = new(DeviceKind.Cpu);
@@ -25,7 +26,7 @@ public readonly record struct DeviceRequest(DeviceKind Kind, int Index = 0)
 
     public override string ToString() => Kind switch
     {
-        DeviceKind.Cuda => Index == 0 ? "cuda" : $"cuda:{Index}",
+        DeviceKind.Cuda => Index < 0 ? "cuda" : $"cuda:{Index}",
         _ => Kind.ToString().ToLowerInvariant(),
     };
 }

@@ -52,7 +52,7 @@ public static class TorchRuntime
             DeviceKind.Cpu => CPU,
             _ when !torch.cuda.is_available() =>
                 throw new LlavaModException($"--device {request}: CUDA is not available on this machine (this build uses the {BackendDescription} backend). Use --device cpu or auto."),
-            _ => torch.device(DeviceType.CUDA, request.Index),
+            _ => request.Index < 0 ? CUDA : torch.device(DeviceType.CUDA, request.Index),
         };
     }
 

@@ -38,12 +38,19 @@ public sealed class PairBatches : ITrainingBatches, IDisposable
     /// <paramref name="imageRoot"/>, see <see cref="PairImages"/>. A pair without reference log-probs,
     /// token ids or a findable image is an error naming it, before any training.
     /// </summary>
-    public static PairSet Load(string dbPath, string split, string? imageRoot, IReadOnlyList<string>? shards = null, string? spillDir = null)
+    /// <param name="tokenizerFingerprint">The policy's tokenizer: a run whose token ids were made with another is refused (null: not checked).</param>
+    public static PairSet Load(string dbPath, string split, string? imageRoot, IReadOnlyList<string>? shards = null, string? spillDir = null, string? tokenizerFingerprint = null)
     {
         if (!File.Exists(dbPath)) throw LlavaModException.ForFile(dbPath, "pair index not found (make one with 'llavamod pairs mine' or 'llavamod pairs import')");
         var pairs = new List<TrainingPair>();
         var names = new List<(string? ImageKey, string? ImagePath)>();
         using (var store = PairStore.Open(dbPath, readOnly: true))
+        {
+            if (tokenizerFingerprint is not null)
+                foreach (var (run, recorded) in store.RunTokenizers(split))
+                    if (recorded is not null && recorded != tokenizerFingerprint)
+                        throw LlavaModException.ForFile(dbPath, $"run '{run}' was tokenized with another tokenizer ({recorded[..Math.Min(12, recorded.Length)]}…) than the model's " +
+                            $"({tokenizerFingerprint[..Math.Min(12, tokenizerFingerprint.Length)]}…): its token ids would mean other words to the policy; mine or tokenize the pairs with this model's tokenizer");
             foreach (var pair in store.EnumerateTrainingPairs(split))
             {
                 if (pair.RefChosenLogp is not double refChosen || pair.RefRejectedLogp is not double refRejected)
@@ -53,6 +60,7 @@ public sealed class PairBatches : ITrainingBatches, IDisposable
                 pairs.Add(new TrainingPair(pair.PairId, pair.PromptTokenIds, pair.ChosenTokenIds, pair.RejectedTokenIds, refChosen, refRejected, pair.Severity));
                 names.Add((pair.ImageKey, pair.ImagePath));
             }
+        }
         var images = new PairImages(imageRoot, shards, spillDir);
         try
         {

@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using LlavaMod.Models;
 using LlavaMod.Models.Moe;
 
@@ -14,6 +15,7 @@ public static class StageRunner
     /// change device or threads; other changes are refused on resume and leave the file as it was).</summary>
     public static StageSummary Run(StageConfig config, bool resume, Action<string> log, CancellationToken ct = default, StageExtensions? extensions = null)
     {
+        TorchRuntime.ResolveDevice(config.Runtime.Device); // a device this machine lacks is refused before anything is written
         if (!File.Exists(Path.Combine(config.Out, StageConfig.ResolvedFileName))) config.WriteResolved(config.Out);
         var summary = Train(config, resume, log, ct, extensions);
         config.WriteResolved(config.Out);

@@ -144,7 +144,8 @@ public static class StageTrainer
     {
         if (config.Stage == StageKind.Pd)
         {
-            var pairs = new PairBatches(PairBatches.Load(config.Pairs!, config.PairsSplit, config.ImageRoot, config.Data, spillDir: config.Out), config.Seed, config.BatchSize, config.LengthGroupBatches);
+            var pairs = new PairBatches(PairBatches.Load(config.Pairs!, config.PairsSplit, config.ImageRoot, config.Data, spillDir: config.Out,
+                tokenizerFingerprint: ShardsBeforeUse.TokenizerFingerprint(config.Model)), config.Seed, config.BatchSize, config.LengthGroupBatches);
             return (pairs, new PreferenceObjective(config.Loss));
         }
         var stream = new BatchStream(ShardDataset.Open(config.Data), config.Seed, new EpochPlan.Options(config.BatchSize, config.ShardsPerBuffer, config.LengthGroupBatches));

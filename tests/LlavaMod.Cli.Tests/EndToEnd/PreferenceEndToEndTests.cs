@@ -40,6 +40,19 @@ public class PreferenceEndToEndTests(DemoWorkspace workspace) : IClassFixture<De
             "stage=pd", $"model={workspace.Teacher}", $"out={output}", $"pairs={db}", $"image_root={Path.Combine(workspace.Raw, "mine")}",
             "batch_size=2", "max_steps=3", "epochs=10", "lr=1e-3", "warmup_ratio=0", "threads=1", "log_every=1", .. extra,
         ]);
+        // A policy whose tokenizer differs from the one the pairs were tokenized with is refused before any step.
+        string swapped = Path.Combine(dir, "swapped-tokenizer");
+        Directory.CreateDirectory(swapped);
+        foreach (var file in Directory.EnumerateFiles(workspace.Teacher)) File.Copy(file, Path.Combine(swapped, Path.GetFileName(file)));
+        var tokenizerJson = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(swapped, "tokenizer.json")))!;
+        var vocab = tokenizerJson["model"]!["vocab"]!.AsObject();
+        (vocab["a"], vocab["b"]) = (vocab["b"]!.GetValue<int>(), vocab["a"]!.GetValue<int>());
+        File.WriteAllText(Path.Combine(swapped, "tokenizer.json"), tokenizerJson.ToJsonString());
+        var refused = Assert.Throws<LlavaMod.Core.LlavaModException>(() =>
+            StageRunner.Run(Pd(Path.Combine(dir, "swapped-pd")) with { Model = swapped }, resume: false, _ => { }));
+        Assert.Contains($"{db}: run 'mined' was tokenized with another tokenizer", refused.Message);
+        Assert.False(File.Exists(Path.Combine(dir, "swapped-pd", "metrics.jsonl")));
+
         string pd = Path.Combine(dir, "pd");
         StageRunner.Run(Pd(pd, "loss.preference=sigmoid", "loss.rpo_weight=1"), resume: false, _ => { });
         var rows = MetricsLog.Read(Path.Combine(pd, "metrics.jsonl")).ToList();
