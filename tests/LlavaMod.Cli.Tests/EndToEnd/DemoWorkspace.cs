@@ -27,6 +27,25 @@ public sealed class DemoWorkspace : IDisposable
             "--vocab-subset-from", TrainShards, "--vocab-subset-from", MineShards);
     }
 
+    /// <summary>
+    /// A copy of the teacher in <paramref name="dir"/> whose tokenizer.json has the ids of "a" and "b" swapped: the
+    /// same vocabulary size, another tokenizer. <paramref name="withWeights"/> false leaves the safetensors out, so only a
+    /// check made before loading weights can pass it.
+    /// </summary>
+    public string TeacherWithSwappedTokenizer(string dir, bool withWeights)
+    {
+        Directory.CreateDirectory(dir);
+        foreach (var file in Directory.EnumerateFiles(Teacher).Where(f => withWeights || !f.EndsWith(".safetensors", StringComparison.Ordinal)))
+            File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+        string path = Path.Combine(dir, "tokenizer.json");
+        var root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!;
+        var vocab = root["model"]!["vocab"]!.AsObject();
+        (int a, int b) = (vocab["a"]!.GetValue<int>(), vocab["b"]!.GetValue<int>());
+        (vocab["a"], vocab["b"]) = (b, a);
+        File.WriteAllText(path, root.ToJsonString());
+        return dir;
+    }
+
     public static void Llavamod(params string[] args)
     {
         int code = CommandCatalog.CreateRoot().Parse(args).Invoke(new System.CommandLine.InvocationConfiguration { EnableDefaultExceptionHandler = false });

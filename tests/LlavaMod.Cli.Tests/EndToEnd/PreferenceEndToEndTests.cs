@@ -41,13 +41,7 @@ public class PreferenceEndToEndTests(DemoWorkspace workspace) : IClassFixture<De
             "batch_size=2", "max_steps=3", "epochs=10", "lr=1e-3", "warmup_ratio=0", "threads=1", "log_every=1", .. extra,
         ]);
         // A policy whose tokenizer differs from the one the pairs were tokenized with is refused before any step.
-        string swapped = Path.Combine(dir, "swapped-tokenizer");
-        Directory.CreateDirectory(swapped);
-        foreach (var file in Directory.EnumerateFiles(workspace.Teacher)) File.Copy(file, Path.Combine(swapped, Path.GetFileName(file)));
-        var tokenizerJson = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(swapped, "tokenizer.json")))!;
-        var vocab = tokenizerJson["model"]!["vocab"]!.AsObject();
-        (vocab["a"], vocab["b"]) = (vocab["b"]!.GetValue<int>(), vocab["a"]!.GetValue<int>());
-        File.WriteAllText(Path.Combine(swapped, "tokenizer.json"), tokenizerJson.ToJsonString());
+        string swapped = workspace.TeacherWithSwappedTokenizer(Path.Combine(dir, "swapped-tokenizer"), withWeights: true);
         var refused = Assert.Throws<LlavaMod.Core.LlavaModException>(() =>
             StageRunner.Run(Pd(Path.Combine(dir, "swapped-pd")) with { Model = swapped }, resume: false, _ => { }));
         Assert.Contains($"{db}: run 'mined' was tokenized with another tokenizer", refused.Message);

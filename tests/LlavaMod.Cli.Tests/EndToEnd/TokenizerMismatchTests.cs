@@ -1,5 +1,4 @@
 using LlavaMod.Models.Runtime;
-using System.Text.Json.Nodes;
 using LlavaMod.Core;
 using LlavaMod.Teacher.Passes;
 using LlavaMod.Teacher.Sampling;
@@ -18,20 +17,7 @@ public class TokenizerMismatchTests(DemoWorkspace workspace) : IClassFixture<Dem
     string Out(string name) => Path.Combine(workspace.Root, name + "-" + Guid.NewGuid().ToString("N")[..6]);
 
     /// <summary>The demo teacher's config and a tokenizer.json whose ids of "a" and "b" are swapped; no safetensors.</summary>
-    string ModelWithSwappedTokenizer()
-    {
-        string dir = Out("swapped-tokenizer");
-        Directory.CreateDirectory(dir);
-        foreach (var file in Directory.EnumerateFiles(workspace.Teacher).Where(f => !f.EndsWith(".safetensors", StringComparison.Ordinal)))
-            File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
-        string path = Path.Combine(dir, "tokenizer.json");
-        var root = JsonNode.Parse(File.ReadAllText(path))!;
-        var vocab = root["model"]!["vocab"]!.AsObject();
-        (int a, int b) = (vocab["a"]!.GetValue<int>(), vocab["b"]!.GetValue<int>());
-        (vocab["a"], vocab["b"]) = (b, a);
-        File.WriteAllText(path, root.ToJsonString());
-        return dir;
-    }
+    string ModelWithSwappedTokenizer() => workspace.TeacherWithSwappedTokenizer(Out("swapped-tokenizer"), withWeights: false);
 
     static void AssertRefusedForTokenizer(string data, Action run)
     {
