@@ -9,6 +9,7 @@ are not timed. When DIR/ours-PRECISION.json exists, token_check compares each qu
 rows equal, and the tokens generated before the first difference. Prints one JSON line.
 
 usage: OPENBLAS_NUM_THREADS=1 /usr/bin/python3 llava_answer_bench.py --weights DIR [--precision fp32|bf16]
+       OPENBLAS_NUM_THREADS=1 /usr/bin/python3 llava_answer_bench.py --probe   (the ops of one decoding step alone)
 """
 import argparse, contextlib, json, os, sys, time
 
@@ -28,7 +29,37 @@ def token_check(ours, theirs):
             "first_differing_questions": first_diff[:5]}
 
 
+def probe(repeats=2000):
+    """PyTorch's side of `LlavaMod.Benchmarks answer-probe`: CPU us per call of one decoding step's ops at batch 64,
+    fp32 and under bf16 autocast: each Linear shape and the eager attention of one query over 60 cached positions."""
+    torch.manual_seed(1)
+
+    def timed(op):
+        for _ in range(repeats // 10):
+            op()
+        start = time.process_time()
+        for _ in range(repeats):
+            op()
+        return (time.process_time() - start) / repeats * 1e6
+
+    shapes = [("q_proj", 96, 96), ("k_proj", 96, 48), ("o_proj", 96, 96), ("gate_proj", 96, 256), ("down_proj", 256, 96), ("head", 96, 55)]
+    for precision in ("fp32", "bf16"):
+        autocast = torch.autocast("cpu", dtype=torch.bfloat16) if precision == "bf16" else contextlib.nullcontext()
+        with torch.no_grad(), autocast:
+            parts = []
+            for name, i, o in shapes:
+                layer, x = torch.nn.Linear(i, o), torch.randn(64, 1, i)
+                parts.append(f"{name} {timed(lambda: layer(x)):.1f}")
+            q, k, v, mask = torch.randn(64, 2, 1, 48), torch.randn(64, 2, 60, 48), torch.randn(64, 2, 60, 48), torch.zeros(64, 1, 1, 60)
+            attend = lambda: torch.matmul(torch.softmax(torch.matmul(q, k.transpose(2, 3)) / 48 ** 0.5 + mask, -1, dtype=torch.float32).to(q.dtype), v)
+            parts.append(f"attention {timed(attend):.1f}")
+        print(f"{precision} (CPU us per call): " + ", ".join(parts))
+
+
 def main():
+    if "--probe" in sys.argv:
+        torch.set_num_threads(1)
+        return probe()
     p = argparse.ArgumentParser()
     p.add_argument("--weights", required=True, help="folder written by `answer --export`")
     p.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
