@@ -7,11 +7,14 @@ using LlavaMod.Benchmarks.Training;
 // dotnet run -c Release --project tests/LlavaMod.Benchmarks -- --etl [rows] [threads] [images|text]   (whole shard ETL: rows/s, peak RSS)
 // dotnet run --project tests/LlavaMod.Benchmarks -- lm [--precision bf16] [--moe] [--activation-checkpointing]   (LM training/generation, one JSON line)
 // dotnet run --project tests/LlavaMod.Benchmarks -- stage --stage sft|mimic|d2s|pd   (one demo training stage, CPU s per step, one JSON line)
+// dotnet run --project tests/LlavaMod.Benchmarks -- answer [--precision bf16] [--export DIR] | answer-probe   (eval answer's generation, answers/s; its ops alone)
 // dotnet run --project tests/LlavaMod.Benchmarks -- stage-lengths SHARDS | moe-probe | attention-probe   (the demo's row shapes; MoE layer and attention alone)
 // dotnet run -c Release --project tests/LlavaMod.Benchmarks -- pairs-insert FILE DB    (timed console modes, see Pairs/PairStoreBench.cs)
 // dotnet run -c Release --project tests/LlavaMod.Benchmarks -- cache-size              (logit cache bytes/token; id layouts compared)
 if (args.Length > 0 && args[0] == "lm") return LanguageModelBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "stage") return StageBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "answer") return LlavaMod.Benchmarks.Evaluation.AnswerBenchmark.Run(args[1..]);
+if (args.Length > 0 && args[0] == "answer-probe") return LlavaMod.Benchmarks.Evaluation.AnswerProbe.Run(args[1..]);
 if (args.Length > 0 && args[0] == "cache-size") return await LogitCacheSizes.RunAsync();
 if (args.Length > 0 && args[0] == "attention-probe") return AttentionProbe.Run(args[1..]);
 if (args.Length > 0 && args[0] == "moe-probe") return MoeProbe.Run(args[1..]);

@@ -205,6 +205,26 @@ class Qwen2ForCausalLM(nn.Module):
             x = layer(x, cos, sin, mask)
         return self.model.norm(x)
 
+    def cached(self, embeds, attention_mask, positions, caches):
+        """Hidden states of the new positions embeds [B, q] at positions [B, q] (rotary per row), appending their keys
+        and values to caches (one dict per layer); attention_mask [B, total] covers cached and new positions."""
+        b, q, _ = embeds.shape
+        total = attention_mask.shape[1]
+        d = self.a.hidden // self.a.heads
+        inv = 1.0 / (TEXT["rope_theta"] ** (torch.arange(0, d, 2).float() / d))
+        freqs = positions.float()[..., None] * inv
+        emb = torch.cat([freqs, freqs], -1)
+        cos, sin = emb.cos()[:, None], emb.sin()[:, None]
+        causal = torch.arange(total)[None] <= torch.arange(total - q, total)[:, None]
+        allowed = causal[None, None] & attention_mask.bool()[:, None, None, :]
+        # -1e9, not finfo.min: a left-pad query sees no key, and finfo.min + score would overflow to -inf (NaN softmax)
+        mask = torch.zeros(b, 1, q, total).masked_fill(~allowed, -1e9)
+        x = embeds
+        for layer, cache in zip(self.model.layers, caches):
+            h = x + layer.self_attn(layer.input_layernorm(x), cos, sin, mask, cache)
+            x = h + layer.mlp(layer.post_attention_layernorm(h))
+        return self.model.norm(x)
+
     def aux_loss(self):
         terms = [l.mlp.aux for l in self.model.layers if isinstance(l.mlp, MoeLayer)]
         return sum(terms) if terms else None
@@ -261,6 +281,60 @@ class LlavaModel(nn.Module):
         selected = hidden.reshape(b * t, d).index_select(0, torch.tensor(flat))
         logits = F.linear(selected, embed.weight).float()  # tied head over the compact table
         return logits, torch.tensor(targets), torch.tensor(row_index)
+
+
+    def generate(self, prompts, pixels, stop_ids, max_new_tokens):
+        """Greedy answers with a KV cache, as LlavaMod's TextGenerator: prompts spliced (each IMAGE placeholder becomes
+        its image's projected patches), left-padded with positions counting real tokens only, prefilled once, then one
+        token per step for every row (finished rows keep decoding, their tokens dropped) until all rows have emitted a
+        stop id or max_new_tokens. Returns per row the generated token ids (the stop id included)."""
+        with torch.no_grad():
+            images = self.mm_projector(self.vision_tower.features(pixels))
+            embed = self.language_model.model.embed_tokens
+            rows, image = [], 0
+            for ids in prompts:
+                parts, text = [], []
+                for t in ids + [None]:
+                    if t is not None and t != IMAGE:
+                        text.append(self.row_of[t])
+                        continue
+                    if text:
+                        parts.append(embed(torch.tensor(text)))
+                        text = []
+                    if t == IMAGE:
+                        parts.append(images[image])
+                        image += 1
+                rows.append(torch.cat(parts))
+            b, t, d = len(rows), max(r.shape[0] for r in rows), images.shape[-1]
+            embeds = torch.zeros(b, t, d, dtype=rows[0].dtype)
+            mask = torch.zeros(b, t, dtype=torch.long)
+            for r, row in enumerate(rows):
+                embeds[r, t - row.shape[0]:] = row
+                mask[r, t - row.shape[0]:] = 1
+            positions = (mask.cumsum(1) - 1).clamp(min=0)
+            caches = [{} for _ in self.language_model.model.layers]
+            lm = self.language_model
+            hidden = lm.cached(embeds, mask, positions, caches)
+            last = positions[:, -1:]
+            subset = torch.tensor(list(self.row_of.keys()))
+            stop = set(stop_ids)
+            tokens, finished = [[] for _ in range(b)], [False] * b
+            for step in range(max_new_tokens):
+                logits = F.linear(hidden[:, -1], embed.weight).float()
+                columns = logits.argmax(-1)
+                F.log_softmax(logits, -1).gather(1, columns[:, None])  # the chosen tokens' log-probs, as ours records them
+                ids = subset[columns].tolist()
+                for r in range(b):
+                    if finished[r]:
+                        continue
+                    tokens[r].append(ids[r])
+                    finished[r] = ids[r] in stop
+                if all(finished) or step == max_new_tokens - 1:
+                    break
+                mask = torch.cat([mask, torch.ones(b, 1, dtype=mask.dtype)], 1)
+                last = last + 1
+                hidden = lm.cached(embed(columns[:, None]), mask, last, caches)
+            return tokens
 
 
 def initialise(model, seed, moe):
