@@ -68,12 +68,20 @@ public sealed class Autocast : IDisposable
     /// Scaled dot-product attention over q [B, H, Tq, d], k and v [B, H, Tk, d] (already in
     /// <see cref="ComputeDtype"/>), with an additive mask; the result is in q's dtype. In bf16 this is libtorch's fused
     /// kernel (CPU flash attention in libtorch 2.10), which keeps the softmax statistics (row max and sum) and the
-    /// output accumulation in fp32.
+    /// output accumulation in fp32. One query in bf16 (a decoding step with a KV cache) runs in fp32 instead: libtorch
+    /// 2.10's bf16 kernel costs 4.5× its fp32 one at one query over ~60 keys (497 vs 111 µs, docs/benchmarks.md,
+    /// answer-probe), the whole bf16 slowdown of generation, while the casts of one query and its cache are cheap.
     /// </summary>
     public static Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? mask = null)
     {
         using var disposeScope = NewDisposeScope();
-        var attended = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask?.to(q.dtype));
+        if (q.dtype == ScalarType.BFloat16 && q.shape[2] == 1)
+        {
+            var single = nn.functional.scaled_dot_product_attention(q.to(ScalarType.Float32), k.to(ScalarType.Float32), v.to(ScalarType.Float32),
+                attn_mask: mask?.to(ScalarType.Float32)); // (B, H, 1, d)
+            return single.to(q.dtype).MoveToOuterDisposeScope();
+        }
+        var attended = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask?.to(q.dtype)); // (B, H, Tq, d)
         return attended.MoveToOuterDisposeScope();
     }
 
