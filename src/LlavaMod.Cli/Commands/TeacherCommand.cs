@@ -33,14 +33,16 @@ public static class TeacherCommand
             model, data, output, n, temperature, topP, topK, maxNew, seed, only, checkShards,
         };
         var runtime = new RuntimeOptionSet(command);
+        var split = new WorkerOptionSet(command, "data shards");
         command.SetAction((parse, ct) =>
         {
+            var share = split.Parse(parse);
             CheckShardsOption.Apply(parse, checkShards, [parse.GetValue(data)!]);
             var manifest = SamplingPass.Run(new SamplingOptions
             {
                 Model = parse.GetValue(model)!, Data = parse.GetValue(data)!, Out = parse.GetValue(output)!, SamplesPerPrompt = parse.GetValue(n),
                 Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), TopK = parse.GetValue(topK), MaxNewTokens = parse.GetValue(maxNew),
-                Seed = parse.GetValue(seed), OnlyIdsEndingWith = parse.GetValue(only), Runtime = runtime.Parse(parse),
+                Seed = parse.GetValue(seed), OnlyIdsEndingWith = parse.GetValue(only), Runtime = runtime.Parse(parse), Share = share,
             }, Console.WriteLine, ct);
             Console.WriteLine($"samples: {manifest.Shards.Sum(s => s.Samples):N0} responses to {manifest.Shards.Sum(s => s.Prompts):N0} prompts");
             return Task.FromResult(0);
@@ -63,13 +65,15 @@ public static class TeacherCommand
             teacher, data, output, k, batchSize, checkShards,
         };
         var runtime = new RuntimeOptionSet(command);
+        var split = new WorkerOptionSet(command, "data shards");
         command.SetAction((parse, ct) =>
         {
+            var share = split.Parse(parse);
             CheckShardsOption.Apply(parse, checkShards, [parse.GetValue(data)!]);
             var manifest = LogitCachePass.Run(new LogitCachePassOptions
             {
                 Teacher = parse.GetValue(teacher)!, Data = parse.GetValue(data)!, Out = parse.GetValue(output)!,
-                K = parse.GetValue(k), BatchSize = parse.GetValue(batchSize), Runtime = runtime.Parse(parse),
+                K = parse.GetValue(k), BatchSize = parse.GetValue(batchSize), Runtime = runtime.Parse(parse), Share = share,
             }, Console.WriteLine, ct);
             Console.WriteLine($"cache: {manifest.Tokens:N0} tokens in {manifest.Shards.Count} shards, {manifest.BytesPerToken:F1} bytes/token, top-{manifest.K} covers {manifest.MeanCoveredMass:P1} of the teacher's probability");
             return Task.FromResult(0);
