@@ -30,4 +30,7 @@ public sealed class WorkerOptionSet
     }
 
     public WorkerShare Parse(ParseResult parse) => WorkerShare.Resolve(parse.GetValue(_worker), parse.GetValue(_workers));
+
+    /// <summary>--workers alone (a merge needs the count, not an index).</summary>
+    public int? Count(ParseResult parse) => parse.GetValue(_workers);
 }

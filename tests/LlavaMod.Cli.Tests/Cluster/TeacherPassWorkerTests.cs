@@ -159,6 +159,35 @@ public sealed class TeacherPassWorkerTests(ClusterWorkspace workspace) : IClassF
         Assert.False(Directory.Exists(Path.Combine(dir, "out1")) || Directory.Exists(Path.Combine(dir, "out2")), "a refused merge wrote output");
     }
 
+    [Fact]
+    public void A_pipeline_runs_one_workers_share_of_its_shard_parallel_steps_and_merges_them_into_the_single_run_output()
+    {
+        string dir = workspace.NewDir("pipeline"), pipeline = Path.Combine(dir, "teacher.json");
+        File.WriteAllText(pipeline, System.Text.Json.JsonSerializer.Serialize(new
+        {
+            name = "teacher-pass",
+            parameters = new Dictionary<string, string> { ["out"] = Path.Combine(dir, "split") },
+            steps = new object[]
+            {
+                new { name = "init-student", args = new[] { "model", "init", "--preset", "demo-teacher", "--out", "${out}/student" } },
+                new { name = "cache", args = CacheArgs("${out}/cache") },
+            },
+        }));
+        foreach (var r in ClusterWorkspace.RunConcurrently(N, i => ["run", pipeline, "--worker", i.ToString(), "--workers", N.ToString(), "--until", "cache"]))
+            Assert.Contains("init-student: not shard-parallel, skipped", r.EnsureSuccess().Output);
+        Assert.False(Directory.Exists(Path.Combine(dir, "split", "cache")), "a worker wrote the merged output");
+        Assert.True(Directory.Exists(Path.Combine(dir, "split", "cache.workers", "w2")));
+
+        ClusterWorkspace.Run(["run", pipeline, "--workers", N.ToString(), "--merge", "--until", "cache"]).EnsureSuccess();
+        ClusterWorkspace.Run(["run", pipeline, "--set", $"out={Path.Combine(dir, "single")}", "--until", "cache"]).EnsureSuccess();
+        ClusterWorkspace.AssertSameFiles(Path.Combine(dir, "single", "cache"), Path.Combine(dir, "split", "cache"));
+
+        // The merge recorded the step as done: a plain run goes on after it.
+        var rest = ClusterWorkspace.Run(["run", pipeline]).EnsureSuccess();
+        Assert.Contains("cache: done earlier, skipped", rest.Output);
+        Assert.True(File.Exists(Path.Combine(dir, "split", "student", "config.json")));
+    }
+
     /// <summary>Every row of every table one process writes, in id order; runs without their creation time.</summary>
     static void AssertSameRows(string expected, string actual)
     {
