@@ -66,7 +66,8 @@ public static class SamplingPass
         if (File.Exists(Path.Combine(o.Out, SampleManifest.FileName)))
         {
             manifest = SampleManifest.Load(o.Out);
-            if (manifest.SettingsKey != fresh.SettingsKey)
+            // A folder written before data checksums were recorded is compared on the rest.
+            if (manifest.SettingsKey != (fresh with { DataChecksum = manifest.DataChecksum is null ? null : fresh.DataChecksum }).SettingsKey)
                 throw LlavaModException.ForFile(o.Out, "holds samples made with other settings, another model or other data; choose an empty --out folder");
             if (manifest.Worker != fresh.Worker)
                 throw LlavaModException.ForFile(o.Out, $"holds the samples of {Describe(manifest.Worker)}, this run is {Describe(fresh.Worker)}; give each worker its own --out folder");
