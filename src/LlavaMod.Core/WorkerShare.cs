@@ -52,10 +52,11 @@ public sealed record WorkerShare(int Index, int Count)
                 source = KubernetesIndex;
             }
         }
-        count ??= Number(environment, WorkersVariable) ?? (index is null ? null : Number(environment, SlurmTaskCount));
+        string countSource = workers is not null ? "--workers" : count is not null ? SlurmTaskCount : WorkersVariable;
+        count ??= Number(environment, WorkersVariable);
         if (index is null && count is null) return Single;
         if (index is null)
-            throw new LlavaModException($"--workers {count} needs --worker i (or {SlurmTaskId} / {KubernetesIndex} in the environment)");
+            throw new LlavaModException($"{countSource} = {count} needs --worker i (or {SlurmTaskId} / {KubernetesIndex} in the environment)");
         if (count is null)
             throw new LlavaModException($"{source} = {index} but no worker count: pass --workers n (or set {SlurmTaskCount} / {WorkersVariable})");
         if (count < 1 || index < 0 || index >= count)

@@ -24,9 +24,8 @@ public sealed record PipelineWorkers(WorkerShare Share, bool Merge)
     /// <summary>What to run for a step: its worker's or its merge's arguments and record name; null when the step does not split.</summary>
     public (List<string> Args, string Record)? For(PipelineStep step, List<string> args)
     {
-        var (_, outputOption) = SplitVerbs.FirstOrDefault(v => args.Take(v.Verb.Length).SequenceEqual(v.Verb));
-        bool splits = SplitVerbs.Any(v => args.Take(v.Verb.Length).SequenceEqual(v.Verb));
-        if (!splits) return null;
+        var (verb, outputOption) = SplitVerbs.FirstOrDefault(v => args.Take(v.Verb.Length).SequenceEqual(v.Verb));
+        if (verb is null) return null;
         string? output = outputOption is null ? null : ValueOf(args, outputOption, step);
         if (Merge)
         {

@@ -35,7 +35,7 @@ public sealed class WorkerShareTests
 
     [Theory]
     [InlineData(3, 3, "--worker = 3 with 3 workers: need 0 <= worker < workers")]
-    [InlineData(null, 3, "--workers 3 needs --worker i")]
+    [InlineData(null, 3, "--workers = 3 needs --worker i")]
     public void An_index_outside_the_job_is_refused(int? worker, int? workers, string message) =>
         Assert.Contains(message, Assert.Throws<LlavaModException>(() => WorkerShare.Resolve(worker, workers, Env())).Message);
 
