@@ -70,16 +70,32 @@ public sealed class TeacherPassWorkerTests(ClusterWorkspace workspace) : IClassF
         AssertSameRows(single, merged);
     }
 
-    [Fact]
-    public void Pair_indexes_of_three_concurrent_reference_workers_merge_to_the_rows_of_one_process()
+    string[] ReferenceArgs(string db) =>
+        ["pairs", "reference", "--db", db, "--teacher", workspace.Teacher, "--image-root", Path.Combine(workspace.Raw, "mine"), "--batch-size", "4", "--threads", "1"];
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Pair_indexes_of_three_concurrent_reference_workers_merge_to_the_rows_of_one_process(bool killOne)
     {
         string dir = workspace.NewDir("reference"), source = Path.Combine(dir, "source.sqlite"), single = Path.Combine(dir, "single.sqlite");
         ClusterWorkspace.Run(["pairs", "import", "--db", source, workspace.ImportFile()]).EnsureSuccess();
         File.Copy(source, single);
-        string[] Args(string db) => ["pairs", "reference", "--db", db, "--teacher", workspace.Teacher, "--image-root", Path.Combine(workspace.Raw, "mine"), "--batch-size", "4", "--threads", "1"];
-        ClusterWorkspace.Run(Args(single)).EnsureSuccess();
+        ClusterWorkspace.Run(ReferenceArgs(single)).EnsureSuccess();
         var workers = Enumerable.Range(0, N).Select(i => Path.Combine(dir, $"w{i}.sqlite")).ToList();
-        foreach (var r in ClusterWorkspace.RunConcurrently(N, i => Split(Args(source), i).Concat(["--out", workers[i]]).ToArray())) r.EnsureSuccess();
+        string[] Worker(int i) => [.. Split(ReferenceArgs(source), i), "--out", workers[i]];
+        if (killOne)
+        {
+            // Worker 2 kills itself with SIGKILL after committing its third batch of pairs, then runs again from its own copy.
+            Assert.Equal(137, ClusterWorkspace.Run(Worker(2), new Dictionary<string, string> { [FaultPoint.Variable] = "batch:3" }).Code);
+            foreach (var r in ClusterWorkspace.RunConcurrently(2, Worker)) r.EnsureSuccess();
+            var early = ClusterWorkspace.Run(["merge", .. workers, "--out", Path.Combine(dir, "early.sqlite")]);
+            Assert.Equal(1, early.Code);
+            Assert.Contains("(worker 2) is not finished", early.Output);
+            ClusterWorkspace.Run(Worker(2)).EnsureSuccess();
+        }
+        else
+            foreach (var r in ClusterWorkspace.RunConcurrently(N, Worker)) r.EnsureSuccess();
 
         string merged = Path.Combine(dir, "merged.sqlite");
         Merge(workers, merged);
