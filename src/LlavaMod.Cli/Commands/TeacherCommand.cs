@@ -28,7 +28,10 @@ public static class TeacherCommand
         var only = new Option<string?>("--only-ids-ending-with") { Description = "Only rows whose id ends with this, e.g. -describe" };
         var checkShards = CheckShardsOption.Create();
         var command = new Command("sample",
-            "Sample N responses per prompt with their per-token log-probs, deterministic per seed, one Parquet file per data shard; rerunning skips finished shards.")
+            "Sample N responses per prompt with their per-token log-probs, deterministic per seed, one Parquet file per data shard; rerunning skips finished shards.\n\n" +
+            "Examples:\n  llavamod teacher sample --model teacher/ --data shards/mine --out samples/\n" +
+            "  llavamod teacher sample --model teacher/ --data shards/mine --out samples/w3 --worker 3 --workers 8 --device cuda\n" +
+            "  llavamod merge samples/w* --out samples/all")
         {
             model, data, output, n, temperature, topP, topK, maxNew, seed, only, checkShards,
         };
@@ -60,7 +63,10 @@ public static class TeacherCommand
         var checkShards = CheckShardsOption.Create();
         var command = new Command("cache-logits",
             "Cache the teacher's output distribution at every supervised token: top-k token ids and log-probs plus the tail mass " +
-            "log(1 − Σ top-k p). Aligned row for row with the data shards; rerunning skips finished shards.")
+            "log(1 − Σ top-k p). Aligned row for row with the data shards; rerunning skips finished shards.\n\n" +
+            "Examples:\n  llavamod teacher cache-logits --teacher teacher/ --data shards/train --out cache/ --k 64\n" +
+            "  llavamod teacher cache-logits --teacher teacher/ --data shards/train --out cache/w3 --worker 3 --workers 8 --device cuda\n" +
+            "  llavamod merge cache/w* --out cache/all")
         {
             teacher, data, output, k, batchSize, checkShards,
         };
