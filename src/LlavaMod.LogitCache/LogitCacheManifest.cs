@@ -20,11 +20,15 @@ public sealed record LogitCacheManifest
     public string TeacherFingerprint { get; init; } = "";
     public string TokenizerFingerprint { get; init; } = "";
     public string DataFolder { get; init; } = "";
+    /// <summary>The data manifest's checksum: workers of one job must have read the same dataset.json.</summary>
+    public string? DataChecksum { get; init; }
     public int K { get; init; }
     public int VocabSize { get; init; }
     public IReadOnlyList<int>? VocabSubset { get; init; }
     /// <summary>Compute precision of the teacher pass (fp32 or bf16 mixed precision).</summary>
     public string Precision { get; init; } = "fp32";
+    /// <summary>Set on a worker's output (--worker i --workers n); absent on a whole cache, so a merged cache equals a single run's.</summary>
+    public WorkerPart? Worker { get; init; }
     public List<LogitCacheShard> Shards { get; init; } = new();
 
     public long Tokens => Shards.Sum(s => s.Tokens);

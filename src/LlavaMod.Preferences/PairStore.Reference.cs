@@ -22,9 +22,9 @@ public sealed partial class PairStore
     public long CountPairsNeedingReference() => _connection.ExecuteScalar<long>(
         $"SELECT count(*) FROM pairs p {RowJoins} WHERE {MissingReference}", transaction: _transaction);
 
-    /// <summary>The next <paramref name="limit"/> pairs (id order, ids above <paramref name="afterId"/>)
-    /// that lack reference log-probs or token ids.</summary>
-    public IReadOnlyList<PairNeedingReference> PairsNeedingReference(long afterId, int limit)
+    /// <summary>The next <paramref name="limit"/> pairs (id order, ids above <paramref name="afterId"/>,
+    /// up to <paramref name="throughId"/>) that lack reference log-probs or token ids.</summary>
+    public IReadOnlyList<PairNeedingReference> PairsNeedingReference(long afterId, int limit, long throughId = long.MaxValue)
     {
         var rows = _connection.Query(
             $"""
@@ -33,9 +33,9 @@ public sealed partial class PairStore
                    r.id AS r_id, r.text AS r_text, r.token_ids AS r_ids,
                    (p.ref_chosen_logp IS NOT NULL AND p.ref_rejected_logp IS NOT NULL) AS has_reference
             FROM pairs p {RowJoins}
-            WHERE p.id > @afterId AND {MissingReference}
+            WHERE p.id > @afterId AND p.id <= @throughId AND {MissingReference}
             ORDER BY p.id LIMIT @limit
-            """, new { afterId, limit }, _transaction);
+            """, new { afterId, limit, throughId }, _transaction);
         return rows.Select(row => new PairNeedingReference(
             (long)row.id, (long)row.run_id, (string)row.run_name, (long)row.prompt_id, (string)row.prompt_text,
             TokenIdBlob.DecodeOrNull((byte[]?)row.prompt_ids), (string?)row.image_path, (string?)row.image_key,

@@ -1,26 +1,32 @@
 using System.CommandLine;
-using LlavaMod.Cli.Etl;
-using LlavaMod.Data.Etl;
 
 namespace LlavaMod.Cli.Commands;
 
-/// <summary>`llavamod merge DIR...`: joins the outputs of a split shard job.</summary>
+/// <summary>`llavamod merge PATH... --out OUT`: joins the outputs of the workers of a split job.</summary>
 public static class MergeCommand
 {
     public static Command Create()
     {
-        var dirs = new Argument<string[]>("dirs") { Description = "Folders holding worker-NNNNN-of-MMMMM.json outputs", Arity = ArgumentArity.OneOrMore };
-        var output = new Option<string?>("--out", "-o") { Description = "Output folder (default: the first folder; shards are copied when it differs)" };
+        var paths = new Argument<string[]>("paths")
+        {
+            Description = "Every worker's output, all of one kind: shard folders (worker-*-of-*.json), logit caches (logit_cache.json), " +
+                          "samples folders (samples.json) or pair index files",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var output = new Option<string?>("--out", "-o") { Description = "Output folder or file (shards: default the first folder, shards are copied when it differs)" };
         var maxRejects = ShardCommand.MaxRejectShareOption();
-        var command = new Command("merge", "Join the outputs of 'shard --worker i --workers n' into one dataset, identical to a single run.");
-        command.Arguments.Add(dirs);
+        var command = new Command("merge",
+            "Join the outputs of the workers of a split job ('--worker i --workers n' of shard, teacher cache-logits, teacher sample, pairs mine, pairs reference) " +
+            "into exactly what one process writes. Refuses outputs of other settings, models or data, and a missing or unfinished worker.\n\n" +
+            "Examples:\n  llavamod merge shards-w*/ --out shards/\n  llavamod merge cache/w0 cache/w1 cache/w2 --out cache/all\n" +
+            "  llavamod merge pairs-w0.sqlite pairs-w1.sqlite --out pairs.sqlite");
+        command.Arguments.Add(paths);
         command.Options.Add(output);
         command.Options.Add(maxRejects);
         command.SetAction(async (parse, ct) =>
         {
-            var inputs = parse.GetValue(dirs)!;
-            var manifest = await DatasetMerger.MergeAsync(inputs, parse.GetValue(output) ?? inputs[0], Console.WriteLine, ct, parse.GetValue(maxRejects));
-            ShardSummary.Print(manifest);
+            var inputs = parse.GetValue(paths)!;
+            await MergeKinds.Of(inputs).MergeAsync(inputs, parse.GetValue(output), new MergeSettings(parse.GetValue(maxRejects)), ct);
             return 0;
         });
         return command;

@@ -14,6 +14,7 @@ public static class RunCommand
         var until = new Option<string?>("--until") { Description = "Stop after this step (e.g. --until teacher-sft to train and inspect the teacher first)." };
         var force = new Option<bool>("--force") { Description = "Rerun every step, even those recorded as done." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Check every step as a real run does, print the steps it would run (honouring --from/--until) and exit." };
+        var merge = new Option<bool>("--merge") { Description = "With --workers n: join the workers' outputs of the shard-parallel steps (llavamod merge) and record those steps as done." };
 
         var command = new Command("run",
             "Run a declarative pipeline (the demo, or the LLaVA-MoD recipe on real data) step by step. " +
@@ -21,21 +22,27 @@ public static class RunCommand
             "Finished steps are recorded, so rerunning the same command resumes after the last finished step.\n\n" +
             "Examples:\n  llavamod run pipelines/demo.json --set out=runs/demo --dry-run\n  llavamod run pipelines/demo.json --set out=runs/demo --until teacher-sft")
         {
-            file, set, from, until, force, dryRun,
+            file, set, from, until, force, dryRun, merge,
         };
+        var split = new WorkerOptionSet(command, "share of every shard-parallel step (shard, teacher cache-logits, teacher sample, pairs mine; other steps are skipped)");
         command.SetAction(async (parse, ct) =>
         {
             string path = parse.GetValue(file)!;
             var definition = PipelineDefinition.Load(path);
             var overrides = ParseOverrides(parse.GetValue(set) ?? []);
             var runner = new PipelineRunner(definition, path, overrides);
+            var share = parse.GetValue(merge)
+                ? new WorkerShare(0, split.Count(parse) ?? throw new LlavaModException("--merge needs --workers n: the number of workers whose outputs are joined"))
+                : split.Parse(parse);
+            PipelineWorkers? workers = share.IsSplit || parse.GetValue(merge) ? new PipelineWorkers(share, parse.GetValue(merge)) : null;
             if (parse.GetValue(dryRun))
             {
                 foreach (var (step, args) in runner.Plan(CommandCatalog.CreateRoot, parse.GetValue(from), parse.GetValue(until)))
-                    Console.WriteLine($"{step.Name}: llavamod {string.Join(' ', args)}");
+                    Console.WriteLine(workers?.For(step, args) is { } s ? $"{step.Name}: llavamod {string.Join(' ', s.Args)}"
+                        : workers is null ? $"{step.Name}: llavamod {string.Join(' ', args)}" : $"{step.Name}: (not shard-parallel, skipped)");
                 return 0;
             }
-            return await runner.RunAsync(CommandCatalog.CreateRoot, parse.GetValue(from), parse.GetValue(force), Console.Out, ct, parse.GetValue(until));
+            return await runner.RunAsync(CommandCatalog.CreateRoot, parse.GetValue(from), parse.GetValue(force), Console.Out, ct, parse.GetValue(until), workers);
         });
         return command;
     }

@@ -27,15 +27,14 @@ public static class ShardCommand
         var threads = new Option<int>("--threads") { Description = "Worker threads (output is identical for any value)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var resume = new Option<bool>("--resume") { Description = "Keep the finished shards of an interrupted run and produce the rest" };
         var keepDuplicates = new Option<bool>("--keep-duplicates") { Description = "Keep exact duplicates (same image bytes and conversation)" };
-        var worker = new Option<int>("--worker") { Description = "This process's index in a split job (0-based; e.g. $SLURM_ARRAY_TASK_ID)", DefaultValueFactory = _ => 0 };
-        var workers = new Option<int>("--workers") { Description = "Number of processes in a split job; join their outputs with 'llavamod merge'", DefaultValueFactory = _ => 1 };
 
         var allowPartial = new Option<bool>("--allow-partial-source") { Description = "Keep the rows before the break of a JSON input that cannot be read to its end (default: stop before any work, naming file, line and byte)" };
         var maxRejects = MaxRejectShareOption();
 
         var command = new Command("shard", "Read image-text inputs, check, resize, tokenize and write Parquet shards with a manifest.");
-        foreach (var o in new Option[] { input, source, imageRoot, format, output, kind, captionPrompt, shardRows, shardMb, groupRows, groupMb, threads, resume, keepDuplicates, worker, workers, allowPartial, maxRejects })
+        foreach (var o in new Option[] { input, source, imageRoot, format, output, kind, captionPrompt, shardRows, shardMb, groupRows, groupMb, threads, resume, keepDuplicates, allowPartial, maxRejects })
             command.Options.Add(o);
+        var split = new WorkerOptionSet(command, "source blocks (--shard-rows rows each)");
         var stageOptions = StageOptions.AddTo(command);
 
         command.SetAction(async (parse, ct) =>
@@ -59,6 +58,7 @@ public static class ShardCommand
             }
             else inputs = SourceInput.Resolve(parse.GetValue(input) ?? [], forced, roots);
 
+            var share = split.Parse(parse);
             var options = new ShardJobOptions
             {
                 Inputs = inputs,
@@ -75,8 +75,8 @@ public static class ShardCommand
                 Threads = parse.GetValue(threads),
                 Resume = parse.GetValue(resume),
                 KeepDuplicates = parse.GetValue(keepDuplicates),
-                Worker = parse.GetValue(worker),
-                Workers = parse.GetValue(workers),
+                Worker = share.Index,
+                Workers = share.Count,
                 ExpectedRows = expectedRows,
                 ExpectedSha256 = expectedSha,
                 AllowPartialSource = parse.GetValue(allowPartial),

@@ -28,19 +28,24 @@ public static class TeacherCommand
         var only = new Option<string?>("--only-ids-ending-with") { Description = "Only rows whose id ends with this, e.g. -describe" };
         var checkShards = CheckShardsOption.Create();
         var command = new Command("sample",
-            "Sample N responses per prompt with their per-token log-probs, deterministic per seed, one Parquet file per data shard; rerunning skips finished shards.")
+            "Sample N responses per prompt with their per-token log-probs, deterministic per seed, one Parquet file per data shard; rerunning skips finished shards.\n\n" +
+            "Examples:\n  llavamod teacher sample --model teacher/ --data shards/mine --out samples/\n" +
+            "  llavamod teacher sample --model teacher/ --data shards/mine --out samples/w3 --worker 3 --workers 8 --device cuda\n" +
+            "  llavamod merge samples/w* --out samples/all")
         {
             model, data, output, n, temperature, topP, topK, maxNew, seed, only, checkShards,
         };
         var runtime = new RuntimeOptionSet(command);
+        var split = new WorkerOptionSet(command, "data shards");
         command.SetAction((parse, ct) =>
         {
+            var share = split.Parse(parse);
             CheckShardsOption.Apply(parse, checkShards, [parse.GetValue(data)!]);
             var manifest = SamplingPass.Run(new SamplingOptions
             {
                 Model = parse.GetValue(model)!, Data = parse.GetValue(data)!, Out = parse.GetValue(output)!, SamplesPerPrompt = parse.GetValue(n),
                 Temperature = parse.GetValue(temperature), TopP = parse.GetValue(topP), TopK = parse.GetValue(topK), MaxNewTokens = parse.GetValue(maxNew),
-                Seed = parse.GetValue(seed), OnlyIdsEndingWith = parse.GetValue(only), Runtime = runtime.Parse(parse),
+                Seed = parse.GetValue(seed), OnlyIdsEndingWith = parse.GetValue(only), Runtime = runtime.Parse(parse), Share = share,
             }, Console.WriteLine, ct);
             Console.WriteLine($"samples: {manifest.Shards.Sum(s => s.Samples):N0} responses to {manifest.Shards.Sum(s => s.Prompts):N0} prompts");
             return Task.FromResult(0);
@@ -58,18 +63,23 @@ public static class TeacherCommand
         var checkShards = CheckShardsOption.Create();
         var command = new Command("cache-logits",
             "Cache the teacher's output distribution at every supervised token: top-k token ids and log-probs plus the tail mass " +
-            "log(1 − Σ top-k p). Aligned row for row with the data shards; rerunning skips finished shards.")
+            "log(1 − Σ top-k p). Aligned row for row with the data shards; rerunning skips finished shards.\n\n" +
+            "Examples:\n  llavamod teacher cache-logits --teacher teacher/ --data shards/train --out cache/ --k 64\n" +
+            "  llavamod teacher cache-logits --teacher teacher/ --data shards/train --out cache/w3 --worker 3 --workers 8 --device cuda\n" +
+            "  llavamod merge cache/w* --out cache/all")
         {
             teacher, data, output, k, batchSize, checkShards,
         };
         var runtime = new RuntimeOptionSet(command);
+        var split = new WorkerOptionSet(command, "data shards");
         command.SetAction((parse, ct) =>
         {
+            var share = split.Parse(parse);
             CheckShardsOption.Apply(parse, checkShards, [parse.GetValue(data)!]);
             var manifest = LogitCachePass.Run(new LogitCachePassOptions
             {
                 Teacher = parse.GetValue(teacher)!, Data = parse.GetValue(data)!, Out = parse.GetValue(output)!,
-                K = parse.GetValue(k), BatchSize = parse.GetValue(batchSize), Runtime = runtime.Parse(parse),
+                K = parse.GetValue(k), BatchSize = parse.GetValue(batchSize), Runtime = runtime.Parse(parse), Share = share,
             }, Console.WriteLine, ct);
             Console.WriteLine($"cache: {manifest.Tokens:N0} tokens in {manifest.Shards.Count} shards, {manifest.BytesPerToken:F1} bytes/token, top-{manifest.K} covers {manifest.MeanCoveredMass:P1} of the teacher's probability");
             return Task.FromResult(0);

@@ -69,7 +69,9 @@ public sealed class PipelineRunner(PipelineDefinition definition, string pipelin
     }
 
     /// <summary>Runs the steps from <paramref name="fromStep"/> (all when null) after validating all of them; returns the exit code.</summary>
-    public async Task<int> RunAsync(Func<RootCommand> createRoot, string? fromStep, bool force, TextWriter log, CancellationToken ct, string? untilStep = null)
+    /// <param name="workers">A worker's share or the merge of the shares (see <see cref="PipelineWorkers"/>); null runs every step whole.</param>
+    public async Task<int> RunAsync(Func<RootCommand> createRoot, string? fromStep, bool force, TextWriter log, CancellationToken ct, string? untilStep = null,
+        PipelineWorkers? workers = null)
     {
         var steps = ResolvedSteps();
         var (start, end) = Range(fromStep, untilStep);
@@ -80,7 +82,19 @@ public sealed class PipelineRunner(PipelineDefinition definition, string pipelin
             var (step, args) = steps[i];
             string recordPath = Path.Combine(StateDirectory, $"{step.Name}.done.json");
             bool before = i < start;
-            if (before || (!force && IsDone(recordPath, args)))
+            // A merge is recorded as the whole step (a later plain run goes on after it); a worker's share under its own name.
+            var recordArgs = args;
+            if (workers is not null && !before)
+            {
+                if (workers.For(step, args) is not { } split)
+                {
+                    log.WriteLine($"[{i + 1}/{steps.Count}] {step.Name}: not shard-parallel, skipped (run it once without --worker)");
+                    continue;
+                }
+                (args, recordPath) = (split.Args, Path.Combine(StateDirectory, split.Record));
+                if (!workers.Merge) recordArgs = args;
+            }
+            if (before || (!force && IsDone(recordPath, recordArgs)))
             {
                 log.WriteLine($"[{i + 1}/{steps.Count}] {step.Name}: {(before ? "skipped (before --from)" : "done earlier, skipped")}");
                 continue;
@@ -94,7 +108,7 @@ public sealed class PipelineRunner(PipelineDefinition definition, string pipelin
                 return code;
             }
             double seconds = (DateTimeOffset.UtcNow - started).TotalSeconds;
-            Json.WriteFileAtomic(recordPath, new StepRecord(step.Name, args, DateTimeOffset.UtcNow, seconds));
+            Json.WriteFileAtomic(recordPath, new StepRecord(step.Name, recordArgs, DateTimeOffset.UtcNow, seconds));
             log.WriteLine($"[{i + 1}/{steps.Count}] {step.Name}: finished in {seconds:F1} s");
         }
         return 0;

@@ -29,6 +29,8 @@ public sealed record MiningOptions
     public double ValFraction { get; init; } = 0.05;
     /// <summary>Device and torch threads, used when the teacher must run (judge, or samples from another model).</summary>
     public RuntimeOptions Runtime { get; init; } = RuntimeOptions.Default;
+    /// <summary>This process's share of a split job: it mines the samples files (data shards) whose index mod n is its own, into its own --db.</summary>
+    public WorkerShare Share { get; init; } = WorkerShare.Single;
 }
 
 /// <summary>What a mining run added.</summary>
@@ -68,16 +70,24 @@ public static class MiningPass
             _ => o.GroundTruthScorer ?? throw new LlavaModException("the reference scorer needs ground truth (--ground-truth); without it use --scorer judge"),
         };
 
+        using var outputLock = o.Share.IsSplit ? OutputLock.ForFile(o.Db) : null;
         using var store = PairStore.Open(o.Db);
-        long run = store.CreateRun(new RunInfo(o.RunName, Path.GetFullPath(o.Teacher), teacherFingerprint, samples.ModelFolder, samples.ModelFingerprint,
-            scorer.Name, scorer.Version, Json.Serialize(new { o.Policy, o.ValFraction, samples.Temperature, samples.SamplesPerPrompt, samples.Seed, scorer = scorer.Settings })));
+        var runInfo = new RunInfo(o.RunName, Path.GetFullPath(o.Teacher), teacherFingerprint, samples.ModelFolder, samples.ModelFingerprint,
+            scorer.Name, scorer.Version, Json.Serialize(new { o.Policy, o.ValFraction, samples.Temperature, samples.SamplesPerPrompt, samples.Seed, scorer = scorer.Settings }));
+        var finished = o.Share.IsSplit ? BeginWorker(store, o, runInfo, samples) : new HashSet<string>();
+        long run = store.CreateRun(runInfo);
         if (data.TokenizerFingerprint.Length > 0) store.RecordRunTokenizer(run, data.TokenizerFingerprint);
         int prompts = 0, responses = 0, inserted = 0, empty = 0;
         try
         {
-            foreach (var shard in samples.Shards)
+            foreach (var shard in o.Share.Take(samples.Shards))
             {
                 ct.ThrowIfCancellationRequested();
+                if (finished.Contains(shard.DataShard))
+                {
+                    log($"{shard.File}: mined earlier, skipped");
+                    continue;
+                }
                 var rows = ShardReader.ReadRows(Path.Combine(samples.DataFolder, shard.DataShard), ct).ToBlockingEnumerable(ct).ToDictionary(r => r.Key);
                 var batch = new List<MinedPrompt>();
                 foreach (var group in SamplingPass.ReadSamples(Path.Combine(o.Samples, shard.File)).GroupBy(s => s.Key))
@@ -90,7 +100,13 @@ public static class MiningPass
                     if (mined.Pairs.Count == 0) empty++;
                     batch.Add(mined);
                 }
-                var result = store.AddMinedBatch(run, batch);
+                var result = store.InTransaction(tx =>
+                {
+                    var written = tx.AddMinedBatch(run, batch);
+                    if (o.Share.IsSplit) tx.RecordWorkerUnit(shard.DataShard);
+                    return written;
+                });
+                FaultPoint.Pass("shard");
                 (prompts, responses, inserted) = (prompts + result.Prompts, responses + result.Responses, inserted + result.PairsInserted);
                 log($"{shard.File}: {result.Prompts} prompts, {result.PairsInserted} new pairs");
             }
@@ -100,6 +116,25 @@ public static class MiningPass
             teacher?.Dispose();
         }
         return new MiningSummary(prompts, responses, inserted, empty, reuse);
+    }
+
+    /// <summary>
+    /// A worker's --db holds its run alone and records its part (the samples files it mines) and
+    /// everything the job's workers must share; returns the data shards it has mined already.
+    /// </summary>
+    static HashSet<string> BeginWorker(PairStore store, MiningOptions o, RunInfo run, SampleManifest samples)
+    {
+        var others = store.ListRuns().Where(name => name != o.RunName).ToList();
+        if (others.Count > 0)
+            throw LlavaModException.ForFile(o.Db, $"holds other runs ({string.Join(", ", others)}); a worker of a split job writes its own new file");
+        var part = WorkerPart.Of(o.Share, samples.Shards.Select(s => s.DataShard).ToList());
+        string settings = Json.Serialize(new
+        {
+            run = run with { SettingsJson = "" }, run_settings = System.Text.Json.Nodes.JsonNode.Parse(run.SettingsJson),
+            samples = Path.GetFullPath(o.Samples), samples_settings = samples.SettingsKey, data_checksum = samples.DataChecksum,
+        });
+        store.BeginWorker(new PairWorkerInfo(PairIndexMerger.MineVerb, part, settings));
+        return store.FinishedWorkerUnits().Select(u => u.Unit).ToHashSet();
     }
 
     /// <summary>The judge asks in the chat template the data (and so the teacher's training) used.</summary>

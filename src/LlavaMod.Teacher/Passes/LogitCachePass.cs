@@ -19,6 +19,8 @@ public sealed record LogitCachePassOptions
     public int BatchSize { get; init; } = 16;
     /// <summary>Device, torch threads and compute precision (bf16: mixed precision, see <see cref="LlavaMod.Models.Autocast"/>).</summary>
     public RuntimeOptions Runtime { get; init; } = RuntimeOptions.Default;
+    /// <summary>This process's share of a split job: it caches the data shards whose index mod n is its own.</summary>
+    public WorkerShare Share { get; init; } = WorkerShare.Single;
 }
 
 /// <summary>
@@ -48,12 +50,12 @@ public static class LogitCachePass
         int k = Math.Min(options.K, subset?.Count ?? vocab);
         string fingerprint = ModelFingerprint.OfWeights(options.Teacher);
 
-        Directory.CreateDirectory(options.Out);
+        using var outputLock = OutputLock.ForFolder(options.Out);
         AtomicFile.CleanStaleTempFiles(options.Out);
         var manifest = ExistingOrNew(options, fingerprint, data, k, vocab, subset);
         var metadata = new LogitCacheMetadata(k, vocab, fingerprint, data.TokenizerFingerprint);
 
-        foreach (var shard in data.Shards)
+        foreach (var shard in options.Share.Take(data.Shards))
         {
             ct.ThrowIfCancellationRequested();
             string cacheFile = LogitCacheManifest.CacheFileFor(shard.File);
@@ -67,6 +69,7 @@ public static class LogitCachePass
                 progress: (done, total, elapsed) => log($"{shard.File}: {ProgressText.Progress(done, total, elapsed, "rows")}"));
             manifest.Shards.Add(entry with { DataShard = shard.File });
             manifest.Save(options.Out);
+            FaultPoint.Pass("shard");
             double seconds = (DateTime.UtcNow - started).TotalSeconds;
             log($"{shard.File}: {entry.Rows} rows, {entry.Tokens} tokens ({entry.Tokens / Math.Max(seconds, 1e-9):F0} tokens/s), {(double)entry.Bytes / Math.Max(1, entry.Tokens):F1} bytes/token, top-{k} covers {entry.MeanCoveredMass:P1}");
         }
@@ -80,15 +83,26 @@ public static class LogitCachePass
             var existing = LogitCacheManifest.Load(options.Out);
             if (existing.TeacherFingerprint != fingerprint || existing.K != k || existing.TokenizerFingerprint != data.TokenizerFingerprint || existing.Precision != options.Runtime.Precision.Name())
                 throw LlavaModException.ForFile(options.Out, "holds a cache from another teacher, k, tokenizer or precision; choose an empty --out folder");
+            if (existing.DataChecksum is { } recorded && recorded != DataChecksum(data))
+                throw LlavaModException.ForFile(options.Out, $"holds a cache of another dataset.json than {options.Data}'s; choose an empty --out folder");
+            if (existing.Worker != Part(options, data))
+                throw LlavaModException.ForFile(options.Out, $"holds the cache of {Describe(existing.Worker)}, this run is {Describe(Part(options, data))}; give each worker its own --out folder");
             return existing;
         }
         return new LogitCacheManifest
         {
             TeacherFolder = Path.GetFullPath(options.Teacher), TeacherFingerprint = fingerprint,
-            TokenizerFingerprint = data.TokenizerFingerprint, DataFolder = Path.GetFullPath(options.Data),
-            K = k, VocabSize = vocab, VocabSubset = subset?.TokenIds, Precision = options.Runtime.Precision.Name(),
+            TokenizerFingerprint = data.TokenizerFingerprint, DataFolder = Path.GetFullPath(options.Data), DataChecksum = DataChecksum(data),
+            K = k, VocabSize = vocab, VocabSubset = subset?.TokenIds, Precision = options.Runtime.Precision.Name(), Worker = Part(options, data),
         };
     }
+
+    static string DataChecksum(DatasetManifest data) => data.Checksum ?? data.ComputeChecksum();
+
+    static WorkerPart? Part(LogitCachePassOptions options, DatasetManifest data) =>
+        options.Share.IsSplit ? WorkerPart.Of(options.Share, data.Shards.Select(s => s.File).ToList()) : null;
+
+    internal static string Describe(WorkerPart? part) => part is null ? "one process" : $"worker {part.Worker} of {part.Workers}";
 
     /// <param name="progress">Told rows done, rows in the shard and time spent after each row group.</param>
     static LogitCacheShard CacheShard(LlavaModel teacher, string shardPath, string cachePath, LogitCacheMetadata metadata, int batchSize, Device device, CancellationToken ct,

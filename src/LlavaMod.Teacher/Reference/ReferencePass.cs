@@ -5,6 +5,7 @@ using LlavaMod.Models;
 using LlavaMod.Models.Generation;
 using LlavaMod.Models.Runtime;
 using LlavaMod.Preferences;
+using LlavaMod.Teacher.Passes;
 using TorchSharp;
 
 namespace LlavaMod.Teacher.Reference;
@@ -23,6 +24,10 @@ public sealed record ReferenceOptions
     public int PairsPerBatch { get; init; } = 16;
     /// <summary>Device and torch threads (the teacher scores in fp32).</summary>
     public RuntimeOptions Runtime { get; init; } = RuntimeOptions.Default;
+    /// <summary>This process's share of a split job: it fills the batches of <see cref="PairsPerBatch"/> pairs whose index mod n is its own.</summary>
+    public WorkerShare Share { get; init; } = WorkerShare.Single;
+    /// <summary>A worker's own pair index: a copy of <see cref="Db"/> (made on its first start) in which it fills its batches; null for one process, which fills <see cref="Db"/> in place.</summary>
+    public string? Out { get; init; }
 }
 
 /// <summary>Pairs that needed work, reference log-probs newly stored, pairs whose token ids were newly made.</summary>
@@ -44,8 +49,30 @@ public static class ReferencePass
 {
     public static ReferenceSummary Run(ReferenceOptions o, Action<long, long>? progress = null, CancellationToken ct = default)
     {
-        using var store = PairStore.Open(o.Db);
-        long total = store.CountPairsNeedingReference();
+        if (o.Share.IsSplit != (o.Out is not null))
+            throw new LlavaModException(o.Out is null
+                ? "--worker/--workers need --out FILE: each worker fills its own copy of the pair index, joined with 'llavamod merge'"
+                : "--out is for a worker of a split job (--worker i --workers n); one process fills --db in place");
+        using var outputLock = o.Out is null ? null : OutputLock.ForFile(o.Out);
+        var batches = Batches(o);
+        string db = o.Out ?? o.Db;
+        if (o.Out is not null && !File.Exists(o.Out)) CopyInto(o.Db, o.Out);
+
+        using var store = PairStore.Open(db);
+        var owned = o.Share.Take(batches);
+        if (o.Share.IsSplit)
+        {
+            var part = new WorkerPart(o.Share.Index, o.Share.Count, owned.Select(UnitName).ToList());
+            store.BeginWorker(new PairWorkerInfo(PairIndexMerger.ReferenceVerb, part, Json.Serialize(new
+            {
+                source = Path.GetFullPath(o.Db), pairs_needing_reference = Hashing.Sha256Hex(string.Join(",", batches.SelectMany(b => b))),
+                teacher = ModelFingerprint.OfWeights(o.Teacher), o.Template, batch_size = o.PairsPerBatch,
+                image_root = o.ImageRoot is null ? null : Path.GetFullPath(o.ImageRoot), shards = o.Shards is null ? null : Path.GetFullPath(o.Shards),
+            })));
+            var finished = store.FinishedWorkerUnits().Select(u => u.Unit).ToHashSet();
+            owned = owned.Where(b => !finished.Contains(UnitName(b))).ToList();
+        }
+        long total = owned.Sum(b => (long)b.Length);
         progress?.Invoke(0, total);
         if (total == 0) return new ReferenceSummary(0, 0, 0);
 
@@ -54,18 +81,18 @@ public static class ReferencePass
         var template = ChatTemplate.Create(o.Template, tokenizer);
         // Every pair's image is found before the teacher loads: a missing one stops the run here, naming the pair.
         using var images = new PairImages(o.ImageRoot, o.Shards, Path.GetDirectoryName(Path.GetFullPath(o.Db)));
-        var located = LocateImages(store, images, o.Db);
+        var located = LocateImages(store, images, db, owned.SelectMany(b => b).ToHashSet());
         var device = o.Runtime.Apply();
         using var teacher = Checkpoint.Load(o.Teacher, torch.ScalarType.Float32, device);
         teacher.eval();
 
-        long done = 0, after = 0;
+        long done = 0;
         int filled = 0, tokenized = 0;
-        while (true)
+        foreach (var batch in owned)
         {
             ct.ThrowIfCancellationRequested();
-            var page = store.PairsNeedingReference(after, Math.Max(1, o.PairsPerBatch));
-            if (page.Count == 0) break;
+            // The batch as it was when the job started: pairs filled since (by a killed run) drop out, the others are scored together.
+            var page = store.PairsNeedingReference(batch[0] - 1, batch.Length, throughId: batch[^1]);
             var prepared = page.Select(p => Prepare(p, template, located[p.PairId], o.Db)).ToList();
             var needReference = prepared.Where(p => !p.Pair.HasReference).ToList();
             IReadOnlyList<SequenceLogProb> logps = needReference.Count == 0 ? []
@@ -81,21 +108,41 @@ public static class ReferencePass
                 }
                 for (int i = 0; i < needReference.Count; i++)
                     filled += s.FillReference(new ReferenceFill(needReference[i].Pair.PairId, logps[2 * i].Sum, logps[2 * i].Count, logps[2 * i + 1].Sum, logps[2 * i + 1].Count));
+                if (o.Share.IsSplit) s.RecordWorkerUnit(UnitName(batch));
             });
+            FaultPoint.Pass("batch");
             tokenized += prepared.Count(p => p.Tokenized);
-            done += page.Count;
-            after = page[^1].PairId;
+            done += batch.Length;
             progress?.Invoke(done, total);
         }
         return new ReferenceSummary(done, filled, tokenized);
     }
 
+    /// <summary>The pairs that lack reference log-probs or token ids in --db, in id order, in batches of
+    /// --batch-size: the units of work (a worker's are the batches whose index mod n is its own).</summary>
+    static IReadOnlyList<long[]> Batches(ReferenceOptions o)
+    {
+        using var source = PairStore.Open(o.Db, readOnly: o.Out is not null);
+        return source.ImagesOfPairsNeedingReference().Select(p => p.PairId).Chunk(Math.Max(1, o.PairsPerBatch)).ToList();
+    }
+
+    static string UnitName(long[] batch) => $"pairs {batch[0]}-{batch[^1]}";
+
+    /// <summary>A worker's first start: a consistent copy of the shared pair index becomes its own file.</summary>
+    static void CopyInto(string source, string target)
+    {
+        string temp = Path.GetFullPath(target) + AtomicFile.TempMarker + "copy";
+        File.Delete(temp);
+        PairStore.Copy(source, temp);
+        File.Move(temp, target, overwrite: true);
+    }
+
     sealed record Prepared(PairNeedingReference Pair, int[] Prompt, int[] Chosen, int[] Rejected, PairImage? Image, bool Tokenized);
 
     /// <summary>Where each pair's image is (null: it has none), reading only the shard rows the pairs name.</summary>
-    static Dictionary<long, PairImage?> LocateImages(PairStore store, PairImages images, string db)
+    static Dictionary<long, PairImage?> LocateImages(PairStore store, PairImages images, string db, IReadOnlySet<long> wanted)
     {
-        var pairs = store.ImagesOfPairsNeedingReference();
+        var pairs = store.ImagesOfPairsNeedingReference().Where(p => wanted.Contains(p.PairId)).ToList();
         var located = images.LocateAll(pairs, db);
         return pairs.Select((p, i) => (p.PairId, located[i])).ToDictionary(x => x.PairId, x => x.Item2);
     }

@@ -32,6 +32,8 @@ public sealed record SampleManifest
     public string ModelFolder { get; init; } = "";
     public string ModelFingerprint { get; init; } = "";
     public string DataFolder { get; init; } = "";
+    /// <summary>The data manifest's checksum: workers of one job must have read the same dataset.json.</summary>
+    public string? DataChecksum { get; init; }
     public int SamplesPerPrompt { get; init; }
     public double Temperature { get; init; }
     public double TopP { get; init; }
@@ -41,6 +43,8 @@ public sealed record SampleManifest
     public string? OnlyIdsEndingWith { get; init; }
     /// <summary>Compute precision of the sampling model (fp32 or bf16 mixed precision).</summary>
     public string Precision { get; init; } = "fp32";
+    /// <summary>Set on a worker's output (--worker i --workers n); absent on a whole folder, so a merged folder equals a single run's.</summary>
+    public WorkerPart? Worker { get; init; }
     public List<SampleShard> Shards { get; init; } = new();
 
     public static SampleManifest Load(string dir)
@@ -53,5 +57,5 @@ public sealed record SampleManifest
     public void Save(string dir) => Json.WriteFileAtomic(Path.Combine(dir, FileName), this);
 
     /// <summary>The settings that must match for a rerun to continue this folder.</summary>
-    public string SettingsKey => $"{ModelFingerprint}|{DataFolder}|{SamplesPerPrompt}|{Temperature}|{TopP}|{TopK}|{MaxNewTokens}|{Seed}|{OnlyIdsEndingWith}|{Precision}";
+    public string SettingsKey => $"{ModelFingerprint}|{DataFolder}|{DataChecksum}|{SamplesPerPrompt}|{Temperature}|{TopP}|{TopK}|{MaxNewTokens}|{Seed}|{OnlyIdsEndingWith}|{Precision}";
 }

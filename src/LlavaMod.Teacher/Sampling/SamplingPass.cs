@@ -29,6 +29,8 @@ public sealed record SamplingOptions
     public string? OnlyIdsEndingWith { get; init; }
     /// <summary>Device, torch threads and compute precision (bf16: mixed precision, see <see cref="LlavaMod.Models.Autocast"/>).</summary>
     public RuntimeOptions Runtime { get; init; } = RuntimeOptions.Default;
+    /// <summary>This process's share of a split job: it samples the data shards whose index mod n is its own.</summary>
+    public WorkerShare Share { get; init; } = WorkerShare.Single;
 }
 
 /// <summary>
@@ -55,19 +57,23 @@ public static class SamplingPass
         {
             ModelFolder = Path.GetFullPath(o.Model), ModelFingerprint = ModelFingerprint.OfWeights(o.Model), DataFolder = Path.GetFullPath(o.Data),
             SamplesPerPrompt = o.SamplesPerPrompt, Temperature = o.Temperature, TopP = o.TopP, TopK = o.TopK, MaxNewTokens = o.MaxNewTokens,
-            Seed = o.Seed, OnlyIdsEndingWith = o.OnlyIdsEndingWith, Precision = precision.Name(),
+            Seed = o.Seed, OnlyIdsEndingWith = o.OnlyIdsEndingWith, Precision = precision.Name(), DataChecksum = data.Checksum ?? data.ComputeChecksum(),
+            Worker = o.Share.IsSplit ? WorkerPart.Of(o.Share, data.Shards.Select(s => s.File).ToList()) : null,
         };
-        Directory.CreateDirectory(o.Out);
+        using var outputLock = OutputLock.ForFolder(o.Out);
         AtomicFile.CleanStaleTempFiles(o.Out);
         var manifest = fresh;
         if (File.Exists(Path.Combine(o.Out, SampleManifest.FileName)))
         {
             manifest = SampleManifest.Load(o.Out);
-            if (manifest.SettingsKey != fresh.SettingsKey)
-                throw LlavaModException.ForFile(o.Out, "holds samples made with other settings or another model; choose an empty --out folder");
+            // A folder written before data checksums were recorded is compared on the rest.
+            if (manifest.SettingsKey != (fresh with { DataChecksum = manifest.DataChecksum is null ? null : fresh.DataChecksum }).SettingsKey)
+                throw LlavaModException.ForFile(o.Out, "holds samples made with other settings, another model or other data; choose an empty --out folder");
+            if (manifest.Worker != fresh.Worker)
+                throw LlavaModException.ForFile(o.Out, $"holds the samples of {Describe(manifest.Worker)}, this run is {Describe(fresh.Worker)}; give each worker its own --out folder");
         }
 
-        foreach (var shard in data.Shards)
+        foreach (var shard in o.Share.Take(data.Shards))
         {
             ct.ThrowIfCancellationRequested();
             if (manifest.Shards.Any(s => s.DataShard == shard.File && File.Exists(Path.Combine(o.Out, s.File)))) continue;
@@ -90,10 +96,13 @@ public static class SamplingPass
             AtomicFile.WriteAsync(path, stream => ParquetSerializer.SerializeAsync(samples, stream, new ParquetOptions { CompressionMethod = CompressionMethod.Zstd }, cancellationToken: ct), ct).GetAwaiter().GetResult();
             manifest.Shards.Add(new SampleShard(file, shard.File, rows.Count, samples.Count, Hashing.Sha256OfFile(path)));
             manifest.Save(o.Out);
+            FaultPoint.Pass("shard");
             log($"{shard.File}: {samples.Count} samples for {rows.Count} prompts");
         }
         return manifest;
     }
+
+    static string Describe(WorkerPart? part) => part is null ? "one process" : $"worker {part.Worker} of {part.Workers}";
 
     /// <summary>The N samples of each row of a batch; each row's seeds derive from (seed, row key) alone, so batching changes nothing.</summary>
     static IEnumerable<SampleRow> Sample(LlavaModel model, QwenTokenizer tokenizer, IReadOnlyList<SupervisedExample> rows, SamplingOptions o, TorchSharp.torch.Device device)

@@ -33,8 +33,10 @@ public static class PairsMineCommand
             samples, teacher, truth, scorer, judgeBatch, run, mode, minGap, maxPairs, noBalance, valFraction,
         };
         var runtime = new RuntimeOptionSet(command, precision: false); // the teacher runs only when the samples came from another model, or as judge
+        var split = new WorkerOptionSet(command, "samples files (data shards); each worker writes its own --db");
         command.SetAction((parse, ct) =>
         {
+            var share = split.Parse(parse);
             var policy = new PairMiningPolicy
             {
                 Mode = parse.GetValue(mode) switch
@@ -49,7 +51,7 @@ public static class PairsMineCommand
             {
                 Samples = parse.GetValue(samples)!, Teacher = parse.GetValue(teacher)!, GroundTruthScorer = parse.GetValue(truth) is string truthDir ? new DemoPromptScorer(DemoGroundTruth.Load(truthDir), truthDir) : null, Db = parse.GetValue(db)!,
                 Scorer = parse.GetValue(scorer) == "judge" ? MiningScorer.Judge : MiningScorer.Reference, JudgeClaimsPerForward = parse.GetValue(judgeBatch),
-                RunName = parse.GetValue(run)!, Policy = policy, ValFraction = parse.GetValue(valFraction), Runtime = runtime.Parse(parse),
+                RunName = parse.GetValue(run)!, Policy = policy, ValFraction = parse.GetValue(valFraction), Runtime = runtime.Parse(parse), Share = share,
             }, Console.WriteLine, ct);
             Console.WriteLine($"{summary.Prompts} prompts, {summary.Responses} responses, {summary.PairsInserted} new pairs ({summary.PromptsWithoutPair} prompts gave no pair); " +
                               (summary.ReferenceFromSamples ? "reference log-probs taken from the teacher's own samples" : "reference log-probs computed by the teacher"));

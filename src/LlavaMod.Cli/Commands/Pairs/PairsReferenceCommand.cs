@@ -17,19 +17,22 @@ public static class PairsReferenceCommand
         var template = new Option<string>("--template") { Description = "Chat template for untokenized pairs: qwen (LLaVA-MoD) or chatml", DefaultValueFactory = _ => "qwen" };
         template.AcceptOnlyFromAmong("qwen", "chatml");
         var batch = new Option<int>("--batch-size") { Description = "Pairs per teacher forward pass (and per committed transaction)", DefaultValueFactory = _ => 16 };
+        var output = new Option<string?>("--out", "-o") { Description = "Worker only: its own pair index file, a copy of --db in which it fills its batches (join them with 'llavamod merge')" };
         var command = new Command("reference",
             "Compute the teacher's summed log-probs of chosen and rejected (and token ids, with the teacher's tokenizer) for pairs that lack them, " +
             "e.g. pairs imported from TRL / LLaVA-MoD / RLAIF-V files, so the pd stage can train on them. Resumable: only missing values are computed.")
         {
-            teacher, imageRoot, shards, template, batch,
+            teacher, imageRoot, shards, template, batch, output,
         };
         var runtime = new RuntimeOptionSet(command, precision: false);
+        var split = new WorkerOptionSet(command, "batches of --batch-size pairs");
         command.SetAction((parse, ct) =>
         {
             var options = new ReferenceOptions
             {
                 Db = parse.GetValue(db)!, Teacher = parse.GetValue(teacher)!, ImageRoot = parse.GetValue(imageRoot), Shards = parse.GetValue(shards),
                 Template = ChatTemplateKinds.Parse(parse.GetValue(template)!), PairsPerBatch = parse.GetValue(batch), Runtime = runtime.Parse(parse),
+                Share = split.Parse(parse), Out = parse.GetValue(output),
             };
             var summary = RunWithProgress(options, ct);
             Console.WriteLine(summary.Pairs == 0 ? "every pair has reference log-probs and token ids; nothing to do"
