@@ -1,6 +1,7 @@
 using LlavaMod.Core;
 using LlavaMod.Data.Etl;
 using LlavaMod.Data.Shards;
+using LlavaMod.Evaluation.Answering;
 using LlavaMod.LogitCache;
 using LlavaMod.Preferences;
 using LlavaMod.Teacher.Sampling;
@@ -31,6 +32,8 @@ public static class MergeKinds
             (inputs, output, _, ct) => Run(() => LogitCacheMerger.Merge(inputs, Required(output, "logit cache"), Console.WriteLine, ct))),
         new("samples folder", path => File.Exists(Path.Combine(path, SampleManifest.FileName)),
             (inputs, output, _, ct) => Run(() => SampleMerger.Merge(inputs, Required(output, "samples folder"), Console.WriteLine, ct))),
+        new("answer file", path => File.Exists(AnswerShare.PathFor(path)),
+            (inputs, output, _, ct) => Run(() => AnswerMerger.Merge(inputs, Required(output, "answer file"), Console.WriteLine))),
         new("pair index", IsPairIndex,
             (inputs, output, _, ct) => Run(() => PairIndexMerger.Merge(inputs, Required(output, "pair index"), Console.WriteLine, ct))),
     ];
@@ -40,7 +43,7 @@ public static class MergeKinds
     {
         var kinds = inputs.Select(path => (Path: path, Kind: All.FirstOrDefault(k => k.Recognises(path))
             ?? throw LlavaModException.ForFile(path, File.Exists(path) || Directory.Exists(path)
-                ? $"is not a worker output 'llavamod merge' knows (data shards with worker-*-of-*.json, a logit cache with {LogitCacheManifest.FileName}, a samples folder with {SampleManifest.FileName}, a pair index)"
+                ? $"is not a worker output 'llavamod merge' knows (data shards with worker-*-of-*.json, a logit cache with {LogitCacheManifest.FileName}, a samples folder with {SampleManifest.FileName}, the answers of split 'eval answer' workers, a pair index)"
                 : "not found"))).ToList();
         var mixed = kinds.FirstOrDefault(k => k.Kind != kinds[0].Kind);
         if (mixed.Path is not null)

@@ -1,5 +1,6 @@
 using LlavaMod.Data.Images;
 using LlavaMod.Data.Text;
+using LlavaMod.Core;
 using LlavaMod.Models;
 using LlavaMod.Models.Runtime;
 
@@ -31,9 +32,9 @@ public sealed record AnswerOptions
     public ulong Seed { get; init; }
     /// <summary>Device, torch threads and compute precision.</summary>
     public RuntimeOptions Runtime { get; init; } = RuntimeOptions.Default;
-    /// <summary>This worker answers the questions whose index mod <see cref="Workers"/> is <see cref="Worker"/>.</summary>
-    public int Worker { get; init; }
-    public int Workers { get; init; } = 1;
+    /// <summary>This worker's share: the questions whose index mod the count is its index (one process: all of them).
+    /// A split worker records its share beside its answers (<see cref="AnswerShare"/>) for 'llavamod merge'.</summary>
+    public WorkerShare Share { get; init; } = WorkerShare.Single;
     /// <summary>Answer the questions whose image exists and skip the others (else a missing image stops the run before any answer).</summary>
     public bool SkipMissingImages { get; init; }
 }

@@ -32,7 +32,8 @@ public static class AnswerPass
         IReadOnlyList<AnswerItem> all = options.Data is not null
             ? ShardItem.Read(options.Data, tokenizer)
             : QuestionItem.Read(options.Questions!, options.ImageRoot!);
-        var assigned = all.Where((_, index) => index % options.Workers == options.Worker).ToList();
+        var assigned = all.Where((_, index) => index % options.Share.Count == options.Share.Index).ToList();
+        var given = assigned.Select(a => a.QuestionId).ToList();
 
         var missing = assigned.OfType<QuestionItem>().Where(q => q.ImagePath is not null && !File.Exists(q.ImagePath)).ToList();
         if (missing.Count > 0)
@@ -44,6 +45,9 @@ public static class AnswerPass
             assigned = assigned.Where(a => !skip.Contains(a.QuestionId)).ToList();
         }
 
+        if (options.Share.IsSplit)
+            new AnswerShare(options.Share.Index, options.Share.Count, Path.GetFullPath(options.Data ?? options.Questions!), SettingsFingerprint(options), given,
+                missing.Select(m => m.QuestionId).ToList()).WriteOrCheck(options.Out);
         var done = AnswerFile.ResumeIds(options.Out);
         var todo = assigned.Where(a => !done.Contains(a.QuestionId)).ToList();
         int resumed = assigned.Count - todo.Count;
@@ -84,12 +88,15 @@ public static class AnswerPass
             info.LanguageActiveParameters - info.EmbeddingParameters, clock.Elapsed.TotalSeconds);
     }
 
+    /// <summary>Every setting that changes an answer (not the share, the output or the threads).</summary>
+    static string SettingsFingerprint(AnswerOptions o) =>
+        Hashing.Sha256Hex(Json.Serialize(o with { Share = WorkerShare.Single, Out = "", SkipMissingImages = false, Runtime = o.Runtime with { Threads = 0 } }));
+
     static void Validate(AnswerOptions o)
     {
         if (!Directory.Exists(o.Model)) throw new LlavaModException($"--model {o.Model}: folder not found");
         if ((o.Data is null) == (o.Questions is null)) throw new LlavaModException("give --questions Q.jsonl with --image-root DIR, or --data SHARDS, not both");
         if (o.Questions is not null && o.ImageRoot is null) throw new LlavaModException("--questions needs --image-root (the folder the question file's image paths are relative to)");
-        if (o.Workers < 1 || o.Worker < 0 || o.Worker >= o.Workers) throw new LlavaModException($"--worker {o.Worker} --workers {o.Workers}: need 0 <= worker < workers");
         if (o.BatchSize < 1) throw new LlavaModException($"--batch-size {o.BatchSize}: must be at least 1");
         if (o.MaxNewTokens < 1) throw new LlavaModException($"--max-new-tokens {o.MaxNewTokens}: must be at least 1");
     }

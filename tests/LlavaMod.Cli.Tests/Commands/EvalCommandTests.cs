@@ -155,4 +155,36 @@ public class EvalCommandTests : IDisposable
         Assert.Contains("| model | accuracy | precision | recall | F1 | yes ratio | active LM params (no embeddings) |", stdout);
         Assert.Contains("| accuracy | +0.000 | 0.000 | paired over the same 2 answers, 0 differ; within 2 SE |", stdout);
     }
+
+    [Fact]
+    public async Task Answers_of_two_concurrent_workers_merge_to_the_bytes_of_one_process()
+    {
+        // Seven questions, one without its image: worker 0 answers lines 1, 3, 5, 7 and worker 1 lines 2, 4 (6 is skipped),
+        // so only putting them back in question order gives the single run's file.
+        string questions = Path.Combine(_dir, "seven.jsonl");
+        File.WriteAllLines(questions, Enumerable.Range(1, 7).Select(i =>
+            $$"""{"question_id": {{10 + i}}, "image": "{{(i == 6 ? 3 : 1 + i % 2)}}.png", "text": "Is there a dog? ({{i}})", "label": "yes"}"""));
+        string[] Args(string output, params string[] extra) =>
+            ["eval", "answer", "--model", _model, "--questions", questions, "--image-root", _images, "--out", output, "--max-new-tokens", "4",
+             "--device", "cpu", "--skip-missing-images", "--batch-size", "2", .. extra];
+        string single = Path.Combine(_dir, "single.jsonl");
+        var (code, _, stderr) = RunCli(Args(single));
+        Assert.True(code == 0, stderr);
+        Assert.Equal(6, File.ReadAllLines(single).Length);
+        var parts = new[] { 0, 1 }.Select(w => Path.Combine(_dir, $"w{w}.jsonl")).ToArray();
+        var workers = parts.Select((p, w) => Task.Run(() => RunCli(Args(p, "--worker", $"{w}", "--workers", "2")))).ToArray();
+        foreach (var (exitCode, _, err) in await Task.WhenAll(workers)) Assert.True(exitCode == 0, err);
+
+        // One worker missing, or one of another job, is refused before anything is written.
+        string merged = Path.Combine(_dir, "merged.jsonl");
+        (code, _, stderr) = RunCli("merge", parts[0], "--out", merged);
+        Assert.NotEqual(0, code);
+        Assert.Contains("worker 1 of 2 missing", stderr);
+        Assert.False(File.Exists(merged));
+
+        (code, _, stderr) = RunCli("merge", parts[1], parts[0], "--out", merged);
+        Assert.True(code == 0, stderr);
+        Assert.Equal([4, 2], parts.Select(p => File.ReadAllLines(p).Length));
+        Assert.Equal(File.ReadAllText(single), File.ReadAllText(merged));
+    }
 }

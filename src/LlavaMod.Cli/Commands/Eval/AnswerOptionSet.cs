@@ -21,16 +21,16 @@ public sealed class AnswerOptionSet
     readonly Option<int> _maxNew = new("--max-new-tokens") { Description = "Longest answer in tokens", DefaultValueFactory = _ => 128 };
     readonly Option<double> _temperature = new("--temperature") { Description = "0 = greedy decoding", DefaultValueFactory = _ => 0.0 };
     readonly Option<ulong> _seed = new("--seed") { Description = "Sampling seed (with --temperature > 0)", DefaultValueFactory = _ => 0UL };
-    readonly Option<int> _worker = new("--worker") { Description = "Answer the questions whose index mod n is this", DefaultValueFactory = _ => 0 };
-    readonly Option<int> _workers = new("--workers") { Description = "Number of workers n sharing the questions", DefaultValueFactory = _ => 1 };
     readonly Option<bool> _skipMissing = new("--skip-missing-images") { Description = "Go on without questions whose image is missing" };
     RuntimeOptionSet? _runtime;
+    WorkerOptionSet? _split;
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { _model, _questions, _imageRoot, _data, _template, _imageMode, _imageSize, _batchSize, _maxNew, _temperature, _seed, _worker, _workers, _skipMissing })
+        foreach (var o in new Option[] { _model, _questions, _imageRoot, _data, _template, _imageMode, _imageSize, _batchSize, _maxNew, _temperature, _seed, _skipMissing })
             command.Options.Add(o);
         _runtime = new RuntimeOptionSet(command);
+        _split = new WorkerOptionSet(command, "questions");
     }
 
     public AnswerOptions Read(ParseResult parse, string answersPath) => new()
@@ -39,7 +39,7 @@ public sealed class AnswerOptionSet
         Data = parse.GetValue(_data), Template = ChatTemplateKinds.Parse(parse.GetValue(_template)!),
         ImageMode = ResizeModeNames.Parse(parse.GetValue(_imageMode)!), ImageSize = parse.GetValue(_imageSize), BatchSize = parse.GetValue(_batchSize),
         MaxNewTokens = parse.GetValue(_maxNew), Temperature = parse.GetValue(_temperature), Seed = parse.GetValue(_seed),
-        Worker = parse.GetValue(_worker), Workers = parse.GetValue(_workers), SkipMissingImages = parse.GetValue(_skipMissing),
+        Share = _split!.Parse(parse), SkipMissingImages = parse.GetValue(_skipMissing),
         Runtime = _runtime!.Parse(parse),
     };
 

@@ -26,7 +26,7 @@ public static class EvalRunCommand
             string dir = parse.GetValue(output)!;
             string answers = Path.Combine(dir, "answers.jsonl");
             var options = answer.Read(parse, answers);
-            if (options.Workers > 1) throw new LlavaMod.Core.LlavaModException("eval run scores the whole question file: run 'eval answer --worker i --workers n' per worker, then 'eval score' on the merged answers");
+            if (options.Share.IsSplit) throw new LlavaMod.Core.LlavaModException("eval run scores the whole question file: run 'eval answer --worker i --workers n' per worker, 'llavamod merge' their answer files, then 'eval score'");
             var report = AnswerPass.Run(options, Console.WriteLine);
             AnswerOptionSet.Print(report, answers);
             var skipped = report.MissingImages.ToHashSet();
