@@ -45,6 +45,7 @@ public static class AnswerPass
             assigned = assigned.Where(a => !skip.Contains(a.QuestionId)).ToList();
         }
 
+        using var outputLock = OutputLock.ForFile(options.Out); // a second process on the same answers stops here
         if (options.Share.IsSplit)
             new AnswerShare(options.Share.Index, options.Share.Count, Path.GetFullPath(options.Data ?? options.Questions!), SettingsFingerprint(options), given,
                 missing.Select(m => m.QuestionId).ToList()).WriteOrCheck(options.Out);

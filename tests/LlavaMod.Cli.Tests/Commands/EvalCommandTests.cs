@@ -186,5 +186,12 @@ public class EvalCommandTests : IDisposable
         Assert.True(code == 0, stderr);
         Assert.Equal([4, 2], parts.Select(p => File.ReadAllLines(p).Length));
         Assert.Equal(File.ReadAllText(single), File.ReadAllText(merged));
+
+        // Two processes started as the same worker leave one worker's answers: the second stops at the lock or finds them done.
+        string twice = Path.Combine(_dir, "twice.jsonl");
+        var same = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => Task.Run(() => RunCli(Args(twice, "--worker", "0", "--workers", "2")))));
+        Assert.Contains(same, r => r.ExitCode == 0);
+        Assert.All(same.Where(r => r.ExitCode != 0), r => Assert.Contains("is being written by another llavamod process", r.Stderr));
+        Assert.Equal(File.ReadAllText(parts[0]), File.ReadAllText(twice));
     }
 }
