@@ -1,5 +1,4 @@
 using System.Text.Json;
-using DuckDB.NET.Data;
 using LlavaMod.Core;
 using LlavaMod.Preferences.Interop;
 
@@ -16,25 +15,8 @@ public class ExchangeTests
         return expected;
     }
 
-    static List<object?[]> Duck(string sql)
-    {
-        using var connection = new DuckDBConnection("Data Source=:memory:");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        using var reader = command.ExecuteReader();
-        var rows = new List<object?[]>();
-        while (reader.Read())
-        {
-            var row = new object?[reader.FieldCount];
-            for (int i = 0; i < row.Length; i++) row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
-            rows.Add(row);
-        }
-        return rows;
-    }
-
     static Dictionary<string, string> DuckColumns(string file) =>
-        Duck($"DESCRIBE SELECT * FROM read_parquet('{file}')").ToDictionary(r => (string)r[0]!, r => ((string)r[1]!).Replace("\"", ""));
+        TestData.Duck($"DESCRIBE SELECT * FROM read_parquet('{file}')").ToDictionary(r => (string)r[0]!, r => ((string)r[1]!).Replace("\"", ""));
 
     static void AssertSameTextsAndLogps(IEnumerable<ExpectedPair> expected, PairStore imported)
     {
@@ -65,7 +47,7 @@ public class ExchangeTests
             Assert.Equal(expected.Count, await PairExchange.ExportAsync(store, file, new ExportOptions(ExportFormat.Trl)));
         }
 
-        Assert.Equal(2L, Convert.ToInt64(Duck($"SELECT count(DISTINCT row_group_id) FROM parquet_metadata('{file}')")[0][0]));
+        Assert.Equal(2L, Convert.ToInt64(TestData.Duck($"SELECT count(DISTINCT row_group_id) FROM parquet_metadata('{file}')")[0][0]));
         var columns = DuckColumns(file);
         Assert.Equal("STRUCT(role VARCHAR, content STRUCT(type VARCHAR, text VARCHAR)[])[]", columns["prompt"]);
         Assert.Equal(columns["prompt"], columns["chosen"]);
@@ -75,7 +57,7 @@ public class ExchangeTests
         // TRL adds ref_chosen_logps/ref_rejected_logps itself (precompute_ref_log_probs); the file must not hold them.
         Assert.DoesNotContain("ref_chosen_logps", columns.Keys);
         Assert.DoesNotContain("ref_rejected_logps", columns.Keys);
-        var rows = Duck($"""
+        var rows = TestData.Duck($"""
             SELECT len(prompt), prompt[1].role, len(prompt[1].content), prompt[1].content[1].type, prompt[1].content[-1].type, prompt[1].content[-1].text,
                    len(chosen), chosen[1].role, chosen[1].content[1].type, chosen[1].content[1].text, rejected[1].role, rejected[1].content[1].text,
                    teacher_chosen_logps, teacher_rejected_logps, len(images), images[1].path
@@ -151,7 +133,7 @@ public class ExchangeTests
                 [new ResponseRecord("a cat", [1], 0), new ResponseRecord("a dog", [2], -1)], [new MinedPair(0, 1, RefChosenLogp: -3.5, RefRejectedLogp: -7.25)])]);
             await PairExchange.ExportAsync(store, file, new ExportOptions(ExportFormat.Trl, ImageRoot: imageRoot, EmbedImages: true));
         }
-        var row = Assert.Single(Duck($"SELECT hex(images[1].bytes), images[1].path FROM read_parquet('{file}')"));
+        var row = Assert.Single(TestData.Duck($"SELECT hex(images[1].bytes), images[1].path FROM read_parquet('{file}')"));
         Assert.Equal(Convert.ToHexString(jpeg), (string)row[0]!);
         Assert.Equal("img/a.jpg", (string)row[1]!);
 
@@ -169,7 +151,7 @@ public class ExchangeTests
     {
         using var dir = new TempDir();
         string file = dir.File("RLAIF-V-Dataset_000.parquet");
-        Duck($"""
+        TestData.Duck($"""
             COPY (SELECT * FROM (VALUES
               ('RLAIF-V', {"{"}'bytes': unhex('89504E470D0A1A0A01'), 'path': NULL::VARCHAR{"}"}, 'What color is the bus?', 'The bus is red.', 'The bus is blue and has wings.', 'VQAv2', 'omnilmm-12b;llava', '7', 'VQAv2/7.png'),
               ('RLAIF-V', {"{"}'bytes': unhex('FFD8FFE000'), 'path': NULL::VARCHAR{"}"}, 'Describe the image.', 'A kitchen with a table.', 'A kitchen with a cat on a table.', 'COCO', 'llava15;detail', '8', 'COCO/8.jpg'),

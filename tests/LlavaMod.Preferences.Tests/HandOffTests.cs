@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using DuckDB.NET.Data;
 using LlavaMod.Preferences.Interop;
 
 namespace LlavaMod.Preferences.Tests;
@@ -14,23 +13,6 @@ public class HandOffTests
     const string System = "Answer questions about the image.";
     const string Rendered = System + " USER: <image>\nDescribe the image. ASSISTANT:";
     const string ChatMlRendered = "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<image>\nHow many cats?<|im_end|>\n<|im_start|>assistant\n";
-
-    static List<object?[]> Duck(string sql)
-    {
-        using var connection = new DuckDBConnection("Data Source=:memory:");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        using var reader = command.ExecuteReader();
-        var rows = new List<object?[]>();
-        while (reader.Read())
-        {
-            var row = new object?[reader.FieldCount];
-            for (int i = 0; i < row.Length; i++) row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
-            rows.Add(row);
-        }
-        return rows;
-    }
 
     /// <summary>The Arrow/DuckDB type a serialised feature stands for, by datasets' rules: a JSON list
     /// [f] is a list of f; {"_type": "Sequence", "feature": f} with f not a dict is a list of f; a dict
@@ -69,9 +51,9 @@ public class HandOffTests
     {
         using var dir = new TempDir();
         string file = await ExportOne(dir, "Describe the image.", ExportFormat.Trl, "trl.parquet");
-        var kv = Duck($"SELECT decode(key), decode(value) FROM parquet_kv_metadata('{file}')").ToDictionary(r => (string)r[0]!, r => (string)r[1]!);
+        var kv = TestData.Duck($"SELECT decode(key), decode(value) FROM parquet_kv_metadata('{file}')").ToDictionary(r => (string)r[0]!, r => (string)r[1]!);
         var features = JsonNode.Parse(kv["huggingface"])!["info"]!["features"]!.AsObject();
-        var columns = Duck($"DESCRIBE SELECT * FROM read_parquet('{file}')").Select(r => ((string)r[0]!, ((string)r[1]!).Replace("\"", ""))).ToList();
+        var columns = TestData.Duck($"DESCRIBE SELECT * FROM read_parquet('{file}')").Select(r => ((string)r[0]!, ((string)r[1]!).Replace("\"", ""))).ToList();
         Assert.Equal(columns.Select(c => c.Item1), features.Select(f => f.Key));
         foreach (var (name, type) in columns) Assert.Equal(type, TypeOf(features[name]!));
         Assert.Equal("Image", (string)features["images"]!["feature"]!["_type"]!);
@@ -124,7 +106,7 @@ public class HandOffTests
     {
         using var dir = new TempDir();
         string file = await ExportOne(dir, Rendered, ExportFormat.Trl, "trl.parquet");
-        var row = Assert.Single(Duck($"SELECT prompt[1].content[1].type, prompt[1].content[2].text FROM read_parquet('{file}')"));
+        var row = Assert.Single(TestData.Duck($"SELECT prompt[1].content[1].type, prompt[1].content[2].text FROM read_parquet('{file}')"));
         Assert.Equal(("image", "Describe the image."), ((string)row[0]!, (string)row[1]!));
         using var store = PairStore.Open(dir.File("b.db"));
         await PairExchange.ImportAsync(store, file, new ImportOptions());

@@ -27,6 +27,24 @@ public sealed record ExpectedPair(
 /// <summary>Deterministic random mined batches and the pairs they should yield.</summary>
 public static class TestData
 {
+    /// <summary>Rows of a DuckDB query (an independent Parquet reader: <c>read_parquet</c>), as the receiving side sees our files.</summary>
+    public static List<object?[]> Duck(string sql)
+    {
+        using var connection = new DuckDB.NET.Data.DuckDBConnection("Data Source=:memory:");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var reader = command.ExecuteReader();
+        var rows = new List<object?[]>();
+        while (reader.Read())
+        {
+            var row = new object?[reader.FieldCount];
+            for (int i = 0; i < row.Length; i++) row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            rows.Add(row);
+        }
+        return rows;
+    }
+
     public static readonly string[] Words = ["dog", "cat", "red", "blue", "table", "window", "tree", "car", "two", "small", "large", "person"];
 
     public static RunInfo Run(string name = "run-a") =>
