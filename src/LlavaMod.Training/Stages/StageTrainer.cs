@@ -1,4 +1,3 @@
-using LlavaMod.Data.Text;
 using System.Diagnostics;
 using LlavaMod.Core;
 using LlavaMod.Data.Shards;
