@@ -10,7 +10,8 @@ public sealed record SequenceLogProb(double Sum, int Count, float[] TokenLogProb
 
 /// <summary>
 /// Teacher-forced scoring: log p(response | prompt) = Σ_i log softmax(logits at the position before
-/// response token i)[token i], over the full vocabulary (or the model's vocabulary subset). Used
+/// response token i)[token i], over the full vocabulary (or the model's vocabulary subset), with the head fused into the
+/// log-softmax (<see cref="ChunkedHeadLoss"/>, <see cref="TargetLogProbs"/>). Used
 /// for DPO reference log-probs and to check generation. The tensor versions keep the autograd
 /// graph (policy log-probs); the others run without gradients in eval mode.
 /// </summary>
@@ -71,9 +72,9 @@ public static class SequenceScorer
             PixelValues = prompts.PixelValues,
             ImageFeatures = prompts.ImageFeatures,
         };
-        using var output = model.Forward(batch, lossPositionsOnly: true);
-        var perToken = nn.functional.log_softmax(output.Logits, -1).gather(1, output.Targets!.unsqueeze(1)).squeeze(1);
-        return (perToken.MoveToOuterDisposeScope(), output.Rows!);
+        using var head = model.LossHead(batch);
+        var perToken = ChunkedHeadLoss.Compute(head.Head, new TargetLogProbs(head.Targets)); // (N)
+        return (perToken, head.Rows);
     }
 
     static (Tensor PerToken, long[] Rows) TokenLogProbTensor(Qwen2ForCausalLM model, IReadOnlyList<(long[] Prompt, long[] Response)> pairs, VocabSubset? subset)
@@ -102,8 +103,7 @@ public static class SequenceScorer
         var hidden = model.Hidden(tensor(ids, device: device).view(b, t), tensor(mask, device: device).view(b, t));
         var selected = hidden.reshape(b * t, hidden.shape[2]).index_select(0, tensor(flatPositions.ToArray(), device: device));
         long[] mapped = subset?.MapTargets(targets.ToArray()) ?? targets.ToArray();
-        var logits = model.Logits(selected, subset);
-        var perToken = nn.functional.log_softmax(logits, -1).gather(1, tensor(mapped, device: device).unsqueeze(1)).squeeze(1);
+        var perToken = ChunkedHeadLoss.Compute(new HeadInputs(selected, model.HeadMatrix(subset)), new TargetLogProbs(tensor(mapped, device: device))); // (N)
         return (perToken.MoveToOuterDisposeScope(), rows.ToArray());
     }
 

@@ -210,6 +210,25 @@ public sealed class LlavaModel : nn.Module
         };
     }
 
+    /// <summary>
+    /// The training forward: the head's inputs at the N positions whose next token carries a label (hidden (N, D) and
+    /// the head matrix (V, D), the vocabulary subset's rows when one is set), with those labels as column indices. Every
+    /// training loss takes this and fuses the head with itself (<see cref="ChunkedHeadLoss"/>).
+    /// </summary>
+    public LossHead LossHead(LlavaBatch batch, int? maxLength = null)
+    {
+        var selected = LossPositionHidden(batch, maxLength);
+        selected.AttentionMask.Dispose();
+        // not inside a dispose scope of ours: the head matrix may be the parameter itself
+        return new LossHead
+        {
+            Head = new HeadInputs(selected.Hidden, language_model.HeadMatrix(VocabSubset)),
+            Targets = selected.Targets,
+            Rows = selected.Rows,
+            Positions = selected.Positions,
+        };
+    }
+
     /// <summary>Final hidden states [N, hidden] at the N positions whose next token carries a label, with those labels.</summary>
     public LossPositions LossPositionHidden(LlavaBatch batch, int? maxLength = null)
     {

@@ -179,19 +179,30 @@ public sealed class Qwen2ForCausalLM : nn.Module
     }
 
     /// <summary>
-    /// fp32 logits for hidden states [..., hidden]: over the full vocabulary, or only over the rows
-    /// of <paramref name="subset"/> (column i is token subset.TokenIds[i]).
+    /// The head matrix (V, hidden) whose row i gives logit column i: the full output matrix, or only the rows of
+    /// <paramref name="subset"/> (column i is token subset.TokenIds[i]); differentiable into the parameter.
     /// </summary>
-    public Tensor Logits(Tensor hidden, VocabSubset? subset = null)
+    public Tensor HeadMatrix(VocabSubset? subset = null)
     {
-        using var scope = torch.NewDisposeScope();
         var weight = HeadWeight;
         if (Compact is not null)
         {
             if (subset is null || (subset != Compact.Subset && !subset.TokenIds.SequenceEqual(Compact.Subset.TokenIds)))
                 throw new LlavaModException("this model holds only its vocabulary subset's rows (compact for training): logits need that subset");
+            return weight;
         }
-        else if (subset is not null) weight = weight.index_select(0, subset.IndexTensor(weight.device));
+        return subset is null ? weight : weight.index_select(0, subset.IndexTensor(weight.device));
+    }
+
+    /// <summary>
+    /// fp32 logits for hidden states [..., hidden]: over the full vocabulary, or only over the rows
+    /// of <paramref name="subset"/> (column i is token subset.TokenIds[i]). Training losses never call this: they fuse
+    /// the head with the loss (<see cref="ChunkedHeadLoss"/>) on <see cref="HeadMatrix"/>.
+    /// </summary>
+    public Tensor Logits(Tensor hidden, VocabSubset? subset = null)
+    {
+        using var scope = torch.NewDisposeScope();
+        var weight = HeadMatrix(subset);
         var logits = Autocast.Linear(hidden, weight.dtype == hidden.dtype ? weight : weight.to(hidden.dtype));
         return logits.to(ScalarType.Float32).MoveToOuterDisposeScope();
     }

@@ -1,3 +1,4 @@
+using LlavaMod.Models;
 using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -5,42 +6,68 @@ using static TorchSharp.torch;
 namespace LlavaMod.Training.Losses;
 
 /// <summary>
-/// Full-vocabulary mimic losses between student and teacher logits at the N supervised positions
-/// of a batch ((N, V) each, same V: the training forward's loss-position contract), averaged over
-/// the positions.
+/// Forward KL(p_T ‖ p_S) over the full vocabulary (or the vocabulary subset) at each position, between the student's
+/// head and an online teacher's head over the same positions and columns, fused with both heads
+/// (<see cref="ChunkedHeadLoss"/>: neither model's (N, V) logits exist whole); <see cref="MeanOverPositions"/> averages it.
 /// <para>
-/// <see cref="KlDivergence"/> is forward KL(p_T ‖ p_S). LLaVA-MoD's code minimises the soft
-/// cross-entropy −Σ_v p_T(v) log p_S(v) = KL + H(p_T); the two differ by the teacher entropy, a
-/// constant for the student, so their gradients are equal, and KL reads 0 when the student matches. With temperature τ both use softmax(z/τ) for
-/// teacher and student and multiply by τ² (Hinton et al.), which keeps gradient magnitudes
-/// comparable across temperatures; τ = 1 (LLaVA-MoD's setting) changes nothing.
-/// Softmaxes run in float32 at least (bf16 logits are upcast), as LLaVA-MoD does.
+/// LLaVA-MoD's code minimises the soft cross-entropy −Σ_v p_T(v) log p_S(v) = KL + H(p_T); the two differ by the
+/// teacher entropy, a constant for the student, so their gradients are equal, and KL reads 0 when the student matches.
+/// With temperature τ both use softmax(z/τ) and the value is multiplied by τ² (Hinton et al.), which keeps gradient
+/// magnitudes comparable across temperatures; τ = 1 (LLaVA-MoD's setting) changes nothing. Softmaxes run in fp32.
+/// </para>
+/// <para>
+/// With s = z/τ, u = t/τ (student, teacher), L_S, L_T their log-normalisers: KL = Σ_v p_T,v (u_v − s_v) − L_T + L_S.
+/// Per chunk the forward keeps both log-sum-exps and Σ_v q_v (u_v − s_v) under the chunk's own teacher softmax q;
+/// weighting each chunk by exp(L_T,chunk − L_T) gives the full sum. ∂/∂z_v = τ (softmax(s)_v − p_T,v).
 /// </para>
 /// </summary>
-public static class FullVocabularyMimic
+public sealed class FullVocabularyMimic : VocabularyChunkLoss
 {
-    public static Tensor KlDivergence(Tensor studentLogits, Tensor teacherLogits, double temperature = 1.0)
-    {
-        using var scope = NewDisposeScope();
-        var (logpS, logpT) = LogSoftmaxes(studentLogits, teacherLogits, temperature); // (N, V) each
-        // p_T·(log p_T − log p_S); where p_T underflows to 0 the term is 0 and stays finite.
-        var perPosition = (logpT.exp() * (logpT - logpS)).sum(-1);                     // (N)
-        return MeanOverPositions(perPosition).MulScalar(temperature * temperature).MoveToOuterDisposeScope();
-    }
+    readonly HeadInputs _teacher;
+    readonly double _temperature;
+    readonly List<Tensor> _studentLogSumExp = new(), _teacherLogSumExp = new(), _crossTerms = new(); // (N) per chunk
+    Tensor? _studentLogZ, _teacherLogZ;
 
-    static (Tensor LogpS, Tensor LogpT) LogSoftmaxes(Tensor student, Tensor teacher, double temperature)
+    /// <param name="teacher">the teacher's hidden states at the student's N positions and its head matrix over the same columns (no gradients)</param>
+    public FullVocabularyMimic(HeadInputs teacher, double temperature = 1.0)
     {
         if (temperature <= 0) throw new ArgumentOutOfRangeException(nameof(temperature), "temperature must be positive");
-        if (!student.shape.SequenceEqual(teacher.shape) || student.dim() != 2)
-            throw new ArgumentException($"student and teacher logits must both be (N, V), got [{string.Join(", ", student.shape)}] and [{string.Join(", ", teacher.shape)}]");
-        var s = UpcastForSoftmax(student).DivScalar(temperature);
-        var t = UpcastForSoftmax(teacher.detach()).DivScalar(temperature);
-        return (s.log_softmax(-1), t.log_softmax(-1));
+        _teacher = new HeadInputs(Keep(teacher.Hidden.detach()), Keep(teacher.Weight.detach())); // the backward reads them after the caller's scope ends
+        _temperature = temperature;
     }
 
-    /// <summary>Σ values / N over the N positions (0 when there are none), the sum-then-divide order every mimic loss uses.</summary>
-    internal static Tensor MeanOverPositions(Tensor perPosition) => perPosition.sum().DivScalar(Math.Max(1, perPosition.shape[0]));
+    public override HeadInputs? Teacher => _teacher;
 
-    internal static Tensor UpcastForSoftmax(Tensor x) =>
-        x.dtype is ScalarType.Float32 or ScalarType.Float64 ? x : x.to_type(ScalarType.Float32);
+    protected override void Accumulate(Tensor logits, Tensor? teacherLogits, long start)
+    {
+        var s = logits.DivScalar(_temperature);                                   // (N, C)
+        var u = teacherLogits!.DivScalar(_temperature);                          // (N, C)
+        var studentLse = Keep(s.logsumexp(1));
+        var teacherLse = Keep(u.logsumexp(1));
+        var q = (u - teacherLse.unsqueeze(1)).exp();                              // (N, C) the chunk's own teacher softmax
+        _studentLogSumExp.Add(studentLse);
+        _teacherLogSumExp.Add(teacherLse);
+        _crossTerms.Add(Keep((q * (u - s)).sum(1)));
+    }
+
+    protected override Tensor Finish()
+    {
+        _studentLogZ = Keep(LogSumExpOverChunks(_studentLogSumExp));
+        _teacherLogZ = Keep(LogSumExpOverChunks(_teacherLogSumExp));
+        var chunkMass = (stack(_teacherLogSumExp, 1) - _teacherLogZ.unsqueeze(1)).exp(); // (N, chunks) teacher mass per chunk
+        var cross = (chunkMass * stack(_crossTerms, 1)).sum(1);                         // (N) Σ_v p_T (u − s)
+        var kl = (cross - _teacherLogZ).Plus(_studentLogZ);                              // (N)
+        return kl.MulScalar(_temperature * _temperature);
+    }
+
+    protected override Tensor Gradient(Tensor logits, Tensor? teacherLogits, long start, Tensor upstream)
+    {
+        using var scope = NewDisposeScope();
+        var studentProbs = (logits.DivScalar(_temperature) - _studentLogZ!.unsqueeze(1)).exp();        // (N, C)
+        var teacherProbs = (teacherLogits!.DivScalar(_temperature) - _teacherLogZ!.unsqueeze(1)).exp(); // (N, C)
+        return (studentProbs - teacherProbs).mul(upstream.MulScalar(_temperature).unsqueeze(1)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The scalar loss of per-position values (N): Σ values / N (0 when there are none), the sum-then-divide order every mimic loss uses.</summary>
+    public static Tensor MeanOverPositions(Tensor perPosition) => perPosition.sum().DivScalar(Math.Max(1, perPosition.shape[0]));
 }

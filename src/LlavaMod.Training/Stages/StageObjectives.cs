@@ -17,9 +17,10 @@ public interface IStageObjective : IDisposable
 }
 
 /// <summary>
-/// Supervised and mimic objectives on supervised shards. The model runs its head only at the
-/// positions whose next token is supervised (<c>lossPositionsOnly</c>), so logits are [N, V] for
-/// the N supervised tokens of the batch, in row-major order — the order the logit cache stores.
+/// Supervised and mimic objectives on supervised shards. The model stops before its head at the
+/// positions whose next token is supervised (<see cref="LlavaModel.LossHead"/>): hidden (N, D) for the N supervised
+/// tokens of the batch, in row-major order — the order the logit cache stores — and every term below runs the head
+/// fused with itself, in one pass over the vocabulary (<see cref="ChunkedHeadLoss"/>).
 /// <list type="bullet">
 /// <item>sft: cross-entropy of the labels.</item>
 /// <item>mimic / d2s: KL(teacher ‖ student) over the cached top-k + tail buckets (weight
@@ -52,39 +53,43 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
     {
         var rows = (batch as SupervisedBatch ?? throw new ArgumentException($"the supervised objective takes a {nameof(SupervisedBatch)}", nameof(batch))).Rows;
         using var scope = torch.NewDisposeScope();
-        // logits (N, V) at the N supervised positions, targets (N), rows (N): the contract every loss below takes.
-        using var output = model.Forward(batch.ToModelBatch(model.Config.Vision, device), lossPositionsOnly: true);
-        var ce = loss.CeAverage == CeAveraging.Row
-            ? SupervisedCrossEntropy.RowAveraged(output.Logits, output.Targets!, output.Rows!, rows.Count)
-            : SupervisedCrossEntropy.Compute(output.Logits, output.Targets!);
-        double? kl = null, covered = null;
-        Tensor total;
+        // hidden (N, D) at the N supervised positions, the head matrix (V, D), targets (N), rows (N): the contract every loss below takes.
+        using var head = model.LossHead(batch.ToModelBatch(model.Config.Vision, device));
+        var tokenLogProbs = new TargetLogProbs(head.Targets);
+        VocabularyChunkLoss? mimic = null;
+        TopKTailMimic? cached = null;
         if (onlineTeacher is not null)
         {
-            Tensor teacherLogits;
             using (torch.no_grad())
-            using (var teacherOutput = onlineTeacher.Forward(batch.ToModelBatch(onlineTeacher.Config.Vision, device), lossPositionsOnly: true))
             {
-                if (!teacherOutput.Targets!.shape.SequenceEqual(output.Targets!.shape) || !(teacherOutput.Targets! == output.Targets!).all().item<bool>())
+                var teacherHead = onlineTeacher.LossHead(batch.ToModelBatch(onlineTeacher.Config.Vision, device));
+                if (!teacherHead.Targets.shape.SequenceEqual(head.Targets.shape) || !(teacherHead.Targets == head.Targets).all().item<bool>())
                     throw new LlavaModException($"the online teacher supervises other positions than the student (batch rows {batch.DescribeRows()})");
-                teacherLogits = teacherOutput.Logits.detach(); // (N, V)
+                mimic = new FullVocabularyMimic(teacherHead.Head);
+                teacherHead.Dispose();
             }
-            var divergence = FullVocabularyMimic.KlDivergence(output.Logits, teacherLogits);
-            kl = divergence.item<float>();
-            total = divergence.MulScalar(loss.KlWeight);
-            if (loss.CeWeight > 0) total = total.Plus(ce.MulScalar(loss.CeWeight));
         }
-        else if (cache is null)
-        {
-            total = ce;
-        }
-        else
+        else if (cache is not null)
         {
             using var teacher = cache.ReadTargets(rows.Select(e => new CachedRowRequest(e.Key, e.SupervisedCount)).ToList(),
                 model.Config.Text.VocabSize, model.VocabSubset, device); // ids, log-probs (N, k); tail (N)
-            var mimic = TopKTailMimic.Compute(output.Logits, teacher.Ids, teacher.LogProbs, teacher.TailLogMass);
-            (kl, covered) = (mimic.Loss.item<float>(), mimic.TeacherCoveredMass);
-            total = mimic.Loss.MulScalar(loss.KlWeight);
+            mimic = cached = new TopKTailMimic(teacher.Ids, teacher.LogProbs, teacher.TailLogMass);
+        }
+        // one pass of the fused head for every term: values (N) or (N, 2) = [token log-prob, mimic KL]
+        var values = mimic is null
+            ? ChunkedHeadLoss.Compute(head.Head, tokenLogProbs).unsqueeze(1)
+            : ChunkedHeadLoss.Compute(head.Head, new CombinedChunkLoss(tokenLogProbs, mimic));
+        var logProbs = values.select(1, 0); // (N)
+        var ce = loss.CeAverage == CeAveraging.Row
+            ? SupervisedCrossEntropy.RowAveraged(logProbs, head.Rows, rows.Count)
+            : SupervisedCrossEntropy.Compute(logProbs);
+        double? kl = null, covered = cached?.TeacherCoveredMass;
+        Tensor total = ce;
+        if (mimic is not null)
+        {
+            var divergence = FullVocabularyMimic.MeanOverPositions(values.select(1, 1));
+            kl = divergence.item<float>();
+            total = divergence.MulScalar(loss.KlWeight);
             if (loss.CeWeight > 0) total = total.Plus(ce.MulScalar(loss.CeWeight));
         }
         double? auxValue = null;
@@ -97,7 +102,7 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
                 for (int e = 0; e < layer.Kept.Length; e++)
                     loads.Add(($"load_l{layer.Layer}_e{e}", (double)layer.FirstChoice[e] / Math.Max(1, layer.Tokens)));
         }
-        var metrics = new StepMetrics(total.item<float>(), output.Targets!.shape[0])
+        var metrics = new StepMetrics(total.item<float>(), head.Targets.shape[0])
         {
             Ce = ce.item<float>(), Kl = kl, TeacherCoveredMass = covered, Aux = auxValue, ExpertLoads = loads,
         };

@@ -5,16 +5,18 @@ using LlavaMod.Models;
 using LlavaMod.Models.Generation;
 using LlavaMod.Models.Moe;
 using LlavaMod.Models.Runtime;
+using LlavaMod.Training.Losses;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace LlavaMod.Benchmarks.Training;
 
 /// <summary>
-/// <c>dotnet run --project tests/LlavaMod.Benchmarks -- lm [--precision fp32|bf16] [--moe] [--activation-checkpointing] [--steps 20] …</c>:
+/// <c>dotnet run --project tests/LlavaMod.Benchmarks -- lm [--precision fp32|bf16] [--moe] [--activation-checkpointing] [--unfused] [--steps 20] …</c>:
 /// training tokens/s (forward + backward + AdamW step) of a Qwen2-like LM with the real 151,936-id tied
-/// vocabulary, dense or with every other layer a top-2-of-4 MoE, then greedy KV-cache generation tokens/s,
-/// and the peak RSS of each phase. Prints one JSON line; peers/qwen2_lm_bench.py is the PyTorch peer with the
+/// vocabulary, dense or with every other layer a top-2-of-4 MoE, through the trainer's fused head + cross-entropy
+/// (<see cref="ChunkedHeadLoss"/>; <c>--unfused</c>: materialised logits and cross_entropy), then greedy KV-cache
+/// generation tokens/s, the peak RSS of each phase, and the CPU seconds of a step's phases. Prints one JSON line; peers/qwen2_lm_bench.py is the PyTorch peer with the
 /// same shapes, data (<see cref="SyntheticTokens"/>), initialisation (N(0, 0.02)) and optimizer.
 /// A console mode, not BenchmarkDotNet: one step takes seconds and each configuration needs its own process
 /// for a meaningful peak RSS.
@@ -27,6 +29,8 @@ public static class LanguageModelBenchmark
         public string Precision { get; init; } = "fp32";
         public bool Moe { get; init; }
         public bool ActivationCheckpointing { get; init; }
+        /// <summary>Materialise the (B, T, V) logits and call cross_entropy (the path before the fused head), for comparison.</summary>
+        public bool Unfused { get; init; }
         public int Vocab { get; init; } = 151936;
         public int Hidden { get; init; } = 256;
         public int Intermediate { get; init; } = 1024;
@@ -62,7 +66,8 @@ public static class LanguageModelBenchmark
         model.Model.ActivationCheckpointing = s.ActivationCheckpointing;
         long parameters = model.parameters().Sum(p => p.numel());
 
-        var (losses, times, cpuTimes, trainPeak) = Train(model, s, precision);
+        var (losses, times, cpuTimes, phases, trainPeak) = Train(model, s, precision);
+        var measuredPhases = phases.Skip(s.Warmup).DefaultIfEmpty(phases[^1]).ToArray();
         var measured = times.Skip(s.Warmup).DefaultIfEmpty(times.Average()).ToArray();
         double trainTokensPerSecond = s.Batch * s.Seq / measured.Average();
 
@@ -77,6 +82,13 @@ public static class LanguageModelBenchmark
             ["train_tokens_per_s"] = Math.Round(trainTokensPerSecond, 1), ["step_s"] = times.Select(t => Math.Round(t, 3)).ToArray(),
             // CPU seconds per step (all threads): less sensitive than wall time to other processes on a shared machine
             ["step_cpu_s"] = cpuTimes.Select(t => Math.Round(t, 3)).ToArray(),
+            // mean CPU seconds per phase over the measured steps
+            ["phase_cpu_s"] = new Dictionary<string, double>
+            {
+                ["decoder_forward"] = Math.Round(measuredPhases.Average(p => p.Decoder), 3), ["head_loss_forward"] = Math.Round(measuredPhases.Average(p => p.HeadLoss), 3),
+                ["backward"] = Math.Round(measuredPhases.Average(p => p.Backward), 3), ["adamw"] = Math.Round(measuredPhases.Average(p => p.Optimizer), 3),
+            },
+            ["loss_path"] = s.Unfused ? "unfused" : "fused",
             ["losses"] = losses.Select(l => Math.Round(l, 4)).ToArray(), ["train_peak_rss_mb"] = Math.Round(trainPeak),
             ["gen_tokens_per_s"] = Math.Round(genTokensPerSecond, 1), ["gen_peak_rss_mb"] = Math.Round(ProcessMemory.PeakRssMb()),
         };
@@ -84,38 +96,59 @@ public static class LanguageModelBenchmark
         return 0;
     }
 
-    static (List<double> Losses, List<double> Seconds, List<double> CpuSeconds, double PeakRssMb) Train(Qwen2ForCausalLM model, Settings s, ComputePrecision precision)
+    /// <summary>CPU seconds of one step's phases (all threads): decoder forward, head + loss forward, backward, AdamW.</summary>
+    public sealed record StepPhases(double Decoder, double HeadLoss, double Backward, double Optimizer);
+
+    static (List<double> Losses, List<double> Seconds, List<double> CpuSeconds, List<StepPhases> Phases, double PeakRssMb) Train(Qwen2ForCausalLM model, Settings s, ComputePrecision precision)
     {
         using var optimizer = optim.AdamW(model.parameters(), s.Lr, 0.9, 0.98, weight_decay: 0);
         var losses = new List<double>();
         var times = new List<double>();
         var cpuTimes = new List<double>();
+        var phases = new List<StepPhases>();
         var process = Process.GetCurrentProcess();
+        double Cpu() { process.Refresh(); return process.TotalProcessorTime.TotalSeconds; }
         model.train();
         for (int step = 0; step < s.Steps; step++)
         {
             using var scope = NewDisposeScope();
             var ids = SyntheticTokens.Batch(step, s.Batch, s.Seq);
-            process.Refresh();
-            var cpuStart = process.TotalProcessorTime;
+            double cpuStart = Cpu();
             var clock = Stopwatch.StartNew();
             Tensor loss, total;
+            double decoderDone;
             using (Autocast.Enter(precision))
             {
-                var logits = model.Forward(ids);
-                loss = nn.functional.cross_entropy(logits[.., ..^1].reshape(-1, s.Vocab), ids[.., 1..].reshape(-1));
+                var targets = ids[.., 1..].reshape(-1);                                    // (B·(T−1))
+                if (s.Unfused)
+                {
+                    // the naive path, for comparison: (B, T, V) fp32 logits, then cross_entropy
+                    var hidden = model.Hidden(ids)[.., ..^1];                               // (B, T−1, D)
+                    decoderDone = Cpu();
+                    loss = nn.functional.cross_entropy(model.Logits(hidden).reshape(-1, s.Vocab), targets);
+                }
+                else
+                {
+                    // the trainer's path: the head fused with the loss, one vocabulary chunk at a time
+                    var hidden = model.Hidden(ids)[.., ..^1].reshape(-1, s.Hidden);         // (B·(T−1), D)
+                    decoderDone = Cpu();
+                    loss = SupervisedCrossEntropy.Compute(ChunkedHeadLoss.Compute(new HeadInputs(hidden, model.HeadMatrix()), new TargetLogProbs(targets)));
+                }
                 var aux = MoeModelRouting.TotalAuxLoss(model);
                 total = aux is null ? loss : loss.Plus(aux.MulScalar(0.01));
             }
+            double forwardDone = Cpu();
             optimizer.zero_grad();
             total.backward();
+            double backwardDone = Cpu();
             optimizer.step();
             times.Add(clock.Elapsed.TotalSeconds);
-            process.Refresh();
-            cpuTimes.Add((process.TotalProcessorTime - cpuStart).TotalSeconds);
+            double end = Cpu();
+            cpuTimes.Add(end - cpuStart);
+            phases.Add(new StepPhases(decoderDone - cpuStart, forwardDone - decoderDone, backwardDone - forwardDone, end - backwardDone));
             losses.Add(loss.item<float>());
         }
-        return (losses, times, cpuTimes, ProcessMemory.PeakRssMb());
+        return (losses, times, cpuTimes, phases, ProcessMemory.PeakRssMb());
     }
 
     /// <summary>Greedy generation of GenTokens tokens after a GenPrompt-token prompt, batch 1, KV cache; tokens/s including the prefill.</summary>
@@ -148,6 +181,7 @@ public static class LanguageModelBenchmark
                 "--precision" => s with { Precision = Value() },
                 "--moe" => s with { Moe = true },
                 "--activation-checkpointing" => s with { ActivationCheckpointing = true },
+                "--unfused" => s with { Unfused = true },
                 "--vocab" => s with { Vocab = Int() },
                 "--hidden" => s with { Hidden = Int() },
                 "--intermediate" => s with { Intermediate = Int() },

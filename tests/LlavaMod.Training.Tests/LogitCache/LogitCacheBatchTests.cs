@@ -84,8 +84,8 @@ public sealed class LogitCacheBatchTests : IDisposable
         for (int b = 0; b < 3; b++) rows.Add(await reader.ReadAsync($"row{b}"));
         using var cached = LogitCacheBatch.Build(rows, rows.Select(r => new CachedRowRequest(r.Key, r.TokenCount)).ToList(), k, vocab);
 
-        var exact = TopKTailMimic.Compute(student[mask], ids[mask], lp[mask], tail[mask]);
-        var fromCache = TopKTailMimic.Compute(student[mask], cached.Ids, cached.LogProbs, cached.TailLogMass);
+        var exact = FusedOnLogits.TopK(student[mask], ids[mask], lp[mask], tail[mask]);
+        var fromCache = FusedOnLogits.TopK(student[mask], cached.Ids, cached.LogProbs, cached.TailLogMass);
         // Each teacher log-prob moves by ≤ s/2, so each p_T·log term moves by about p_T·s/2 (plus the tail term).
         double tolerance = metadata.MaxLogProbError * (1 + exact.Loss.item<float>()) * 1.5;
         Assert.InRange(fromCache.Loss.item<float>(), exact.Loss.item<float>() - tolerance, exact.Loss.item<float>() + tolerance);

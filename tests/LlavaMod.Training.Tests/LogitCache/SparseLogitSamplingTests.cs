@@ -29,18 +29,18 @@ public sealed class SparseLogitSamplingTests : IDisposable
         var gen = new Generator(99);
         var teacher = randn(1, positions, vocab, generator: gen).MulScalar(1.5);
         var student = randn(1, positions, vocab, generator: gen);
-                var full = GradOf(student, s => FullVocabularyMimic.KlDivergence(s[0], teacher[0]));
+                var full = GradOf(student, s => FusedOnLogits.Kl(s[0], teacher[0]));
 
         var sum = zeros_like(full);
         for (int r = 0; r < repeats; r++)
         {
             var row = SparseLogitSampling.SampleRow("r", teacher[0], draws, generator: gen);
             using var batch = LogitCacheBatch.Build([row], [new CachedRowRequest(row.Key, positions)], draws, vocab);
-            sum += GradOf(student, s => TopKTailMimic.Compute(s[0], batch.Ids, batch.LogProbs, batch.TailLogMass).Loss);
+            sum += GradOf(student, s => FusedOnLogits.TopK(s[0], batch.Ids, batch.LogProbs, batch.TailLogMass).Loss);
         }
         var sampledMean = sum.DivScalar(repeats);
         var (ids, lp, tail) = MimicLossTests.TeacherTopK(teacher, k);
-        var topK = GradOf(student, s => TopKTailMimic.Compute(s[0], ids[0], lp[0], tail[0]).Loss);
+        var topK = GradOf(student, s => FusedOnLogits.TopK(s[0], ids[0], lp[0], tail[0]).Loss);
 
         double fullNorm = full.norm().item<float>();
         double sampledError = (sampledMean - full).norm().item<float>() / fullNorm;

@@ -40,7 +40,7 @@ public class MimicLossTests
         });
         foreach (var (name, fn) in new (string, Func<Tensor, Tensor>)[]
                  {
-                     ("kl", s => FullVocabularyMimic.KlDivergence(s[mask], teacher[mask], temperature)),
+                     ("kl", s => FusedOnLogits.Kl(s[mask], teacher[mask], temperature)),
                  })
         {
             var s = student.detach().requires_grad_(true);
@@ -69,7 +69,7 @@ public class MimicLossTests
         var mask = SupervisedPositions.Mask(labels);
         var (ids, lp, tail) = TeacherTopK(teacher, k: 4);
         var s = student.detach().requires_grad_(true);
-        var result = TopKTailMimic.Compute(s[mask], ids[mask], lp[mask], tail[mask]);
+        var result = FusedOnLogits.TopK(s[mask], ids[mask], lp[mask], tail[mask]);
         result.Loss.backward();
         var reference = PythonReference.Run(new JsonObject
         {
@@ -88,12 +88,12 @@ public class MimicLossTests
     {
         var (student, teacher, labels) = RandomBatch(seed: 5, v: 9);
         var mask = SupervisedPositions.Mask(labels);
-        double full = FullVocabularyMimic.KlDivergence(student[mask], teacher[mask]).item<float>();
+        double full = FusedOnLogits.Kl(student[mask], teacher[mask]).item<float>();
 
         var (idsAll, lpAll, tailAll) = TeacherTopK(teacher, k: 9);
         Assert.All(tailAll.data<float>().ToArray(), t => Assert.Equal(float.NegativeInfinity, t));
         var s = student.detach().requires_grad_(true);
-        var exact = TopKTailMimic.Compute(s[mask], idsAll[mask], lpAll[mask], tailAll[mask]);
+        var exact = FusedOnLogits.TopK(s[mask], idsAll[mask], lpAll[mask], tailAll[mask]);
         exact.Loss.backward();
         PythonReference.AssertClose(full, exact.Loss.item<float>(), Tol, "k = V");
         Assert.Equal(1.0, exact.TeacherCoveredMass, 5);
@@ -101,13 +101,13 @@ public class MimicLossTests
         // A cache that stored float rounding (1 − Σp ≈ 1e-8) instead of −∞ as the empty tail gives the same loss.
         using var roundingMass = Math.Log(1e-8).ToScalar();
         var roundingTail = torch.full_like(tailAll, roundingMass);
-        PythonReference.AssertClose(full, TopKTailMimic.Compute(student[mask], idsAll[mask], lpAll[mask], roundingTail[mask]).Loss.item<float>(), Tol, "k = V, rounding tail");
+        PythonReference.AssertClose(full, FusedOnLogits.TopK(student[mask], idsAll[mask], lpAll[mask], roundingTail[mask]).Loss.item<float>(), Tol, "k = V, rounding tail");
 
         double previous = double.NegativeInfinity;
         foreach (int k in new[] { 1, 3, 6, 8 })
         {
             var (ids, lp, tail) = TeacherTopK(teacher, k);
-            double value = TopKTailMimic.Compute(student[mask], ids[mask], lp[mask], tail[mask]).Loss.item<float>();
+            double value = FusedOnLogits.TopK(student[mask], ids[mask], lp[mask], tail[mask]).Loss.item<float>();
             Assert.True(value <= full + 1e-6, $"k={k}: bucketed KL {value} must not exceed the full KL {full}");
             Assert.True(value >= -1e-6, $"k={k}: KL must be non-negative, got {value}");
             Assert.True(value >= previous - 1e-5, $"k={k}: finer buckets (larger k) must not lower the KL ({value} < {previous})");

@@ -26,9 +26,10 @@ public class SequenceLossTests
         labels[0, 2].fill_(ignored); labels[0, 3].fill_(ignored);
         labels[2].fill_(ignored);
         var (selected, targets) = (SupervisedPositions.Select(l, labels), SupervisedPositions.Targets(labels));
+        var logProbs = FusedOnLogits.TokenLogProbs(selected, targets);
         var loss = average == "token"
-            ? SupervisedCrossEntropy.Compute(selected, targets)
-            : SupervisedCrossEntropy.RowAveraged(selected, targets, SupervisedPositions.Rows(labels), rowCount: 3);
+            ? SupervisedCrossEntropy.Compute(logProbs)
+            : SupervisedCrossEntropy.RowAveraged(logProbs, SupervisedPositions.Rows(labels), rowCount: 3);
         loss.backward();
         var reference = PythonReference.Run(new JsonObject
         {

@@ -203,8 +203,39 @@ def cosine_schedule(req):
     return {"lrs": lrs, "warmup_steps": warmup}
 
 
+def fused_head(req):
+    """The fused head + loss against the unfused computation: logits = hidden @ weight.T materialised in float64,
+    then the token-mean cross-entropy, the top-k + tail bucket KL (as mimic_topk) and the full KL to a teacher head;
+    gradients of the hidden states and of the head matrix."""
+    targets = tensor(req["targets"], torch.int64)
+    ids = tensor(req["ids"], torch.int64)
+    p_top = tensor(req["teacher_logprobs"], torch.float64).exp()
+    p_tail = tensor(req["teacher_tail"], torch.float64).exp()
+    teacher_logits = tensor(req["teacher_hidden"], torch.float64) @ tensor(req["teacher_weight"], torch.float64).T
+    result = {}
+    for name in ("ce", "topk", "kl"):
+        hidden = tensor(req["hidden"], torch.float64).requires_grad_(True)
+        weight = tensor(req["weight"], torch.float64).requires_grad_(True)
+        logits = hidden @ weight.T
+        if name == "ce":
+            loss = F.cross_entropy(logits, targets)
+        elif name == "topk":
+            p_s = F.softmax(logits, dim=-1)
+            q_top = torch.gather(p_s, -1, ids)
+            in_top = torch.zeros_like(p_s, dtype=torch.bool).scatter_(-1, ids, True)
+            q_tail = (p_s * (~in_top)).sum(-1)
+            kl = (p_top * (torch.log(p_top) - torch.log(q_top))).sum(-1)
+            tail = torch.where(p_tail > 0, p_tail * (torch.log(p_tail) - torch.log(q_tail)), torch.zeros_like(p_tail))
+            loss = (kl + tail).mean()
+        else:
+            loss = F.kl_div(F.log_softmax(logits, -1), F.log_softmax(teacher_logits, -1), reduction="none", log_target=True).sum(-1).mean()
+        loss.backward()
+        result[name] = {"loss": loss.item(), "grad_hidden": out(hidden.grad), "grad_weight": out(weight.grad)}
+    return result
+
+
 KINDS = {"mimic_full": mimic_full, "mimic_topk": mimic_topk, "sft": sft, "preference": preference,
-         "cosine_schedule": cosine_schedule}
+         "cosine_schedule": cosine_schedule, "fused_head": fused_head}
 
 if __name__ == "__main__":
     with open(sys.argv[1]) as f:

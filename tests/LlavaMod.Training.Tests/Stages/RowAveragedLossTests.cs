@@ -16,7 +16,7 @@ public class RowAveragedLossTests
         using var perToken = torch.nn.functional.cross_entropy(logits, targets, reduction: torch.nn.Reduction.None);
         var p = perToken.data<float>().ToArray();
         double expected = ((p[0] + p[1] + p[2]) / 3 + p[3]) / 2; // rows weigh equally; the token mean would be Σp / 4
-        using var loss = SupervisedCrossEntropy.RowAveraged(logits, targets, [0, 0, 0, 1], rowCount: 3);
+        using var loss = SupervisedCrossEntropy.RowAveraged(torch.nn.functional.log_softmax(logits, 1).gather(1, targets.unsqueeze(1)).squeeze(1), [0, 0, 0, 1], rowCount: 3);
         Assert.Equal(expected, loss.item<float>(), 5);
         Assert.NotEqual(p.Average(), loss.item<float>(), 3);
     }

@@ -1,0 +1,140 @@
+using LlavaMod.Models.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.autograd;
+
+namespace LlavaMod.Models;
+
+/// <summary>
+/// The lm head fused with a per-position loss, as a custom autograd function: values (N) of a
+/// <see cref="VocabularyChunkLoss"/> on the logits Hidden · Weightᵀ without ever holding the (N, V) logits or their
+/// gradient. The forward computes the logits one vocabulary chunk at a time (N × C columns, about
+/// <see cref="ChunkElements"/> values) and keeps only the loss's per-position statistics; the backward recomputes each
+/// chunk, asks the loss for ∂value/∂logits of the chunk (N, C) and turns it into the hidden states' gradient
+/// (accumulated, N × D) and the chunk's rows of the weight's gradient (C × D, written once). This is the technique of
+/// Liger Kernel's fused linear cross-entropy and of Cut Cross-Entropy (Wijmans et al., 2024), chunked over the
+/// vocabulary rather than the rows so that each weight row is read once per pass and its gradient written once.
+/// <para>
+/// Cost: one more head matmul than the unfused path (the recomputation), against the (N, V) fp32 logits, their
+/// log-softmax and their gradient, each written and read several times: at the real 151,936-id vocabulary the unfused
+/// loss is memory-bound (docs/benchmarks.md). Under a bf16 <see cref="Autocast"/> scope the matmuls run in bf16 (the
+/// chunk's weight rows are cast as they are used; no whole bf16 copy of the head) and everything else in fp32.
+/// </para>
+/// </summary>
+public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
+{
+    /// <summary>Logit values one chunk holds (N × C): 8 Mi fp32 values, 32 MB.</summary>
+    public const long ChunkElements = 8L << 20;
+
+    const string LossKey = "loss", ColumnsKey = "columns", DtypeKey = "dtype";
+
+    // Gradients handed to the engine must outlive backward (the native side copies them after it returns); released by
+    // the next call on the thread (as CheckpointedDecoderLayer does).
+    [ThreadStatic] static List<Tensor>? _handedOver;
+
+    public override string Name => nameof(ChunkedHeadLoss);
+
+    /// <summary>
+    /// <paramref name="loss"/>'s values (N) on the logits of <paramref name="head"/>, differentiable with respect to the
+    /// hidden states and the head matrix. <paramref name="chunkColumns"/> overrides the chunk width (tests).
+    /// </summary>
+    public static Tensor Compute(HeadInputs head, VocabularyChunkLoss loss, long? chunkColumns = null)
+    {
+        Check(head, loss);
+        ReleaseHandedOver();
+        long columns = Math.Clamp(chunkColumns ?? ChunkElements / Math.Max(1, head.Positions), 1, head.Columns);
+        bool recorded = is_grad_enabled() && (head.Hidden.requires_grad || head.Weight.requires_grad);
+        var values = apply(loss, columns, head.Hidden, head.Weight)[0];
+        if (!recorded) loss.Release();
+        return values;
+    }
+
+    public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
+    {
+        var loss = (VocabularyChunkLoss)vars[0];
+        long columns = (long)vars[1];
+        var (hidden, weight) = ((Tensor)vars[2], (Tensor)vars[3]);
+        var dtype = Autocast.ComputeDtype(hidden.dtype);
+        Tensor values;
+        using (var scope = NewDisposeScope())
+        {
+            var x = hidden.to(dtype);                       // (N, D)
+            var teacherX = loss.Teacher?.Hidden.to(dtype);  // (N, Dt)
+            foreach (var (start, count) in Chunks(weight.shape[0], columns))
+            {
+                using var chunk = NewDisposeScope();
+                var logits = ChunkLogits(x, weight, start, count);                                                  // (N, C)
+                var teacherLogits = loss.Teacher is { } teacher ? ChunkLogits(teacherX!, teacher.Weight, start, count) : null; // (N, C)
+                loss.Accumulate(logits, teacherLogits, start);
+            }
+            values = loss.Finish().MoveToOuterDisposeScope(); // (N)
+        }
+        ctx.save_for_backward([hidden, weight]);
+        ctx.save_data(LossKey, loss);
+        ctx.save_data(ColumnsKey, columns);
+        ctx.save_data(DtypeKey, dtype);
+        return [values];
+    }
+
+    public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grad_outputs)
+    {
+        ReleaseHandedOver();
+        var loss = (VocabularyChunkLoss)ctx.get_data(LossKey);
+        long columns = (long)ctx.get_data(ColumnsKey);
+        var dtype = (ScalarType)ctx.get_data(DtypeKey);
+        Tensor? gradHidden = null, gradWeight = null;
+        using (var scope = NewDisposeScope())
+        {
+            var saved = ctx.get_saved_variables();
+            var (hidden, weight) = (saved[0], saved[1]);
+            var upstream = grad_outputs[0].to(ScalarType.Float32); // (N)
+            var x = hidden.to(dtype);                              // (N, D)
+            var teacherX = loss.Teacher?.Hidden.to(dtype);
+            var hiddenSum = hidden.requires_grad ? zeros(hidden.shape, dtype: ScalarType.Float32, device: hidden.device) : null; // (N, D)
+            var weightGrad = weight.requires_grad ? empty(weight.shape, dtype: weight.dtype, device: weight.device) : null;     // (V, D)
+            foreach (var (start, count) in Chunks(weight.shape[0], columns))
+            {
+                using var chunk = NewDisposeScope();
+                var rows = weight.narrow(0, start, count).to(dtype);                                              // (C, D)
+                var logits = x.matmul(rows.t()).to(ScalarType.Float32);                                           // (N, C)
+                var teacherLogits = loss.Teacher is { } teacher ? ChunkLogits(teacherX!, teacher.Weight, start, count) : null;
+                var g = loss.Gradient(logits, teacherLogits, start, upstream).to(dtype);                         // (N, C)
+                hiddenSum?.add_(g.matmul(rows).to(ScalarType.Float32), LongLivedScalars.IntOne);                 // (N, D)
+                weightGrad?.narrow(0, start, count).copy_(g.t().matmul(x));                                      // (C, D)
+            }
+            loss.Release();
+            gradHidden = hiddenSum?.to(hidden.dtype).DetachFromDisposeScope();
+            gradWeight = weightGrad?.DetachFromDisposeScope();
+        }
+        _handedOver = new[] { gradHidden, gradWeight }.Where(g => g is not null).Select(g => g!).ToList();
+        foreach (var grad in grad_outputs) grad.Dispose();
+        return [null!, null!, gradHidden!, gradWeight!];
+    }
+
+    static Tensor ChunkLogits(Tensor x, Tensor weight, long start, long count)
+    {
+        using var scope = NewDisposeScope();
+        var rows = weight.narrow(0, start, count).to(x.dtype);                  // (C, D)
+        return x.matmul(rows.t()).to(ScalarType.Float32).MoveToOuterDisposeScope(); // (N, C)
+    }
+
+    static IEnumerable<(long Start, long Count)> Chunks(long total, long columns)
+    {
+        for (long start = 0; start < total; start += columns) yield return (start, Math.Min(columns, total - start));
+    }
+
+    static void Check(HeadInputs head, VocabularyChunkLoss loss)
+    {
+        if (head.Hidden.dim() != 2 || head.Weight.dim() != 2 || head.Hidden.shape[1] != head.Weight.shape[1])
+            throw new ArgumentException($"the head needs hidden states (N, D) and a head matrix (V, D), got [{string.Join(", ", head.Hidden.shape)}] and [{string.Join(", ", head.Weight.shape)}]");
+        if (loss.Teacher is { } teacher && (teacher.Positions != head.Positions || teacher.Columns != head.Columns || teacher.Hidden.shape[1] != teacher.Weight.shape[1]))
+            throw new ArgumentException($"the teacher's head must cover the same {head.Positions} positions and {head.Columns} columns, got hidden [{string.Join(", ", teacher.Hidden.shape)}] and head [{string.Join(", ", teacher.Weight.shape)}]");
+    }
+
+    static void ReleaseHandedOver()
+    {
+        if (_handedOver is null) return;
+        foreach (var grad in _handedOver) grad.Dispose();
+        _handedOver = null;
+    }
+}

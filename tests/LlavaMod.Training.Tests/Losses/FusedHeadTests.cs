@@ -1,0 +1,111 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LlavaMod.Models;
+using LlavaMod.Models.Runtime;
+using LlavaMod.Training.Losses;
+using LlavaMod.Training.Tests.Reference;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlavaMod.Training.Tests.Losses;
+
+/// <summary>
+/// The training losses fused with the lm head (<see cref="ChunkedHeadLoss"/>) against PyTorch computing them the
+/// unfused way, in float64, on materialised logits: loss, the hidden states' gradient and the head matrix's gradient,
+/// with chunk widths that split the vocabulary unevenly.
+/// </summary>
+public class FusedHeadTests
+{
+    const long N = 9, D = 6, V = 23;
+
+    sealed record Case(Tensor Hidden, Tensor Weight, Tensor Targets, Tensor Ids, Tensor LogProbs, Tensor Tail, Tensor TeacherHidden, Tensor TeacherWeight);
+
+    static Case Build()
+    {
+        TorchRuntime.EnsureLoaded();
+        var gen = new Generator(41);
+        var hidden = randn(N, D, generator: gen);
+        var weight = randn(V, D, generator: gen).MulScalar(0.8);
+        var targets = randint(0, V, [N], generator: gen);
+        var teacherHidden = randn(N, 4, generator: gen);
+        var teacherWeight = randn(V, 4, generator: gen);
+        var teacherLogProbs = teacherHidden.matmul(teacherWeight.t()).to_type(ScalarType.Float64).log_softmax(-1);
+        var (values, ids) = teacherLogProbs.topk(5, dim: -1);
+        var inTop = zeros_like(teacherLogProbs, dtype: ScalarType.Bool).scatter(-1, ids, ones_like(ids, dtype: ScalarType.Bool));
+        var tail = teacherLogProbs.masked_fill(inTop, LongLivedScalars.NegativeInfinity).logsumexp(-1);
+        return new Case(hidden, weight, targets, ids, values.to_type(ScalarType.Float32), tail.to_type(ScalarType.Float32), teacherHidden, teacherWeight);
+    }
+
+    static JsonElement Reference(Case c) => PythonReference.Run(new JsonObject
+    {
+        ["kind"] = "fused_head", ["hidden"] = PythonReference.Encode(c.Hidden), ["weight"] = PythonReference.Encode(c.Weight),
+        ["targets"] = PythonReference.Encode(c.Targets), ["ids"] = PythonReference.Encode(c.Ids),
+        ["teacher_logprobs"] = PythonReference.Encode(c.LogProbs), ["teacher_tail"] = PythonReference.Encode(c.Tail),
+        ["teacher_hidden"] = PythonReference.Encode(c.TeacherHidden), ["teacher_weight"] = PythonReference.Encode(c.TeacherWeight),
+    });
+
+    static Tensor Scalar(string name, Case c, HeadInputs head, long columns) => name switch
+    {
+        "ce" => SupervisedCrossEntropy.Compute(ChunkedHeadLoss.Compute(head, new TargetLogProbs(c.Targets), columns)),
+        "topk" => FullVocabularyMimic.MeanOverPositions(ChunkedHeadLoss.Compute(head, new TopKTailMimic(c.Ids, c.LogProbs, c.Tail), columns)),
+        _ => FullVocabularyMimic.MeanOverPositions(ChunkedHeadLoss.Compute(head, new FullVocabularyMimic(new HeadInputs(c.TeacherHidden, c.TeacherWeight)), columns)),
+    };
+
+    [Theory]
+    [InlineData(5L)]
+    [InlineData(23L)]
+    public void Loss_and_both_gradients_match_the_unfused_torch_computation(long columns)
+    {
+        var c = Build();
+        var reference = Reference(c);
+        foreach (var name in new[] { "ce", "topk", "kl" })
+        {
+            var hidden = c.Hidden.detach().requires_grad_(true);
+            var weight = c.Weight.detach().requires_grad_(true);
+            var loss = Scalar(name, c, new HeadInputs(hidden, weight), columns);
+            loss.backward();
+            var expected = reference.GetProperty(name);
+            PythonReference.AssertClose(expected.GetProperty("loss").GetDouble(), loss.item<float>(), 1e-5, $"{name} loss");
+            PythonReference.AssertClose(PythonReference.Data(expected.GetProperty("grad_hidden")), PythonReference.ToDoubles(hidden.grad!), 1e-5, $"{name} hidden grad");
+            PythonReference.AssertClose(PythonReference.Data(expected.GetProperty("grad_weight")), PythonReference.ToDoubles(weight.grad!), 1e-5, $"{name} weight grad");
+        }
+    }
+
+    [Fact]
+    public void Combined_terms_in_one_pass_equal_the_terms_apart()
+    {
+        var c = Build();
+        var hidden = c.Hidden.detach().requires_grad_(true);
+        var values = ChunkedHeadLoss.Compute(new HeadInputs(hidden, c.Weight), new CombinedChunkLoss(new TargetLogProbs(c.Targets), new TopKTailMimic(c.Ids, c.LogProbs, c.Tail)), 7); // (N, 2)
+        var total = SupervisedCrossEntropy.Compute(values.select(1, 0)).Plus(FullVocabularyMimic.MeanOverPositions(values.select(1, 1)).MulScalar(0.5));
+        total.backward();
+        var apart = c.Hidden.detach().requires_grad_(true);
+        var ce = Scalar("ce", c, new HeadInputs(apart, c.Weight), 7);
+        var kl = Scalar("topk", c, new HeadInputs(apart, c.Weight), 7);
+        ce.Plus(kl.MulScalar(0.5)).backward();
+        PythonReference.AssertClose(PythonReference.ToDoubles(apart.grad!), PythonReference.ToDoubles(hidden.grad!), 1e-6, "combined hidden grad");
+        Assert.Equal(ce.item<float>(), SupervisedCrossEntropy.Compute(values.select(1, 0)).item<float>(), 6);
+    }
+
+    [Fact]
+    public void Without_autograd_the_values_are_the_same_and_nothing_is_kept()
+    {
+        var c = Build();
+        Tensor withGrad = ChunkedHeadLoss.Compute(new HeadInputs(c.Hidden.detach().requires_grad_(true), c.Weight), new TargetLogProbs(c.Targets), 5);
+        using (no_grad())
+        {
+            var plain = ChunkedHeadLoss.Compute(new HeadInputs(c.Hidden, c.Weight), new TargetLogProbs(c.Targets), 5);
+            Assert.False(plain.requires_grad);
+            Assert.Equal(withGrad.detach().data<float>().ToArray(), plain.data<float>().ToArray());
+        }
+    }
+
+    [Fact]
+    public void Mismatched_shapes_are_refused_with_both_shapes()
+    {
+        var c = Build();
+        var error = Assert.Throws<ArgumentException>(() => ChunkedHeadLoss.Compute(new HeadInputs(c.Hidden, c.TeacherWeight), new TargetLogProbs(c.Targets)));
+        Assert.Contains("[9, 6]", error.Message);
+        Assert.Contains("[23, 4]", error.Message);
+    }
+}
