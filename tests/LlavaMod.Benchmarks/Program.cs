@@ -17,6 +17,7 @@ if (args.Length > 0 && args[0] == "answer") return LlavaMod.Benchmarks.Evaluatio
 if (args.Length > 0 && args[0] == "answer-probe") return LlavaMod.Benchmarks.Evaluation.AnswerProbe.Run(args[1..]);
 if (args.Length > 0 && args[0] == "cache-size") return await LogitCacheSizes.RunAsync();
 if (args.Length > 0 && args[0] == "attention-probe") return AttentionProbe.Run(args[1..]);
+if (args.Length > 0 && args[0] == "head-probe") return HeadProbe.Run(args[1..]);
 if (args.Length > 0 && args[0] == "moe-probe") return MoeProbe.Run(args[1..]);
 if (args.Length > 0 && args[0] == "stage-lengths") return DemoLengthProbe.Run(args[1..]);
 if (args.Length > 0 && args[0].StartsWith("pairs-", StringComparison.Ordinal))

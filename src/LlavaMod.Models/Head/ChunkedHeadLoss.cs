@@ -23,8 +23,11 @@ namespace LlavaMod.Models;
 /// </summary>
 public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
 {
-    /// <summary>Logit values one chunk holds (N × C): 8 Mi fp32 values, 32 MB.</summary>
-    public const long ChunkElements = 8L << 20;
+    /// <summary>Logit values one chunk holds (N × C): 1 Mi fp32 values, 4 MB. Small enough for the chunk to stay in cache
+    /// between its ops and under glibc's mmap threshold (a larger chunk page-faults in fresh memory every time): at hidden
+    /// 1,024 in bf16 a 1,020 × 1,024-column chunk multiplies at ~960 GFLOP/s, an 8,192-column one at ~740
+    /// (docs/benchmarks.md, head-probe).</summary>
+    public const long ChunkElements = 1L << 20;
 
     const string LossKey = "loss", ColumnsKey = "columns", DtypeKey = "dtype";
 
@@ -91,7 +94,12 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
             var x = hidden.to(dtype);                              // (N, D)
             var teacherX = loss.Teacher?.Hidden.to(dtype);
             var hiddenSum = hidden.requires_grad ? zeros(hidden.shape, dtype: ScalarType.Float32, device: hidden.device) : null; // (N, D)
-            var weightGrad = weight.requires_grad ? empty(weight.shape, dtype: weight.dtype, device: weight.device) : null;     // (V, D)
+            // A leaf weight (the parameter itself, e.g. a tied embedding) takes its gradient straight into .grad, chunk by
+            // chunk, instead of through a (V, D) tensor the engine then adds there: one fewer weight-sized tensor at the
+            // backward's peak and one fewer pass over it. A non-leaf weight (a vocabulary subset's rows) gets it returned.
+            bool intoGrad = weight.requires_grad && weight.is_leaf;
+            if (intoGrad && weight.grad is null) weight.grad = zeros_like(weight).DetachFromDisposeScope();
+            var weightGrad = !weight.requires_grad ? null : intoGrad ? weight.grad : empty(weight.shape, dtype: weight.dtype, device: weight.device); // (V, D)
             foreach (var (start, count) in Chunks(weight.shape[0], columns))
             {
                 using var chunk = NewDisposeScope();
@@ -100,11 +108,13 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
                 var teacherLogits = loss.Teacher is { } teacher ? ChunkLogits(teacherX!, teacher.Weight, start, count) : null;
                 var g = loss.Gradient(logits, teacherLogits, start, upstream).to(dtype);                         // (N, C)
                 hiddenSum?.add_(g.matmul(rows).to(ScalarType.Float32), LongLivedScalars.IntOne);                 // (N, D)
-                weightGrad?.narrow(0, start, count).copy_(g.t().matmul(x));                                      // (C, D)
+                var rowsGrad = g.t().matmul(x);                                                                  // (C, D)
+                if (intoGrad) weightGrad!.narrow(0, start, count).add_(rowsGrad.to(weight.dtype), LongLivedScalars.IntOne);
+                else weightGrad?.narrow(0, start, count).copy_(rowsGrad);
             }
             loss.Release();
             gradHidden = hiddenSum?.to(hidden.dtype).DetachFromDisposeScope();
-            gradWeight = weightGrad?.DetachFromDisposeScope();
+            gradWeight = intoGrad ? null : weightGrad?.DetachFromDisposeScope();
         }
         _handedOver = new[] { gradHidden, gradWeight }.Where(g => g is not null).Select(g => g!).ToList();
         foreach (var grad in grad_outputs) grad.Dispose();

@@ -101,6 +101,28 @@ public class FusedHeadTests
     }
 
     [Fact]
+    public void A_tied_leaf_weight_gets_both_gradients_accumulated_across_steps()
+    {
+        // The head matrix is also the embedding table (tied, as Qwen2-0.5B): the fused backward writes into .grad, the
+        // lookup's gradient arrives through the engine, and a second backward adds to both.
+        var c = Build();
+        Tensor Grad(bool fused)
+        {
+            var weight = c.Weight.detach().requires_grad_(true);
+            for (int step = 0; step < 2; step++)
+            {
+                var hidden = c.Hidden.Plus(weight.index_select(0, c.Targets)); // (N, D): embeddings of the targets, then the head
+                var loss = fused
+                    ? SupervisedCrossEntropy.Compute(ChunkedHeadLoss.Compute(new HeadInputs(hidden, weight), new TargetLogProbs(c.Targets), 5))
+                    : nn.functional.cross_entropy(hidden.matmul(weight.t()), c.Targets);
+                loss.backward();
+            }
+            return weight.grad!;
+        }
+        PythonReference.AssertClose(PythonReference.ToDoubles(Grad(fused: false)), PythonReference.ToDoubles(Grad(fused: true)), 1e-5, "tied weight grad");
+    }
+
+    [Fact]
     public void Mismatched_shapes_are_refused_with_both_shapes()
     {
         var c = Build();
