@@ -93,7 +93,8 @@ public sealed class MoeLayer : nn.Module<Tensor, Tensor>, IAuxiliaryLossFeedForw
             if (tokenIds.shape[0] == 0) continue;
             var weight = (decision.Weights * slotOfExpert.to(ScalarType.Float32)).sum(1).index_select(0, tokenIds); // (C_e)
             var expertOut = Expert(e).call(tokens.index_select(0, tokenIds));                                      // (C_e, D)
-            output.index_add_(0, tokenIds, expertOut * weight.unsqueeze(1).to(expertOut.dtype), LongLivedScalars.IntOne);
+            // weighted in the expert's dtype (bf16 under autocast), summed into the fp32 output, as DeepSpeed under autocast
+            output.index_add_(0, tokenIds, (expertOut * weight.unsqueeze(1).to(expertOut.dtype)).to(output.dtype), LongLivedScalars.IntOne);
         }
         return (output.reshape(input.shape), decision); // (B, T, D)
     }

@@ -7,10 +7,14 @@ namespace LlavaMod.Models;
 /// <summary>
 /// Mixed precision for TorchSharp, which has no autocast. Inside <c>using (Autocast.Enter(ComputePrecision.Bf16))</c>
 /// on the current thread, the models' matrix products (every Linear layer, the lm head and scaled dot-product
-/// attention) run on bf16 inputs with bf16 copies of the fp32 master weights and hand fp32 back; embeddings,
-/// norms, rotary, the residual stream, the MoE router and the losses stay fp32. Gradients flow back through the
-/// casts to the fp32 weights, so optimizer state and checkpoints stay fp32. Outside a scope (or in an fp32 scope)
-/// nothing changes, and a model whose weights are already bf16 is left alone: there is one code path.
+/// attention) run on bf16 inputs with bf16 copies of the fp32 master weights and hand bf16 back, as torch.autocast
+/// does: activations stay bf16 from one matmul to the next inside a block (the SwiGLU product, q/k/v, an MoE
+/// expert's MLP, CLIP's MLP, the projector's GELU). What stays fp32 (the residual-stream policy): the residual stream
+/// itself (a block's bf16 output is added to it in fp32 and the sum stays fp32), embeddings, norms (computed in fp32),
+/// rotary, the softmax statistics inside attention, the MoE router and its combine weights, the lm head's logits and
+/// every loss. Gradients flow back through the casts to the fp32 weights, so optimizer state and checkpoints stay
+/// fp32. Outside a scope (or in an fp32 scope) nothing changes, and a model whose weights are already bf16 is left
+/// alone: there is one code path.
 /// <para>
 /// As torch.autocast's weight cache, the bf16 copy of each parameter is made once per scope and disposed with it.
 /// Weights must not change inside a scope: in training, keep the scope around one forward pass (the backward may
@@ -51,8 +55,8 @@ public sealed class Autocast : IDisposable
     public static Tensor Linear(Linear layer, Tensor input) => Linear(input, layer.weight!, layer.bias);
 
     /// <summary>
-    /// x·Wᵀ + b. Under bf16 with fp32 weights: computed from bf16 casts of all three and returned in the
-    /// weights' dtype (fp32); otherwise exactly <c>functional.linear</c>.
+    /// x·Wᵀ + b. Under bf16 with fp32 weights: computed from bf16 casts of all three and returned in bf16 (the caller
+    /// casts where fp32 is its policy); otherwise exactly <c>functional.linear</c>.
     /// </summary>
     public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null)
     {
@@ -60,8 +64,7 @@ public sealed class Autocast : IDisposable
         if (scope is null || scope.Precision != ComputePrecision.Bf16 || weight.dtype != ScalarType.Float32)
             return nn.functional.linear(input, weight, bias);
         using var disposeScope = NewDisposeScope();
-        var output = nn.functional.linear(input.to(ScalarType.BFloat16), scope.Cast(weight), bias is null ? null : scope.Cast(bias));
-        return output.to(weight.dtype).MoveToOuterDisposeScope();
+        return nn.functional.linear(input.to(ScalarType.BFloat16), scope.Cast(weight), bias is null ? null : scope.Cast(bias)).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -141,4 +141,23 @@ public class MixedPrecisionTrainingTests
         using (Autocast.Enter(ComputePrecision.Bf16))
             Assert.True(Same(model.Forward(ids), bf16Plain));
     }
+
+    [Fact]
+    public void Under_bf16_blocks_hand_bf16_between_matmuls_and_the_residual_stream_stays_fp32()
+    {
+        var model = TinyModels.Qwen2();
+        var layer = model.Model.Layers[0];
+        var mlp = (Qwen2Mlp)layer.FeedForward;
+        var x = randn([2, 5, model.Config.HiddenSize], generator: new Generator(3));
+        using var _ = no_grad();
+        var (cos, sin) = RotaryEmbedding.CosSin(ScalarOps.Arange(5).unsqueeze(0).expand(2, 5), model.Config.HeadDim, model.Config.RopeTheta, ScalarType.Float32);
+        using (Autocast.Enter(ComputePrecision.Bf16))
+        {
+            Assert.Equal(ScalarType.BFloat16, Autocast.Linear(mlp.GateProj, x).dtype); // a matmul hands bf16 on
+            Assert.Equal(ScalarType.BFloat16, mlp.forward(x).dtype);                  // SwiGLU product and down_proj in bf16
+            Assert.Equal(ScalarType.Float32, layer.forward(x, cos, sin, null).dtype); // residual stream
+            Assert.Equal(ScalarType.Float32, model.Forward(Ids()).dtype);             // logits
+        }
+        Assert.Equal(ScalarType.Float32, mlp.forward(x).dtype); // no scope: plain fp32
+    }
 }
