@@ -66,9 +66,9 @@ public sealed class Qwen2Model : nn.Module
     /// <summary>Token embeddings [B, T, hidden] of ids [B, T].</summary>
     public Tensor Embed(Tensor inputIds)
     {
-        if (Compact is null) return embed_tokens.forward(inputIds);
+        if (Compact is null) return EmbeddingLookup.Apply(embed_tokens.weight!, inputIds);
         using var rows = Compact.RowsOf(inputIds);
-        return embed_tokens.forward(rows);
+        return EmbeddingLookup.Apply(embed_tokens.weight!, rows);
     }
 
     protected override void Dispose(bool disposing)

@@ -100,9 +100,13 @@ public static class StageBenchmark
         var process = Process.GetCurrentProcess();
         var (losses, wall, cpu, supervised, gradNorms) = (new List<double>(), new List<double>(), new List<double>(), new List<double>(), new List<double>());
         var phases = new List<double[]>(); // CPU s of loss (forward + objective), backward, clipping, AdamW + zero_grad (+ scope disposal)
+        var tensorsCreated = new List<long>(); // managed Tensor objects a step creates (≈ libtorch ops called from .NET)
+        var statistics = DisposeScopeManager.Statistics;
+        long Created() => statistics.CreatedInScopeCount + statistics.CreatedOutsideScopeCount;
         model.train();
         foreach (var batch in batches)
         {
+            long createdBefore = Created();
             process.Refresh();
             var cpuStart = process.TotalProcessorTime;
             var clock = Stopwatch.StartNew();
@@ -127,6 +131,7 @@ public static class StageBenchmark
             Mark(4);
             cpu.Add(marks[4]);
             phases.Add(Enumerable.Range(1, 4).Select(i => marks[i] - marks[i - 1]).ToArray());
+            tensorsCreated.Add(Created() - createdBefore);
         }
         double peakRss = ProcessMemory.PeakRssMb();
         double? cacheReadCpu = null;
@@ -156,6 +161,7 @@ public static class StageBenchmark
             ["input_tokens_per_step"] = Math.Round(measured.Average(i => inputTokens[i]), 1),
             ["cpu_s_per_step"] = Math.Round(cpuPerStep, 4), ["cpu_s_per_step_median"] = Math.Round(Median(measured.Select(i => cpu[i])), 4),
             ["phase_cpu_s"] = new[] { "loss", "backward", "clip", "adamw" }.Select((name, p) => (name, p)).ToDictionary(x => x.name, x => Math.Round(measured.Average(i => phases[i][x.p]), 4)), ["wall_s_per_step"] = Math.Round(measured.Average(i => wall[i]), 4),
+            ["tensors_created_per_step"] = Math.Round(measured.Average(i => (double)tensorsCreated[i])),
             ["supervised_tokens_per_cpu_s"] = Math.Round(measured.Average(i => supervised[i]) / cpuPerStep, 1),
             ["input_tokens_per_cpu_s"] = Math.Round(measured.Average(i => inputTokens[i]) / cpuPerStep, 1),
             ["step_cpu_s"] = cpu.Select(t => Math.Round(t, 4)).ToArray(), ["step_s"] = wall.Select(t => Math.Round(t, 4)).ToArray(),
