@@ -5,7 +5,7 @@ using LlavaMod.Benchmarks.Training;
 // dotnet run -c Release --project tests/LlavaMod.Benchmarks -- --filter '*'            (BenchmarkDotNet, wall time)
 // dotnet run -c Release --project tests/LlavaMod.Benchmarks -- --cpu-time [what]       (CPU time, ours vs peer alternating)
 // dotnet run -c Release --project tests/LlavaMod.Benchmarks -- --etl [rows] [threads] [images|text]   (whole shard ETL: rows/s, peak RSS)
-// dotnet run --project tests/LlavaMod.Benchmarks -- lm [--precision bf16] [--moe] [--activation-checkpointing]   (LM training/generation, one JSON line)
+// dotnet run --project tests/LlavaMod.Benchmarks -- lm [--precision bf16] [--moe] [--activation-checkpointing] [--unfused]   (LM training/generation, one JSON line) | head-probe (the fused head op by op)
 // dotnet run --project tests/LlavaMod.Benchmarks -- stage --stage sft|mimic|d2s|pd   (one demo training stage, CPU s per step, one JSON line)
 // dotnet run --project tests/LlavaMod.Benchmarks -- answer [--precision bf16] [--export DIR] | answer-probe   (eval answer's generation, answers/s; its ops alone)
 // dotnet run --project tests/LlavaMod.Benchmarks -- stage-lengths SHARDS | moe-probe | attention-probe   (the demo's row shapes; MoE layer and attention alone)

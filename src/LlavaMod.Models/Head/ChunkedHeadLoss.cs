@@ -6,7 +6,7 @@ using static TorchSharp.torch.autograd;
 namespace LlavaMod.Models;
 
 /// <summary>
-/// The lm head fused with a per-position loss, as a custom autograd function: values (N) of a
+/// The lm head fused with a per-position loss, as a custom autograd function: values (N) (or (N, m)) of a
 /// <see cref="VocabularyChunkLoss"/> on the logits Hidden · Weightᵀ without ever holding the (N, V) logits or their
 /// gradient. The forward computes the logits one vocabulary chunk at a time (N × C columns, about
 /// <see cref="ChunkElements"/> values) and keeps only the loss's per-position statistics; the backward recomputes each
@@ -38,8 +38,9 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
     public override string Name => nameof(ChunkedHeadLoss);
 
     /// <summary>
-    /// <paramref name="loss"/>'s values (N) on the logits of <paramref name="head"/>, differentiable with respect to the
-    /// hidden states and the head matrix. <paramref name="chunkColumns"/> overrides the chunk width (tests).
+    /// <paramref name="loss"/>'s values (N), or (N, m) for a <see cref="CombinedChunkLoss"/>, on the logits of
+    /// <paramref name="head"/>, differentiable with respect to the hidden states and the head matrix.
+    /// <paramref name="chunkColumns"/> overrides the chunk width (tests).
     /// </summary>
     public static Tensor Compute(HeadInputs head, VocabularyChunkLoss loss, long? chunkColumns = null)
     {
