@@ -31,10 +31,6 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
 
     const string LossKey = "loss", ColumnsKey = "columns", DtypeKey = "dtype";
 
-    // Gradients handed to the engine must outlive backward (the native side copies them after it returns); released by
-    // the next call on the thread (as CheckpointedDecoderLayer does).
-    [ThreadStatic] static List<Tensor>? _handedOver;
-
     public override string Name => nameof(ChunkedHeadLoss);
 
     /// <summary>
@@ -45,7 +41,7 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
     public static Tensor Compute(HeadInputs head, VocabularyChunkLoss loss, long? chunkColumns = null)
     {
         Check(head, loss);
-        ReleaseHandedOver();
+        HandedOverGradients.Release();
         long columns = Math.Clamp(chunkColumns ?? ChunkElements / Math.Max(1, head.Positions), 1, head.Columns);
         bool recorded = is_grad_enabled() && (head.Hidden.requires_grad || head.Weight.requires_grad);
         var values = apply(loss, columns, head.Hidden, head.Weight)[0];
@@ -82,7 +78,7 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
 
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grad_outputs)
     {
-        ReleaseHandedOver();
+        HandedOverGradients.Release();
         var loss = (VocabularyChunkLoss)ctx.get_data(LossKey);
         long columns = (long)ctx.get_data(ColumnsKey);
         var dtype = (ScalarType)ctx.get_data(DtypeKey);
@@ -117,7 +113,7 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
             gradHidden = hiddenSum?.to(hidden.dtype).DetachFromDisposeScope();
             gradWeight = intoGrad ? null : weightGrad?.DetachFromDisposeScope();
         }
-        _handedOver = new[] { gradHidden, gradWeight }.Where(g => g is not null).Select(g => g!).ToList();
+        HandedOverGradients.Park([gradHidden, gradWeight]);
         foreach (var grad in grad_outputs) grad.Dispose();
         return [null!, null!, gradHidden!, gradWeight!];
     }
@@ -142,10 +138,4 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
             throw new ArgumentException($"the teacher's head must cover the same {head.Positions} positions and {head.Columns} columns, got hidden [{string.Join(", ", teacher.Hidden.shape)}] and head [{string.Join(", ", teacher.Weight.shape)}]");
     }
 
-    static void ReleaseHandedOver()
-    {
-        if (_handedOver is null) return;
-        foreach (var grad in _handedOver) grad.Dispose();
-        _handedOver = null;
-    }
 }

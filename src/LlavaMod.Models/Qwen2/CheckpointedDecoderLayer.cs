@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
@@ -23,10 +24,6 @@ public sealed class CheckpointedDecoderLayer : MultiTensorFunction<CheckpointedD
     const string LayerKey = "layer", PrecisionKey = "precision", ParametersKey = "parameters", InputGradKey = "input_requires_grad";
     const int FirstParameter = 5; // apply's arguments: layer, hidden, cos, sin, mask, parameters...
 
-    // Gradients handed to the engine must outlive backward (the native side copies them after it returns); they are
-    // released by the next checkpointed backward or forward on the thread, not left to the finalizer.
-    [ThreadStatic] static List<Tensor>? _handedOver;
-
     public override string Name => nameof(CheckpointedDecoderLayer);
 
     /// <summary>
@@ -35,7 +32,7 @@ public sealed class CheckpointedDecoderLayer : MultiTensorFunction<CheckpointedD
     /// </summary>
     public static Tensor Forward(Qwen2DecoderLayer layer, Tensor hidden, Tensor cos, Tensor sin, Tensor? mask)
     {
-        ReleaseHandedOver();
+        HandedOverGradients.Release();
         var parameters = layer.parameters().Where(p => p.requires_grad).ToArray<Tensor>();
         var arguments = new object[FirstParameter + parameters.Length];
         (arguments[0], arguments[1], arguments[2], arguments[3], arguments[4]) = (layer, hidden, cos, sin, mask!);
@@ -66,7 +63,7 @@ public sealed class CheckpointedDecoderLayer : MultiTensorFunction<CheckpointedD
 
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grad_outputs)
     {
-        ReleaseHandedOver();
+        HandedOverGradients.Release();
         var layer = (Qwen2DecoderLayer)ctx.get_data(LayerKey);
         var parameters = (Tensor[])ctx.get_data(ParametersKey);
         bool inputRequiresGrad = (bool)ctx.get_data(InputGradKey);
@@ -108,16 +105,10 @@ public sealed class CheckpointedDecoderLayer : MultiTensorFunction<CheckpointedD
                     for (int i = 0; i < parameters.Length; i++) results[FirstParameter + i] = grads[offset + i];
                 }
             }
-            _handedOver = results.Where(g => g is not null && !g.IsInvalid).Select(g => g!.DetachFromDisposeScope()).ToList();
+            HandedOverGradients.Park(results);
         }
         foreach (var grad in grad_outputs) grad.Dispose();
         return [.. results.Select(g => g is null || g.IsInvalid ? null! : g)];
     }
 
-    static void ReleaseHandedOver()
-    {
-        if (_handedOver is null) return;
-        foreach (var grad in _handedOver) grad.Dispose();
-        _handedOver = null;
-    }
 }

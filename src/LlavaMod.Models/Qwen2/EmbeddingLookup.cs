@@ -14,14 +14,12 @@ namespace LlavaMod.Models;
 /// </summary>
 public sealed class EmbeddingLookup : MultiTensorFunction<EmbeddingLookup>
 {
-    [ThreadStatic] static List<Tensor>? _handedOver;
-
     public override string Name => nameof(EmbeddingLookup);
 
     /// <summary>Rows of <paramref name="weight"/> (V, D) at <paramref name="ids"/> (any shape, int64): (ids.shape…, D).</summary>
     public static Tensor Apply(Tensor weight, Tensor ids)
     {
-        ReleaseHandedOver();
+        HandedOverGradients.Release();
         if (!weight.requires_grad || !is_grad_enabled()) return Rows(weight, ids);
         return apply(ids, weight)[0];
     }
@@ -37,7 +35,7 @@ public sealed class EmbeddingLookup : MultiTensorFunction<EmbeddingLookup>
 
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grad_outputs)
     {
-        ReleaseHandedOver();
+        HandedOverGradients.Release();
         var saved = ctx.get_saved_variables();
         var (ids, weight) = (saved[0], saved[1]);
         Tensor? returned = null;
@@ -53,15 +51,9 @@ public sealed class EmbeddingLookup : MultiTensorFunction<EmbeddingLookup>
             }
             else returned = zeros_like(weight).index_add_(0, rows, grad, LongLivedScalars.IntOne).DetachFromDisposeScope();
         }
-        _handedOver = returned is null ? null : [returned];
+        HandedOverGradients.Park([returned]);
         foreach (var g in grad_outputs) g.Dispose();
         return [null!, returned!];
     }
 
-    static void ReleaseHandedOver()
-    {
-        if (_handedOver is null) return;
-        foreach (var grad in _handedOver) grad.Dispose();
-        _handedOver = null;
-    }
 }
