@@ -139,7 +139,7 @@ public static class TextGenerator
 
             var nextEmbeds = model.Model.Embed(tensor(next, device: device).view(rows, 1));
             var newMask = cat([mask, ones(rows, 1, dtype: mask.dtype, device: device)], 1);
-            var newLast = lastPosition.add(LongLivedScalars.IntOne);
+            var newLast = lastPosition.add(LongLivedScalars.IntOne, LongLivedScalars.IntOne); // (value, alpha): add(scalar) alone makes a temporary alpha
             Tensor hidden;
             if (cache is not null) hidden = model.Model.Forward(nextEmbeds, newMask, newLast, cache);
             else

@@ -25,7 +25,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
         using var scope = torch.NewDisposeScope();
         var x = input.to(ScalarType.Float32);
         var variance = x.pow(LongLivedScalars.IntTwo).mean([-1L], keepdim: true);
-        x = x * torch.rsqrt(variance.add(_eps));
+        x = x * torch.rsqrt(variance.add(_eps, LongLivedScalars.IntOne)); // add(Scalar) alone passes a temporary alpha
         return (weight * x.to(input.dtype)).MoveToOuterDisposeScope();
     }
 }

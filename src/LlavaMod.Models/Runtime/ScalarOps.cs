@@ -30,9 +30,9 @@ public static class ScalarOps
     public static Tensor DivScalar(this Tensor x, double value) { using var s = value.ToScalar(); return x.div(s); }
 
     /// <summary><c>x + value</c>.</summary>
-    public static Tensor AddScalar(this Tensor x, long value) { using var s = value.ToScalar(); return x.add(s); }
+    public static Tensor AddScalar(this Tensor x, long value) { using var s = value.ToScalar(); return x.add(s, LongLivedScalars.IntOne); }
     /// <inheritdoc cref="AddScalar(Tensor, long)"/>
-    public static Tensor AddScalar(this Tensor x, double value) { using var s = value.ToScalar(); return x.add(s); }
+    public static Tensor AddScalar(this Tensor x, double value) { using var s = value.ToScalar(); return x.add(s, LongLivedScalars.IntOne); }
 
     /// <summary><c>x - value</c>.</summary>
     public static Tensor SubScalar(this Tensor x, long value) { using var s = value.ToScalar(); return x.sub(s); }

@@ -76,7 +76,7 @@ public static class PreferenceLoss
         {
             PreferenceLossType.Sigmoid => SigmoidLosses((chosenRatio - rejectedRatio).MulScalar(beta), options.LabelSmoothing),
             PreferenceLossType.Ipo => (chosenRatio - rejectedRatio).SubScalar(1.0 / (2.0 * beta)).pow(LongLivedScalars.IntTwo),
-            PreferenceLossType.Hinge => nn.functional.relu((chosenRatio - rejectedRatio).MulScalar(beta).neg().add(LongLivedScalars.IntOne)),
+            PreferenceLossType.Hinge => nn.functional.relu((chosenRatio - rejectedRatio).MulScalar(beta).neg().add(LongLivedScalars.IntOne, LongLivedScalars.IntOne)),
             PreferenceLossType.HsaDpo => HsaDpoLosses(batch, beta),
             PreferenceLossType.KtoPair => KtoPairLosses(chosenRatio, rejectedRatio, beta),
             _ => throw new ArgumentOutOfRangeException(nameof(options), options.Type, "unknown preference loss type"),
@@ -139,8 +139,8 @@ public static class PreferenceLoss
         var chosenKl = chosenRatio.mean().clamp_min(LongLivedScalars.IntZero);
         var rejectedKl = rejectedRatio.mean().clamp_min(LongLivedScalars.IntZero);
         return cat([
-            (chosenRatio - rejectedKl).MulScalar(beta).sigmoid().neg().add(LongLivedScalars.IntOne), // 1 − σ(β·…)
-            (chosenKl - rejectedRatio).MulScalar(beta).sigmoid().neg().add(LongLivedScalars.IntOne),
+            (chosenRatio - rejectedKl).MulScalar(beta).sigmoid().neg().add(LongLivedScalars.IntOne, LongLivedScalars.IntOne), // 1 − σ(β·…)
+            (chosenKl - rejectedRatio).MulScalar(beta).sigmoid().neg().add(LongLivedScalars.IntOne, LongLivedScalars.IntOne),
         ], 0);
     }
 }

@@ -64,7 +64,7 @@ public class MoeUpcyclerQwen2Tests
         // Training moves the router away from its initial values; the loaded model must keep them.
         using (no_grad())
         using (var shift = 0.5.ToScalar())
-            ((MoeLayer)model.LanguageModel.Model.Layers[3].FeedForward).Router.weight!.add_(shift);
+            ((MoeLayer)model.LanguageModel.Model.Layers[3].FeedForward).Router.weight!.add_(shift, LongLivedScalars.IntOne);
         string folder = Directory.CreateTempSubdirectory("llavamod-moe-ckpt-").FullName;
         try
         {
