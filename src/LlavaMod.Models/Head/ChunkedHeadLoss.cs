@@ -63,8 +63,8 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
             foreach (var (start, count) in Chunks(weight.shape[0], columns))
             {
                 using var chunk = NewDisposeScope();
-                var logits = ChunkLogits(x, weight, start, count);                                                  // (N, C)
-                var teacherLogits = loss.Teacher is { } teacher ? ChunkLogits(teacherX!, teacher.Weight, start, count) : null; // (N, C)
+                var logits = Logits(x, Rows(weight, start, count, dtype));                                                   // (N, C)
+                var teacherLogits = loss.Teacher is { } teacher ? Logits(teacherX!, Rows(teacher.Weight, start, count, dtype)) : null; // (N, C)
                 loss.Accumulate(logits, teacherLogits, start);
             }
             values = loss.Finish().MoveToOuterDisposeScope(); // (N)
@@ -100,9 +100,9 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
             foreach (var (start, count) in Chunks(weight.shape[0], columns))
             {
                 using var chunk = NewDisposeScope();
-                var rows = weight.narrow(0, start, count).to(dtype);                                              // (C, D)
-                var logits = x.matmul(rows.t()).to(ScalarType.Float32);                                           // (N, C)
-                var teacherLogits = loss.Teacher is { } teacher ? ChunkLogits(teacherX!, teacher.Weight, start, count) : null;
+                var rows = Rows(weight, start, count, dtype);                                                     // (C, D)
+                var logits = Logits(x, rows);                                                                     // (N, C)
+                var teacherLogits = loss.Teacher is { } teacher ? Logits(teacherX!, Rows(teacher.Weight, start, count, dtype)) : null;
                 var g = loss.Gradient(logits, teacherLogits, start, upstream).to(dtype);                         // (N, C)
                 hiddenSum?.add_(g.matmul(rows).to(ScalarType.Float32), LongLivedScalars.IntOne);                 // (N, D)
                 var rowsGrad = g.t().matmul(x);                                                                  // (C, D)
@@ -118,12 +118,11 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
         return [null!, null!, gradHidden!, gradWeight!];
     }
 
-    static Tensor ChunkLogits(Tensor x, Tensor weight, long start, long count)
-    {
-        using var scope = NewDisposeScope();
-        var rows = weight.narrow(0, start, count).to(x.dtype);                  // (C, D)
-        return x.matmul(rows.t()).to(ScalarType.Float32).MoveToOuterDisposeScope(); // (N, C)
-    }
+    /// <summary>Rows [start, start + count) of a head matrix in the compute dtype: (C, D).</summary>
+    static Tensor Rows(Tensor weight, long start, long count, ScalarType dtype) => weight.narrow(0, start, count).to(dtype);
+
+    /// <summary>One chunk's fp32 logits x · rowsᵀ: (N, C).</summary>
+    static Tensor Logits(Tensor x, Tensor rows) => x.matmul(rows.t()).to(ScalarType.Float32);
 
     static IEnumerable<(long Start, long Count)> Chunks(long total, long columns)
     {
@@ -137,5 +136,4 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
         if (loss.Teacher is { } teacher && (teacher.Positions != head.Positions || teacher.Columns != head.Columns || teacher.Hidden.shape[1] != teacher.Weight.shape[1]))
             throw new ArgumentException($"the teacher's head must cover the same {head.Positions} positions and {head.Columns} columns, got hidden [{string.Join(", ", teacher.Hidden.shape)}] and head [{string.Join(", ", teacher.Weight.shape)}]");
     }
-
 }

@@ -9,24 +9,24 @@ namespace LlavaMod.Models;
 /// negated, the cross-entropy. Per chunk it keeps the chunk's log-sum-exp and the target's logit when the target falls in
 /// the chunk; the gradient is ∂/∂z_iv = [v = target_i] − softmax_iv.
 /// </summary>
-/// <param name="targets">(N) int64 column indices</param>
 public sealed class TargetLogProbs : VocabularyChunkLoss
 {
-    readonly Tensor targets; // (N)
+    readonly Tensor _targets; // (N)
     readonly List<Tensor> _chunkLogSumExp = new(); // (N) per chunk
     Tensor? _targetLogit;                          // (N)
     Tensor? _logNormalizer;                        // (N)
 
+    /// <param name="targets">(N) int64 column indices</param>
     public TargetLogProbs(Tensor targets)
     {
         if (targets.dim() != 1) throw new ArgumentException($"targets must be (N), got [{string.Join(", ", targets.shape)}]");
-        this.targets = Keep(targets.to_type(ScalarType.Int64));
+        _targets = Keep(targets.to_type(ScalarType.Int64));
     }
 
     protected internal override void Accumulate(Tensor logits, Tensor? teacherLogits, long start)
     {
         _chunkLogSumExp.Add(Keep(logits.logsumexp(1)));
-        var (local, inside) = Locate(targets.unsqueeze(1), start, logits.shape[1], logits.dtype); // (N, 1)
+        var (local, inside) = Locate(_targets.unsqueeze(1), start, logits.shape[1], logits.dtype); // (N, 1)
         var picked = logits.gather(1, local).mul(inside).squeeze(1);                              // (N)
         _targetLogit = Keep(_targetLogit is null ? picked : _targetLogit.Plus(picked));
     }
@@ -42,7 +42,7 @@ public sealed class TargetLogProbs : VocabularyChunkLoss
         using var scope = NewDisposeScope();
         var probs = (logits - _logNormalizer!.unsqueeze(1)).exp();                                // (N, C)
         var grad = probs.mul(upstream.neg().unsqueeze(1));                                        // (N, C)
-        var (local, inside) = Locate(targets.unsqueeze(1), start, logits.shape[1], logits.dtype); // (N, 1)
+        var (local, inside) = Locate(_targets.unsqueeze(1), start, logits.shape[1], logits.dtype); // (N, 1)
         grad.scatter_add_(1, local, upstream.unsqueeze(1).mul(inside));
         return grad.MoveToOuterDisposeScope();
     }

@@ -62,11 +62,10 @@ public sealed class SupervisedObjective(LossConfig loss, LogitCacheSet? cache, F
         {
             using (torch.no_grad())
             {
-                var teacherHead = onlineTeacher.LossHead(batch.ToModelBatch(onlineTeacher.Config.Vision, device));
+                using var teacherHead = onlineTeacher.LossHead(batch.ToModelBatch(onlineTeacher.Config.Vision, device));
                 if (!teacherHead.Targets.shape.SequenceEqual(head.Targets.shape) || !(teacherHead.Targets == head.Targets).all().item<bool>())
                     throw new LlavaModException($"the online teacher supervises other positions than the student (batch rows {batch.DescribeRows()})");
-                mimic = new FullVocabularyMimic(teacherHead.Head);
-                teacherHead.Dispose();
+                mimic = new FullVocabularyMimic(teacherHead.Head); // keeps its own references
             }
         }
         else if (cache is not null)
