@@ -108,6 +108,7 @@ public class BatchPrefetcherTests
         Assert.Equal(before, during);
         Assert.Equal(0, Volatile.Read(ref readWhileHeld));
         Assert.True(batches.MoveNext());
-        Assert.True(Volatile.Read(ref read) > during);
+        // released, the worker reads again (the batch just taken may have been queued before, so wait for the read)
+        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref read) > during, TimeSpan.FromMinutes(1)));
     }
 }
