@@ -10,7 +10,7 @@ namespace LlavaMod.Models.Moe;
 /// Sparse mixture-of-experts feed-forward block (LLaVA-MoD / DeepSpeed 0.9.5 <c>deepspeed.moe.layer.MoE</c>
 /// with ep_size 1, use_residual false). Input [..., d] (e.g. [B, T, d] or [N, d]); output has the
 /// same shape and dtype. Every position is one token for routing and capacity, as DeepSpeed
-/// reshapes to (-1, d). Each expert only sees the tokens routed to it (index_select → expert →
+/// reshapes to (-1, d); the decoder hands it the real positions only (<see cref="PackedTokens"/>). Each expert only sees the tokens routed to it (index_select → expert →
 /// weighted index_add); nothing computes all experts densely.
 ///
 /// Parameter names, checked against DeepSpeed v0.9.5 (deepspeed/moe/layer.py: <c>MoE.deepspeed_moe =

@@ -18,7 +18,7 @@ public sealed class MoeRouting : IDisposable
     public required Tensor Kept { get; init; }
     /// <summary>[N, k] fp32 renormalised combine weight of each choice (0 where dropped).</summary>
     public required Tensor Weights { get; init; }
-    /// <summary>Tokens routed in this forward (all positions of the batch, padding included, as DeepSpeed).</summary>
+    /// <summary>Tokens routed in this forward: the batch's real positions (the decoder packs out padding, <see cref="PackedTokens"/>).</summary>
     public required long TokenCount { get; init; }
     /// <summary>Slots per expert.</summary>
     public required long Capacity { get; init; }

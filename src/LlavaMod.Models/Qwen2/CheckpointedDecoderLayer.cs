@@ -21,21 +21,22 @@ namespace LlavaMod.Models;
 /// </summary>
 public sealed class CheckpointedDecoderLayer : MultiTensorFunction<CheckpointedDecoderLayer>
 {
-    const string LayerKey = "layer", PrecisionKey = "precision", ParametersKey = "parameters", InputGradKey = "input_requires_grad";
-    const int FirstParameter = 5; // apply's arguments: layer, hidden, cos, sin, mask, parameters...
+    const string LayerKey = "layer", PrecisionKey = "precision", ParametersKey = "parameters", InputGradKey = "input_requires_grad",
+        PackedShapeKey = "packed_shape";
+    const int FirstParameter = 6; // apply's arguments: layer, hidden, cos, sin, mask, packed index, parameters...
 
     public override string Name => nameof(CheckpointedDecoderLayer);
 
     /// <summary>
-    /// <paramref name="layer"/>(hidden, cos, sin, mask), keeping only the inputs for backward. With an MoE feed-forward,
-    /// the layer's last auxiliary loss afterwards carries this call's autograd history.
+    /// <paramref name="layer"/>(hidden, cos, sin, mask, packed), keeping only the inputs for backward. With an MoE
+    /// feed-forward, the layer's last auxiliary loss afterwards carries this call's autograd history.
     /// </summary>
-    public static Tensor Forward(Qwen2DecoderLayer layer, Tensor hidden, Tensor cos, Tensor sin, Tensor? mask)
+    public static Tensor Forward(Qwen2DecoderLayer layer, Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, PackedTokens? packed)
     {
         HandedOverGradients.Release();
         var parameters = layer.parameters().Where(p => p.requires_grad).ToArray<Tensor>();
         var arguments = new object[FirstParameter + parameters.Length];
-        (arguments[0], arguments[1], arguments[2], arguments[3], arguments[4]) = (layer, hidden, cos, sin, mask!);
+        (arguments[0], arguments[1], arguments[2], arguments[3], arguments[4], arguments[5]) = (layer, hidden, cos, sin, mask!, packed!);
         parameters.CopyTo(arguments, FirstParameter);
         var outputs = apply(arguments);
         if (layer.AuxiliaryLossFeedForward is { } auxiliary)
@@ -46,12 +47,13 @@ public sealed class CheckpointedDecoderLayer : MultiTensorFunction<CheckpointedD
     public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
     {
         var layer = (Qwen2DecoderLayer)vars[0];
-        var (hidden, cos, sin, mask) = ((Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], vars[4] as Tensor);
+        var (hidden, cos, sin, mask, packed) = ((Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], vars[4] as Tensor, vars[5] as PackedTokens);
         var auxiliary = layer.AuxiliaryLossFeedForward;
         var randomState = auxiliary?.RandomState();
-        var output = layer.forward(hidden, cos, sin, mask); // autograd is off here (apply's forward)
+        var output = layer.Forward(hidden, cos, sin, mask, packed); // autograd is off here (apply's forward)
         // TorchSharp keeps a null entry as an empty slot and unpacks it as null
-        ctx.save_for_backward([hidden, cos, sin, mask!, randomState!]);
+        ctx.save_for_backward([hidden, cos, sin, mask!, randomState!, packed?.Index!]);
+        if (packed is not null) ctx.save_data(PackedShapeKey, (packed.Batch, packed.Length));
         ctx.save_data(LayerKey, layer);
         ctx.save_data(PrecisionKey, Autocast.Current);
         ctx.save_data(ParametersKey, vars[FirstParameter..].Cast<Tensor>().ToArray());
@@ -73,7 +75,13 @@ public sealed class CheckpointedDecoderLayer : MultiTensorFunction<CheckpointedD
         using (var scope = torch.NewDisposeScope())
         {
             var saved = ctx.get_saved_variables();
-            var (hidden, cos, sin, mask, randomState) = (saved[0], saved[1], saved[2], saved[3], saved[4]);
+            var (hidden, cos, sin, mask, randomState, packedIndex) = (saved[0], saved[1], saved[2], saved[3], saved[4], saved[5]);
+            PackedTokens? packed = null;
+            if (packedIndex is not null)
+            {
+                var (batch, length) = ((long, long))ctx.get_data(PackedShapeKey);
+                packed = PackedTokens.From(packedIndex, batch, length);
+            }
             using (torch.enable_grad())
             using (Autocast.Enter((ComputePrecision)ctx.get_data(PrecisionKey)))
             {
@@ -82,7 +90,7 @@ public sealed class CheckpointedDecoderLayer : MultiTensorFunction<CheckpointedD
                 if (randomState is not null) auxiliary!.RestoreRandomState(randomState);
                 Tensor output;
                 Tensor? auxiliaryLoss;
-                try { (output, auxiliaryLoss) = layer.Recompute(input, cos, sin, mask); }
+                try { (output, auxiliaryLoss) = layer.Recompute(input, cos, sin, mask, packed); }
                 finally { if (current is not null) auxiliary!.RestoreRandomState(current); } // the recomputation leaves the stream as it found it
 
                 var differentiated = new List<Tensor>();

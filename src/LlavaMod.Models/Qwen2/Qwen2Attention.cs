@@ -37,18 +37,29 @@ public sealed class Qwen2Attention : nn.Module<Tensor, Tensor, Tensor, Tensor?, 
     /// <param name="cos">rotary cos [B, T, headDim]</param>
     /// <param name="sin">rotary sin [B, T, headDim]</param>
     /// <param name="mask">additive mask [B, 1, T, past+T] or null</param>
-    public override Tensor forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask)
+    public override Tensor forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask) => Forward(hidden, cos, sin, mask, null);
+
+    /// <summary>
+    /// With <paramref name="packed"/>, <paramref name="hidden"/> is (N, hidden) and cos/sin (N, headDim) at the real
+    /// positions only: the projections and rotary run on those rows, attention on their (B, T) layout.
+    /// </summary>
+    public Tensor Forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, PackedTokens? packed)
     {
         using var scope = torch.NewDisposeScope();
-        long b = hidden.shape[0], t = hidden.shape[1];
-        var q = Autocast.Linear(q_proj, hidden).view(b, t, _heads, _headDim).transpose(1, 2);   // (B, H, T, hd)
-        var k = Autocast.Linear(k_proj, hidden).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, hd)
-        var v = Autocast.Linear(v_proj, hidden).view(b, t, _kvHeads, _headDim).transpose(1, 2); // (B, Hkv, T, hd)
+        long[] rows = hidden.shape[..^1]; // (B, T), or (N) when packed
+        var q = Autocast.Linear(q_proj, hidden).view([.. rows, _heads, _headDim]);   // (B, T, H, hd) or (N, H, hd)
+        var k = Autocast.Linear(k_proj, hidden).view([.. rows, _kvHeads, _headDim]); // (B, T, Hkv, hd) or (N, Hkv, hd)
+        var v = Autocast.Linear(v_proj, hidden).view([.. rows, _kvHeads, _headDim]); // (B, T, Hkv, hd) or (N, Hkv, hd)
         // rotary in the activations' dtype, then q/k/v (and the cache) in the attention's compute dtype
         var dtype = Autocast.ComputeDtype(hidden.dtype);
         q = RotaryEmbedding.Apply(q, cos, sin).to(dtype);
         k = RotaryEmbedding.Apply(k, cos, sin).to(dtype);
         v = v.to(dtype);
+        if (packed is not null) (q, k, v) = (packed.Unpack(q), packed.Unpack(k), packed.Unpack(v)); // (B, T, ·, hd)
+        long b = q.shape[0], t = q.shape[1];
+        q = q.transpose(1, 2); // (B, H, T, hd)
+        k = k.transpose(1, 2); // (B, Hkv, T, hd)
+        v = v.transpose(1, 2); // (B, Hkv, T, hd)
         if (Cache is not null) (k, v) = Cache.Append(_layerIndex, k, v); // (B, Hkv, past + T, hd)
         int groups = _heads / _kvHeads;
         if (groups > 1)
@@ -58,6 +69,7 @@ public sealed class Qwen2Attention : nn.Module<Tensor, Tensor, Tensor, Tensor?, 
         }
         var attended = Autocast.Attention(q, k, v, mask);                          // (B, H, T, hd)
         var merged = attended.transpose(1, 2).reshape(b, t, _heads * _headDim);    // (B, T, H·hd)
-        return Autocast.Linear(o_proj, merged).to(hidden.dtype).MoveToOuterDisposeScope(); // (B, T, D)
+        if (packed is not null) merged = packed.Pack(merged);                      // (N, H·hd)
+        return Autocast.Linear(o_proj, merged).to(hidden.dtype).MoveToOuterDisposeScope(); // (B, T, D) or (N, D)
     }
 }

@@ -49,19 +49,26 @@ public sealed class Qwen2DecoderLayer : nn.Module<Tensor, Tensor, Tensor, Tensor
     /// <summary>The feed-forward block when it yields an auxiliary loss (an MoE layer), else null.</summary>
     internal IAuxiliaryLossFeedForward? AuxiliaryLossFeedForward => mlp as IAuxiliaryLossFeedForward;
 
-    public override Tensor forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask) => Run(hidden, cos, sin, mask, recompute: false).Output;
+    public override Tensor forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask) => Forward(hidden, cos, sin, mask, null);
 
     /// <summary>
-    /// The same computation as <see cref="forward"/> for activation recomputation: an MoE feed-forward's auxiliary loss
+    /// The layer over <paramref name="hidden"/> (B, T, D), or over the real positions only, (N, D) with cos/sin (N, hd),
+    /// when <paramref name="packed"/> is given (<see cref="PackedTokens"/>).
+    /// </summary>
+    public Tensor Forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, PackedTokens? packed) =>
+        Run(hidden, cos, sin, mask, packed, recompute: false).Output;
+
+    /// <summary>
+    /// The same computation as <see cref="Forward"/> for activation recomputation: an MoE feed-forward's auxiliary loss
     /// is returned (null for a dense one) instead of being recorded on the block.
     /// </summary>
-    internal (Tensor Output, Tensor? AuxiliaryLoss) Recompute(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask) =>
-        Run(hidden, cos, sin, mask, recompute: true);
+    internal (Tensor Output, Tensor? AuxiliaryLoss) Recompute(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, PackedTokens? packed) =>
+        Run(hidden, cos, sin, mask, packed, recompute: true);
 
-    (Tensor Output, Tensor? AuxiliaryLoss) Run(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, bool recompute)
+    (Tensor Output, Tensor? AuxiliaryLoss) Run(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, PackedTokens? packed, bool recompute)
     {
         using var scope = torch.NewDisposeScope();
-        var h = hidden.Plus(self_attn.forward(input_layernorm.forward(hidden), cos, sin, mask)); // (B, T, D)
+        var h = hidden.Plus(self_attn.Forward(input_layernorm.forward(hidden), cos, sin, mask, packed)); // (B, T, D) or (N, D)
         var normed = post_attention_layernorm.forward(h);
         if (recompute && mlp is IAuxiliaryLossFeedForward auxiliary)
         {

@@ -84,7 +84,8 @@ public sealed class Qwen2Model : nn.Module
     /// Runs the decoder over <paramref name="inputsEmbeds"/> [B, T, hidden].
     /// <paramref name="attentionMask"/> [B, past+T] marks real (1) and padding (0) positions,
     /// including the cached ones; <paramref name="positionIds"/> [B, T] defaults to past..past+T-1.
-    /// With a <paramref name="cache"/>, new keys/values are appended to it.
+    /// With a <paramref name="cache"/>, new keys/values are appended to it. Without one, a padded batch runs its
+    /// per-token blocks on the real positions only (<see cref="PackedTokens"/>) and its padding positions come back as zeros.
     /// </summary>
     public Tensor Forward(Tensor inputsEmbeds, Tensor? attentionMask = null, Tensor? positionIds = null, KvCache? cache = null)
     {
@@ -96,15 +97,19 @@ public sealed class Qwen2Model : nn.Module
         var (cos, sin) = RotaryEmbedding.CosSin(positionIds, Config.HeadDim, Config.RopeTheta, inputsEmbeds.dtype);
         // the mask is built in the attention's dtype: fp32's minimum would round to -inf in bf16
         var mask = AttentionMasks.CausalWithPadding(b, t, past, attentionMask, Autocast.ComputeDtype(inputsEmbeds.dtype), device);
-        var hidden = inputsEmbeds;
+        // without a cache, the per-token blocks run on the real positions only: (N, D) instead of (B, T, D)
+        var packed = cache is null ? PackedTokens.Of(attentionMask) : null;
+        var hidden = packed?.Pack(inputsEmbeds) ?? inputsEmbeds;
+        if (packed is not null) (cos, sin) = (packed.Pack(cos), packed.Pack(sin)); // (N, hd)
         bool checkpoint = ActivationCheckpointing && training && cache is null && torch.is_grad_enabled();
         foreach (var layer in layers)
         {
             layer.Cache = cache;
-            try { hidden = checkpoint ? CheckpointedDecoderLayer.Forward(layer, hidden, cos, sin, mask) : layer.forward(hidden, cos, sin, mask); }
+            try { hidden = checkpoint ? CheckpointedDecoderLayer.Forward(layer, hidden, cos, sin, mask, packed) : layer.Forward(hidden, cos, sin, mask, packed); }
             finally { layer.Cache = null; }
         }
-        return norm.forward(hidden).MoveToOuterDisposeScope();
+        var normed = norm.forward(hidden);
+        return (packed?.Unpack(normed) ?? normed).MoveToOuterDisposeScope(); // (B, T, D)
     }
 }
 

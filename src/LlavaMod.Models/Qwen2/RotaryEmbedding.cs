@@ -23,15 +23,18 @@ public static class RotaryEmbedding
         return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
     }
 
-    /// <summary>Applies rotation to x [B, H, T, headDim] with cos/sin [B, T, headDim].</summary>
+    /// <summary>
+    /// Applies rotation to x [..., heads, headDim] with cos/sin [..., headDim] of the same leading dims: (B, T, H, hd)
+    /// with (B, T, hd), or the packed (N, H, hd) with (N, hd).
+    /// </summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
     {
         using var scope = torch.NewDisposeScope();
-        var c = cos.unsqueeze(1);
-        var s = sin.unsqueeze(1);
+        var c = cos.unsqueeze(-2); // (..., 1, hd)
+        var s = sin.unsqueeze(-2);
         long half = x.shape[^1] / 2;
-        var x1 = x[.., .., .., ..(int)half];
-        var x2 = x[.., .., .., (int)half..];
+        var x1 = x.narrow(-1, 0, half);
+        var x2 = x.narrow(-1, half, half);
         var rotated = torch.cat([-x2, x1], dim: -1);
         return (x * c).Plus(rotated * s).MoveToOuterDisposeScope();
     }

@@ -130,16 +130,19 @@ class DeepSpeedMoe(nn.Module):
 
 
 class MoeLayer(nn.Module):
-    """Top-2 of E with DeepSpeed 0.9.5's capacity rule (no Gumbel noise); every position of [B, T] is a token."""
+    """Top-2 of E with DeepSpeed 0.9.5's capacity rule (no Gumbel noise). Given `real` (bool [B*T]), only those
+    positions are tokens (as ours routes the packed real positions); padding gets a zero output."""
 
     def __init__(self, d, experts, capacity_factor, min_capacity):
         super().__init__()
         self.deepspeed_moe = DeepSpeedMoe(d, experts)
         self.capacity_factor, self.min_capacity, self.aux = capacity_factor, min_capacity, None
 
-    def forward(self, x):
+    def forward(self, x, real=None):
         shape = x.shape
         tokens = x.reshape(-1, shape[-1])
+        if real is not None:
+            tokens = tokens[real]
         n, e = tokens.shape[0], len(self.deepspeed_moe.experts.deepspeed_experts)
         logits = F.linear(tokens.float(), self.deepspeed_moe.gate.wg.weight.float())
         gates = F.softmax(logits, dim=1)
@@ -161,6 +164,8 @@ class MoeLayer(nn.Module):
                 continue
             weight = (w1 * mask1[:, i] + w2 * mask2[:, i]).index_select(0, ids)
             out = out.index_add(0, ids, expert(tokens.index_select(0, ids)) * weight[:, None])
+        if real is not None:
+            out = torch.zeros(real.shape[0], shape[-1], dtype=out.dtype).index_put((real.nonzero()[:, 0],), out)
         return out.reshape(shape)
 
 
@@ -172,9 +177,10 @@ class DecoderLayer(nn.Module):
         self.input_layernorm = RMSNorm(a.hidden, TEXT["eps"])
         self.post_attention_layernorm = RMSNorm(a.hidden, TEXT["eps"])
 
-    def forward(self, x, cos, sin, mask):
+    def forward(self, x, cos, sin, mask, real=None):
         h = x + self.self_attn(self.input_layernorm(x), cos, sin, mask)
-        return h + self.mlp(self.post_attention_layernorm(h))
+        normed = self.post_attention_layernorm(h)
+        return h + (self.mlp(normed, real) if isinstance(self.mlp, MoeLayer) else self.mlp(normed))
 
 
 class Qwen2Model(nn.Module):
@@ -201,8 +207,9 @@ class Qwen2ForCausalLM(nn.Module):
         allowed = torch.ones(t, t, dtype=torch.bool).tril()[None, None] & attention_mask.bool()[:, None, None, :]
         mask = torch.zeros(b, 1, t, t).masked_fill(~allowed, torch.finfo(torch.float32).min)
         x = embeds
+        real = attention_mask.reshape(-1).bool()
         for layer in self.model.layers:
-            x = layer(x, cos, sin, mask)
+            x = layer(x, cos, sin, mask, real)
         return self.model.norm(x)
 
     def cached(self, embeds, attention_mask, positions, caches):

@@ -69,6 +69,20 @@ public static class TensorAssert
         Assert.True(max <= tolerance, $"max abs difference {max:G4} exceeds {tolerance:G4}");
     }
 
+    /// <summary>
+    /// <see cref="Close"/> at the real positions of <paramref name="mask"/> (B, T) only, for outputs (B, T, ...): the
+    /// decoder runs padded batches on their real positions (<see cref="PackedTokens"/>) and returns zeros at padding,
+    /// where Hugging Face returns whatever the padding's own rows compute.
+    /// </summary>
+    public static void CloseAtRealPositions(Tensor expected, Tensor actual, Tensor mask, double tolerance)
+    {
+        Assert.Equal(expected.shape, actual.shape);
+        using var scope = torch.NewDisposeScope();
+        var real = mask.ne(LongLivedScalars.IntZero).reshape(mask.shape[0], mask.shape[1], 1).expand(expected.shape);
+        Assert.True(real.any().item<bool>(), "the mask has no real position");
+        Close(expected.masked_select(real), actual.cpu().masked_select(real), tolerance);
+    }
+
     public static double MaxAbs(Tensor t)
     {
         using var m = t.to(ScalarType.Float64).abs().max();
