@@ -151,9 +151,11 @@ public static class LogitCachePass
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var output = teacher.Forward(LlavaBatch.FromExamples(batch, teacher.Config.Vision, device), lossPositionsOnly: true);
-        var logProbs = output.Logits.to(ScalarType.Float32).log_softmax(-1);
-        var (values, indices) = logProbs.topk(k, dim: -1);
+        using var head = teacher.LossHead(LlavaBatch.FromExamples(batch, teacher.Config.Vision, device));
+        // the head one vocabulary chunk at a time: the (N, V) logits never exist whole
+        var topK = new TopKLogProbs(k);
+        var values = ChunkedHeadLoss.Compute(head.Head, topK); // (N, k) log-probs, descending
+        var indices = topK.TakeColumns();                      // (N, k) columns
         var covered = values.logsumexp(-1).clamp_max(LongLivedScalars.DoubleZero); // fp32 rounding can put Σ top-k p a hair above 1
         using var nothingLeft = (-1e4f).ToScalar();
         var tail = (-covered.exp()).log1p().clamp_min(nothingLeft); // log(1 − Σ top-k p); −1e4 stands for "nothing left"
@@ -164,7 +166,7 @@ public static class LogitCachePass
         var tails = tail.cpu().data<float>().ToArray();
         var subset = teacher.VocabSubset;
         var perRow = Enumerable.Range(0, batch.Count).Select(_ => (Ids: new List<int[]>(), Lps: new List<float[]>(), Tail: new List<float>())).ToArray();
-        long[] rows = output.Rows!;
+        long[] rows = head.Rows;
         for (int n = 0; n < rows.Length; n++)
         {
             var tokenIds = new int[k];

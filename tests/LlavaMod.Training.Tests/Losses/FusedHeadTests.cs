@@ -71,6 +71,33 @@ public class FusedHeadTests
         }
     }
 
+    [Theory]
+    [InlineData(3L)]  // chunks narrower than k
+    [InlineData(5L)]
+    [InlineData(23L)] // one chunk
+    public void Top_k_log_probs_over_chunks_equal_the_top_k_of_the_whole_log_softmax(long columns)
+    {
+        var c = Build();
+        using var _ = no_grad();
+        var topK = new TopKLogProbs(5);
+        var values = ChunkedHeadLoss.Compute(new HeadInputs(c.Hidden, c.Weight), topK, columns); // (N, 5)
+        var indices = topK.TakeColumns();
+        var (expected, expectedIndices) = c.Hidden.to_type(ScalarType.Float64).matmul(c.Weight.to_type(ScalarType.Float64).t()).log_softmax(-1).topk(5, dim: -1);
+        Assert.Equal(new long[] { N, 5 }, values.shape);
+        Assert.True(indices.eq(expectedIndices).all().item<bool>(), "the chunked top-k picked other columns");
+        double difference = (values.to_type(ScalarType.Float64) - expected).abs().max().item<double>();
+        Assert.True(difference < 1e-5, $"top-k log-probs differ by {difference:E2}");
+    }
+
+    [Fact]
+    public void Top_k_wider_than_the_vocabulary_is_refused()
+    {
+        var c = Build();
+        using var _ = no_grad();
+        var e = Assert.ThrowsAny<Exception>(() => ChunkedHeadLoss.Compute(new HeadInputs(c.Hidden, c.Weight), new TopKLogProbs((int)V + 1), 5));
+        Assert.Contains($"top-{V + 1} asked of a head with only {V} columns", e.ToString());
+    }
+
     [Fact]
     public void Combined_terms_in_one_pass_equal_the_terms_apart()
     {

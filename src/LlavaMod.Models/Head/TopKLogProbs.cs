@@ -1,0 +1,62 @@
+using LlavaMod.Core;
+using LlavaMod.Models.Runtime;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LlavaMod.Models;
+
+/// <summary>
+/// The k most likely columns of log_softmax(Hidden · Weightᵀ) at every position, for a teacher pass (no gradient):
+/// values (N, k) in descending order from <see cref="ChunkedHeadLoss.Compute"/>, their column indices from
+/// <see cref="TakeColumns"/>. Each vocabulary chunk's top-k is merged into a running top-k and its log-sum-exp kept,
+/// so at the real 151,936-id vocabulary the (N, V) logits (and their log-softmax copy) never exist whole: a batch of
+/// 4,096 supervised positions would otherwise hold 2 × 2.5 GB of fp32 in the logit cache pass.
+/// </summary>
+public sealed class TopKLogProbs : VocabularyChunkLoss
+{
+    readonly int _k;
+    readonly List<Tensor> _logSumExps = new();
+    Tensor? _values, _columns; // (N, k) running best logits and their columns
+    Tensor? _result;
+
+    public TopKLogProbs(int k)
+    {
+        if (k < 1) throw new ArgumentOutOfRangeException(nameof(k), k, "k must be at least 1");
+        _k = k;
+    }
+
+    protected internal override void Accumulate(Tensor logits, Tensor? teacherLogits, long start)
+    {
+        _logSumExps.Add(Keep(logits.logsumexp(1))); // (N)
+        var (values, columns) = logits.topk(Math.Min(_k, (int)logits.shape[1]), dim: 1); // (N, ≤k)
+        columns = columns.AddScalar(start);
+        if (_values is not null)
+        {
+            values = cat([_values, values], 1);    // (N, ≤2k), earlier columns first
+            columns = cat([_columns!, columns], 1);
+            var (best, where) = values.topk(Math.Min(_k, (int)values.shape[1]), dim: 1);
+            (values, columns) = (best, columns.gather(1, where));
+        }
+        (_values, _columns) = (Keep(values), Keep(columns));
+    }
+
+    protected internal override Tensor Finish()
+    {
+        if (_values is null) throw new InvalidOperationException("no chunk was accumulated");
+        if (_values.shape[1] < _k) throw new LlavaModException($"top-{_k} asked of a head with only {_values.shape[1]} columns");
+        using var logSumExp = LogSumExpOverChunks(_logSumExps); // (N)
+        _result = _columns!.clone().DetachFromDisposeScope(); // not kept: it outlives the pass's Release
+        return _values - logSumExp.unsqueeze(1); // (N, k) log-probabilities
+    }
+
+    protected internal override Tensor Gradient(Tensor logits, Tensor? teacherLogits, long start, Tensor upstream) =>
+        throw new NotSupportedException("top-k log-probabilities are for teacher passes: they have no gradient");
+
+    /// <summary>After <see cref="ChunkedHeadLoss.Compute"/>: the column of each value (N, k) int64, owned by the caller.</summary>
+    public Tensor TakeColumns()
+    {
+        var columns = _result ?? throw new InvalidOperationException("compute the top-k first");
+        _result = null;
+        return columns;
+    }
+}
