@@ -28,13 +28,16 @@ public static class PairIndexMerger
         var plan = WorkerMerge.Plan(workers.Select(w => new WorkerOutput(w.Path, w.Info?.Part, SettingsWithVerb(w.Info),
             w.Units.Select(u => u.Unit).ToHashSet())).ToList(), "pair index");
         MergeOutput.RequireNotAnInput(output, dbs);
-        if (File.Exists(output) && new FileInfo(output).Length > 0)
+        string verb = workers[0].Info!.Verb;
+        // reference workers fill copies of one source: the merge may fill that source itself (what a split pipeline does)
+        bool fillsSource = verb == ReferenceVerb && SourceOf(workers[0].Info) == Path.GetFullPath(output);
+        if (!fillsSource && File.Exists(output) && new FileInfo(output).Length > 0)
             throw LlavaModException.ForFile(output, "exists; a merge writes a new pair index: choose a new --out or remove it");
 
         using var outputLock = OutputLock.ForFile(output);
+        if (fillsSource) RequireUnchangedSource(output, workers[0].Path);
         string temp = Path.GetFullPath(output) + AtomicFile.TempMarker + "merge";
         foreach (var stale in new[] { temp, temp + "-wal", temp + "-shm" }) File.Delete(stale);
-        string verb = workers[0].Info!.Verb;
         if (verb == MineVerb) MergeMined(plan, workers.ToDictionary(w => w.Path, w => w.Units), temp, ct);
         else if (verb == ReferenceVerb) MergeReference(workers.Select(w => w.Path).ToList(), temp, ct);
         else throw LlavaModException.ForFile(workers[0].Path, $"is the output of '{verb}', which this build does not merge");
@@ -42,6 +45,21 @@ public static class PairIndexMerger
         using var merged = PairStore.Open(output, readOnly: true);
         var counts = merged.Verify().Counts;
         log?.Invoke($"merged {workers.Count} '{verb}' workers: {counts["prompts"]:N0} prompts, {counts["responses"]:N0} responses, {counts["pairs"]:N0} pairs");
+    }
+
+    /// <summary>The pair index a reference worker copied (its recorded --db).</summary>
+    static string? SourceOf(PairWorkerInfo? info) =>
+        info is null ? null : JsonNode.Parse(info.SettingsJson)?["source"]?.GetValue<string>();
+
+    /// <summary>Refuses to replace a source that gained or lost rows since the workers copied it: they would be lost or come back.</summary>
+    static void RequireUnchangedSource(string source, string worker)
+    {
+        using var a = PairStore.Open(source, readOnly: true);
+        using var b = PairStore.Open(worker, readOnly: true);
+        var (now, copied) = (a.Verify().Counts, b.Verify().Counts);
+        foreach (var table in new[] { "prompts", "responses", "pairs" })
+            if (now[table] != copied[table])
+                throw LlavaModException.ForFile(source, $"has {now[table]:N0} {table} but the reference workers copied it with {copied[table]:N0}: it changed since; merge into a new --out, or rerun the workers");
     }
 
     static string SettingsWithVerb(PairWorkerInfo? info)

@@ -204,6 +204,56 @@ public sealed class TeacherPassWorkerTests(ClusterWorkspace workspace) : IClassF
         Assert.True(File.Exists(Path.Combine(dir, "split", "student", "config.json")));
     }
 
+    [Fact]
+    public void A_pipeline_splits_pairs_reference_and_merges_the_shares_back_into_its_pair_index()
+    {
+        string dir = workspace.NewDir("pipeline-reference"), pipeline = Path.Combine(dir, "reference.json"), import = workspace.ImportFile();
+        File.WriteAllText(pipeline, System.Text.Json.JsonSerializer.Serialize(new
+        {
+            name = "reference-pass",
+            parameters = new Dictionary<string, string> { ["out"] = Path.Combine(dir, "split") },
+            steps = new object[]
+            {
+                new { name = "import", args = new[] { "pairs", "import", "--db", "${out}/pairs.sqlite", import } },
+                new { name = "reference", args = ReferenceArgs("${out}/pairs.sqlite") },
+            },
+        }));
+        ClusterWorkspace.Run(["run", pipeline, "--until", "import"]).EnsureSuccess();
+        string db = Path.Combine(dir, "split", "pairs.sqlite");
+        foreach (var r in ClusterWorkspace.RunConcurrently(N, i => ["run", pipeline, "--worker", i.ToString(), "--workers", N.ToString()]))
+            Assert.Contains("reference: finished", r.EnsureSuccess().Output);
+        Assert.Contains(Rows(db, "pairs", "ref_chosen_logp"), row => row[0] == "NULL"); // the workers filled their own copies
+        Assert.True(File.Exists(Path.Combine(dir, "split", "pairs.sqlite.workers", "w2.sqlite")));
+
+        ClusterWorkspace.Run(["run", pipeline, "--workers", N.ToString(), "--merge"]).EnsureSuccess();
+        ClusterWorkspace.Run(["run", pipeline, "--set", $"out={Path.Combine(dir, "single")}"]).EnsureSuccess();
+        Assert.DoesNotContain(Rows(db, "pairs", "ref_chosen_logp"), row => row[0] == "NULL");
+        AssertSameRows(Path.Combine(dir, "single", "pairs.sqlite"), db);
+        Assert.Contains("reference: done earlier, skipped", ClusterWorkspace.Run(["run", pipeline]).EnsureSuccess().Output);
+    }
+
+    [Fact]
+    public void Reference_shares_are_not_merged_over_a_pair_index_that_changed_since_the_workers_copied_it()
+    {
+        string dir = workspace.NewDir("reference-changed"), db = Path.Combine(dir, "pairs.sqlite");
+        ClusterWorkspace.Run(["pairs", "import", "--db", db, workspace.ImportFile()]).EnsureSuccess();
+        var workers = Enumerable.Range(0, 2).Select(i => Path.Combine(dir, $"w{i}.sqlite")).ToList();
+        for (int i = 0; i < 2; i++)
+            ClusterWorkspace.Run([.. ReferenceArgs(db), "--worker", i.ToString(), "--workers", "2", "--out", workers[i]]).EnsureSuccess();
+        using (var connection = new SqliteConnection($"Data Source={db};Pooling=False")) // a pair is removed after the workers copied the index
+        {
+            connection.Open();
+            using var delete = connection.CreateCommand();
+            delete.CommandText = "DELETE FROM pairs WHERE id = (SELECT max(id) FROM pairs)";
+            Assert.Equal(1, delete.ExecuteNonQuery());
+        }
+        var before = Rows(db, "pairs");
+        var refused = ClusterWorkspace.Run(["merge", .. workers, "--out", db]);
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("it changed since", refused.Output);
+        Assert.Equal(before, Rows(db, "pairs")); // untouched
+    }
+
     /// <summary>Every row of every table one process writes, in id order; runs without their creation time.</summary>
     static void AssertSameRows(string expected, string actual)
     {
