@@ -72,7 +72,9 @@ public sealed class LogitCacheSet : IAsyncDisposable
     public static LogitCacheSet Open(string dir)
     {
         var manifest = LogitCacheManifest.Load(dir);
-        var readers = manifest.Shards.Select(s => LogitCacheReader.OpenAsync(Path.Combine(dir, s.File)).GetAwaiter().GetResult()).ToList();
+        // training reads rows in shuffled order: the readers share one cache of the row groups they read
+        var rowGroups = new RowGroupCache(RowGroupCache.DefaultBudgetBytes);
+        var readers = manifest.Shards.Select(s => LogitCacheReader.OpenAsync(Path.Combine(dir, s.File), rowGroups: rowGroups).GetAwaiter().GetResult()).ToList();
         return new LogitCacheSet(manifest, readers);
     }
 

@@ -8,7 +8,8 @@ namespace LlavaMod.LogitCache;
 /// <summary>
 /// Reads a logit cache written by <see cref="LogitCacheWriter"/>: rows in file order or by key.
 /// Opening reads the footer and the key column of every row group (the key index); a row is
-/// decoded from its row group on demand, and the last row group read is kept for the next lookup.
+/// decoded from its row group on demand; the row groups read are kept in a <see cref="RowGroupCache"/> (shared by the
+/// readers of one cache, or the reader's own, which keeps about the last group) for the next lookups.
 /// A file that is truncated, corrupt or not a logit cache gives a <see cref="LlavaModException"/>
 /// naming it.
 /// </summary>
@@ -20,7 +21,7 @@ public sealed class LogitCacheReader : IAsyncDisposable
     readonly Dictionary<string, (int RowGroup, int Index)> _index;
     readonly List<string> _keys;
     readonly long[] _rowGroupStarts;
-    (int RowGroup, RawRowGroup Rows)? _cached;
+    readonly RowGroupCache _rowGroups;
 
     public LogitCacheMetadata Metadata { get; }
     /// <summary>All keys in file order.</summary>
@@ -28,12 +29,18 @@ public sealed class LogitCacheReader : IAsyncDisposable
     public long TokenCount { get; }
 
     LogitCacheReader(string path, FileStream stream, ParquetReader reader, LogitCacheMetadata metadata,
-                     List<string> keys, Dictionary<string, (int, int)> index, long[] rowGroupStarts, long tokens)
+                     List<string> keys, Dictionary<string, (int, int)> index, long[] rowGroupStarts, long tokens, RowGroupCache rowGroups)
     {
         (_path, _stream, _reader, Metadata, _keys, _index, _rowGroupStarts, TokenCount) = (path, stream, reader, metadata, keys, index, rowGroupStarts, tokens);
+        _rowGroups = rowGroups;
     }
 
-    public static async Task<LogitCacheReader> OpenAsync(string path, CancellationToken ct = default)
+    /// <summary>The reader's own row group cache when none is shared: a few MB, i.e. the last group or so.</summary>
+    const long OwnCacheBytes = 4L << 20;
+
+    /// <param name="rowGroups">Where the row groups read are kept: one cache shared by the readers of a logit cache
+    /// (<see cref="LogitCacheSet"/>), or null for the reader's own small one.</param>
+    public static async Task<LogitCacheReader> OpenAsync(string path, CancellationToken ct = default, RowGroupCache? rowGroups = null)
     {
         if (!File.Exists(path)) throw LlavaModException.ForFile(path, "logit cache not found");
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.RandomAccess);
@@ -65,7 +72,7 @@ public sealed class LogitCacheReader : IAsyncDisposable
                     tokens += counts[i];
                 }
             }
-            return new LogitCacheReader(path, stream, reader, metadata, keys, index, starts, tokens);
+            return new LogitCacheReader(path, stream, reader, metadata, keys, index, starts, tokens, rowGroups ?? new RowGroupCache(OwnCacheBytes));
         }
         catch (Exception e) when (e is not LlavaModException and not OperationCanceledException)
         {
@@ -103,11 +110,19 @@ public sealed class LogitCacheReader : IAsyncDisposable
         }
     }
 
-    sealed record RawRowGroup(string?[] Keys, int[] Counts, int[] Dictionary, byte[]?[][] IdPlanes, byte[]?[] Top1, byte[]?[] Gaps, byte[]?[] Tail);
+    sealed record RawRowGroup(string?[] Keys, int[] Counts, int[] Dictionary, byte[]?[][] IdPlanes, byte[]?[] Top1, byte[]?[] Gaps, byte[]?[] Tail)
+    {
+        /// <summary>About the memory the group holds: its byte strings, keys and counts, 32 bytes of overhead per array.</summary>
+        public long Bytes()
+        {
+            static long Of(byte[]?[] column) => column.Sum(b => 32L + (b?.Length ?? 0));
+            return IdPlanes.Sum(Of) + Of(Top1) + Of(Gaps) + Of(Tail) + Keys.Sum(k => 32L + 2L * (k?.Length ?? 0)) + 4L * (Counts.Length + Dictionary.Length);
+        }
+    }
 
     async Task<RawRowGroup> LoadRowGroupAsync(int g, CancellationToken ct)
     {
-        if (_cached is { } c && c.RowGroup == g) return c.Rows;
+        if (_rowGroups.TryGet(this, g, out RawRowGroup cached)) return cached;
         try
         {
             using var rg = _reader.OpenRowGroupReader(g);
@@ -124,7 +139,7 @@ public sealed class LogitCacheReader : IAsyncDisposable
             await rg.ReadAsync(FileField(_reader, LogitCacheSchema.Top1, _path), raw.Top1.AsMemory(), cancellationToken: ct);
             await rg.ReadAsync(FileField(_reader, LogitCacheSchema.Gaps, _path), raw.Gaps.AsMemory(), cancellationToken: ct);
             await rg.ReadAsync(FileField(_reader, LogitCacheSchema.Tail, _path), raw.Tail.AsMemory(), cancellationToken: ct);
-            _cached = (g, raw);
+            _rowGroups.Add(this, g, raw, raw.Bytes());
             return raw;
         }
         catch (Exception e) when (e is not LlavaModException and not OperationCanceledException)
@@ -186,6 +201,7 @@ public sealed class LogitCacheReader : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _rowGroups.Forget(this);
         await _reader.DisposeAsync();
         await _stream.DisposeAsync();
     }
