@@ -82,6 +82,25 @@ public class PackedTokensTests
         }
     }
 
+    [Theory]
+    [InlineData(4, 40, 100, 128)] // rounded up to a multiple of 64 with padding positions
+    [InlineData(2, 10, 15, 20)]   // the multiple exceeds the batch: every position, real ones first
+    [InlineData(4, 40, 128, 128)] // already a multiple
+    public void The_rows_run_are_the_real_positions_first_rounded_to_a_multiple_of_64(int batch, int length, int real, int rows)
+    {
+        var mask = zeros(batch * length, dtype: ScalarType.Int64);
+        var realPositions = Enumerable.Range(0, batch * length).Where(i => i % 7 != 3).Take(real).Select(i => (long)i).ToArray();
+        mask.index_fill_(0, tensor(realPositions), LongLivedScalars.IntOne);
+        var packed = PackedTokens.Of(mask.view(batch, length))!;
+        Assert.Equal(rows, packed.Count);
+        Assert.Equal(real, packed.RealCount);
+        var index = packed.Index.data<long>().ToArray();
+        Assert.Equal(realPositions, index[..real]);
+        Assert.All(index[real..], i => Assert.DoesNotContain(i, realPositions));
+        Assert.Equal(index.Length, index.Distinct().Count());
+        Assert.Null(PackedTokens.Of(ones(2, 5, dtype: ScalarType.Int64))); // nothing to unpad
+    }
+
     [Fact]
     public void Padding_ids_have_no_effect_and_padding_positions_come_back_zero()
     {

@@ -53,7 +53,7 @@ public sealed class CheckpointedDecoderLayer : MultiTensorFunction<CheckpointedD
         var output = layer.Forward(hidden, cos, sin, mask, packed); // autograd is off here (apply's forward)
         // TorchSharp keeps a null entry as an empty slot and unpacks it as null
         ctx.save_for_backward([hidden, cos, sin, mask!, randomState!, packed?.Index!]);
-        if (packed is not null) ctx.save_data(PackedShapeKey, (packed.Batch, packed.Length));
+        if (packed is not null) ctx.save_data(PackedShapeKey, (packed.RealCount, packed.Batch, packed.Length));
         ctx.save_data(LayerKey, layer);
         ctx.save_data(PrecisionKey, Autocast.Current);
         ctx.save_data(ParametersKey, vars[FirstParameter..].Cast<Tensor>().ToArray());
@@ -79,8 +79,8 @@ public sealed class CheckpointedDecoderLayer : MultiTensorFunction<CheckpointedD
             PackedTokens? packed = null;
             if (packedIndex is not null)
             {
-                var (batch, length) = ((long, long))ctx.get_data(PackedShapeKey);
-                packed = PackedTokens.From(packedIndex, batch, length);
+                var (realCount, batch, length) = ((long, long, long))ctx.get_data(PackedShapeKey);
+                packed = PackedTokens.From(packedIndex, realCount, batch, length);
             }
             using (torch.enable_grad())
             using (Autocast.Enter((ComputePrecision)ctx.get_data(PrecisionKey)))

@@ -70,10 +70,17 @@ public sealed class Qwen2DecoderLayer : nn.Module<Tensor, Tensor, Tensor, Tensor
         using var scope = torch.NewDisposeScope();
         var h = hidden.Plus(self_attn.Forward(input_layernorm.forward(hidden), cos, sin, mask, packed)); // (B, T, D) or (N, D)
         var normed = post_attention_layernorm.forward(h);
-        if (recompute && mlp is IAuxiliaryLossFeedForward auxiliary)
+        if (mlp is IAuxiliaryLossFeedForward auxiliary)
         {
-            var (feedForward, auxiliaryLoss) = auxiliary.Recompute(normed);
-            return (h.Plus(feedForward).MoveToOuterDisposeScope(), auxiliaryLoss.MoveToOuterDisposeScope());
+            // an MoE layer routes the real positions only: the rows packing adds take no capacity slot
+            var tokens = packed?.RealRows(normed) ?? normed;
+            if (recompute)
+            {
+                var (feedForward, auxiliaryLoss) = auxiliary.Recompute(tokens);
+                return (h.Plus(packed?.WithPaddingRows(feedForward) ?? feedForward).MoveToOuterDisposeScope(), auxiliaryLoss.MoveToOuterDisposeScope());
+            }
+            var routed = mlp.forward(tokens);
+            return (h.Plus(packed?.WithPaddingRows(routed) ?? routed).MoveToOuterDisposeScope(), null);
         }
         return (h.Plus(mlp.forward(normed)).MoveToOuterDisposeScope(), null);
     }

@@ -109,7 +109,7 @@ public sealed class Qwen2Model : nn.Module
             finally { layer.Cache = null; }
         }
         var normed = norm.forward(hidden);
-        return (packed?.Unpack(normed) ?? normed).MoveToOuterDisposeScope(); // (B, T, D)
+        return (packed?.UnpackReal(normed) ?? normed).MoveToOuterDisposeScope(); // (B, T, D)
     }
 }
 
