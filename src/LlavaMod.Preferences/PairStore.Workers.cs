@@ -88,13 +88,32 @@ public sealed partial class PairStore
 
     internal T Query<T>(string sql, object? parameters = null) => _connection.ExecuteScalar<T>(sql, parameters, _transaction)!;
 
-    /// <summary>A consistent copy of the pair index at <paramref name="source"/> (SQLite's online backup), written to <paramref name="target"/>.</summary>
+    /// <summary>
+    /// A consistent copy of the pair index at <paramref name="source"/> (SQLite's online backup), written to
+    /// <paramref name="target"/>. Workers of a split job copy one source at the same moment: a copy that finds the
+    /// source busy (another connection recovering its write-ahead log: SQLITE_BUSY_RECOVERY) waits and starts again,
+    /// for up to a minute.
+    /// </summary>
     public static void Copy(string source, string target)
     {
-        using var from = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={System.IO.Path.GetFullPath(source)};Mode=ReadOnly;Pooling=False");
-        using var to = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={System.IO.Path.GetFullPath(target)};Pooling=False");
-        from.Open();
-        to.Open();
-        from.BackupDatabase(to);
+        var deadline = DateTime.UtcNow.AddMinutes(1);
+        while (true)
+        {
+            try
+            {
+                using var from = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={System.IO.Path.GetFullPath(source)};Mode=ReadOnly;Pooling=False");
+                using var to = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={System.IO.Path.GetFullPath(target)};Pooling=False");
+                from.Open();
+                to.Open();
+                from.Execute("PRAGMA busy_timeout = 60000");
+                to.Execute("PRAGMA busy_timeout = 60000");
+                from.BackupDatabase(to);
+                return;
+            }
+            catch (Microsoft.Data.Sqlite.SqliteException e) when ((e.SqliteErrorCode & 0xFF) == 5 && DateTime.UtcNow < deadline) // SQLITE_BUSY and its extended codes (BUSY_RECOVERY = 261)
+            {
+                Thread.Sleep(50);
+            }
+        }
     }
 }
