@@ -58,10 +58,9 @@ public sealed partial class PairStore
             for (int i = 0; i < ids.Length; i++) ids[i] = UpsertResponse(promptId, mined.Responses[i]);
             foreach (var p in mined.Pairs)
             {
-                if ((uint)p.ChosenIndex >= ids.Length || (uint)p.RejectedIndex >= ids.Length)
-                    throw new LlavaModException($"prompt '{mined.Prompt.PromptKey}': pair ({p.ChosenIndex}, {p.RejectedIndex}) refers to a response index outside 0..{ids.Length - 1}");
-                pairs += InsertPair(new PairRecord(ids[p.ChosenIndex], ids[p.RejectedIndex], p.Severity, p.RefChosenLogp,
-                    p.RefChosenTokens, p.RefRejectedLogp, p.RefRejectedTokens, p.Split, p.Source));
+                if ((ulong)p.Chosen >= (ulong)ids.Length || (ulong)p.Rejected >= (ulong)ids.Length)
+                    throw new LlavaModException($"prompt '{mined.Prompt.PromptKey}': pair ({p.Chosen}, {p.Rejected}) refers to a response index outside 0..{ids.Length - 1}");
+                pairs += InsertPair(p with { Chosen = ids[p.Chosen], Rejected = ids[p.Rejected] }); // indexes → response ids
             }
             prompts++;
             responses += ids.Length;
@@ -72,12 +71,12 @@ public sealed partial class PairStore
     int InsertPair(PairRecord pair)
     {
         if (!double.IsFinite(pair.Severity) || pair.Severity < 0)
-            throw new LlavaModException($"pair ({pair.ChosenResponseId}, {pair.RejectedResponseId}): severity {pair.Severity} must be a finite number ≥ 0");
+            throw new LlavaModException($"pair ({pair.Chosen}, {pair.Rejected}): severity {pair.Severity} must be a finite number ≥ 0");
         var s = Statements(out var tx);
-        int n = s.Execute(s.InsertPair, tx, pair.ChosenResponseId, pair.RejectedResponseId, pair.Severity, pair.RefChosenLogp, pair.RefChosenTokens,
+        int n = s.Execute(s.InsertPair, tx, pair.Chosen, pair.Rejected, pair.Severity, pair.RefChosenLogp, pair.RefChosenTokens,
             pair.RefRejectedLogp, pair.RefRejectedTokens, SplitName(pair.Split), SourceName(pair.Source));
-        if (n == 0 && s.Run(s.SelectPair, tx, pair.ChosenResponseId, pair.RejectedResponseId) is null)
-            throw new LlavaModException($"pair ({pair.ChosenResponseId}, {pair.RejectedResponseId}): no response with that id");
+        if (n == 0 && s.Run(s.SelectPair, tx, pair.Chosen, pair.Rejected) is null)
+            throw new LlavaModException($"pair ({pair.Chosen}, {pair.Rejected}): no response with that id");
         return n;
     }
 

@@ -43,25 +43,14 @@ public enum PairSplit { Train, Val }
 /// <summary>Whether a pair was mined by the teacher pass or imported from a file.</summary>
 public enum PairSource { Mined, Imported }
 
-/// <summary>A pair to insert, by response ids (both responses must belong to the same prompt).
+/// <summary>A pair: which response is chosen and which rejected, by their ids in the store (<see cref="PairStore.AddPairs"/>)
+/// or, inside a <see cref="MinedPrompt"/>, by their indexes in its response list (both responses belong to one prompt).
 /// The reference is the teacher: <see cref="RefChosenLogp"/> is the teacher's summed log-prob of the
 /// chosen response over <see cref="RefChosenTokens"/> tokens, likewise for the rejected one.
 /// <see cref="Severity"/> is the HSA-DPO weight w_r of the rejected response (1 = plain DPO).</summary>
 public sealed record PairRecord(
-    long ChosenResponseId,
-    long RejectedResponseId,
-    double Severity = 1.0,
-    double? RefChosenLogp = null,
-    int? RefChosenTokens = null,
-    double? RefRejectedLogp = null,
-    int? RefRejectedTokens = null,
-    PairSplit Split = PairSplit.Train,
-    PairSource Source = PairSource.Mined);
-
-/// <summary>A pair inside a <see cref="MinedPrompt"/>: responses by their index in its response list.</summary>
-public sealed record MinedPair(
-    int ChosenIndex,
-    int RejectedIndex,
+    long Chosen,
+    long Rejected,
     double Severity = 1.0,
     double? RefChosenLogp = null,
     int? RefChosenTokens = null,
@@ -72,7 +61,7 @@ public sealed record MinedPair(
 
 /// <summary>Everything the teacher pass produced for one prompt; <see cref="PairStore.AddMinedBatch"/>
 /// writes a batch of these in one transaction.</summary>
-public sealed record MinedPrompt(PromptRecord Prompt, IReadOnlyList<ResponseRecord> Responses, IReadOnlyList<MinedPair> Pairs);
+public sealed record MinedPrompt(PromptRecord Prompt, IReadOnlyList<ResponseRecord> Responses, IReadOnlyList<PairRecord> Pairs);
 
 /// <summary>What the preference-distillation stage reads per pair. Token id arrays are null when
 /// the pair was imported without tokenization (then tokenize the texts).</summary>

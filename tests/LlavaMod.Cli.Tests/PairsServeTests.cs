@@ -23,7 +23,7 @@ public sealed class PairsServeTests : IDisposable
         {
             long run = store.CreateRun(new RunInfo("serve-run", "t", "1", "s", "1", "c", "1"));
             store.AddMinedBatch(run, [new MinedPrompt(new PromptRecord("k", "What is here?"),
-                [new ResponseRecord("A red bus.", Score: 0), new ResponseRecord("A red bus with wings.", Score: -1)], [new MinedPair(0, 1)])]);
+                [new ResponseRecord("A red bus.", Score: 0), new ResponseRecord("A red bus with wings.", Score: -1)], [new PairRecord(0, 1)])]);
         }
         return db;
     }

@@ -75,7 +75,7 @@ public sealed class TerminalOutputTests : IDisposable
         var prompts = Enumerable.Range(0, 5).Select(i => new MinedPrompt(new PromptRecord($"k{i}", Rendered, [1, 2], null, $"images/{i}.png"),
             [new ResponseRecord($"There are two red cubes on the left of the large wooden table near the window {i}.", [1, 2, 3], 0),
              new ResponseRecord("There are three red cubes and a flying green sphere above the table.", [1, 2], -2)],
-            [new MinedPair(0, 1, Severity: 3, RefChosenLogp: -12.345678, RefRejectedLogp: -20.5)])).ToList();
+            [new PairRecord(0, 1, Severity: 3, RefChosenLogp: -12.345678, RefRejectedLogp: -20.5)])).ToList();
         store.AddMinedBatch(run, prompts);
         return store;
     }

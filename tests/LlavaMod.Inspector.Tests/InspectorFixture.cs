@@ -70,7 +70,7 @@ public sealed class InspectorFixture : IAsyncLifetime
             new ResponseRecord(rejected, Enumerable.Range(1, rt).ToArray(), rs, rejectedClaims),
         };
         store.AddMinedBatch(runId, [new MinedPrompt(new PromptRecord($"key-{Pairs.Count}", prompt, null, null, image), responses,
-            [new MinedPair(0, 1, severity, refC, ct, refR, rt, PairSplit.Train, source)])]);
+            [new PairRecord(0, 1, severity, refC, ct, refR, rt, PairSplit.Train, source)])]);
         Pairs.Add(new SeedPair(Pairs.Count + 1, run, prompt, image, chosen, rejected, cs, rs, ct, rt, severity, refC, refR, source, rejectedClaims));
     }
 

@@ -130,7 +130,7 @@ public class ExchangeTests
         {
             long run = store.CreateRun(TestData.Run());
             store.AddMinedBatch(run, [new MinedPrompt(new PromptRecord("k", "what is it?", ImagePath: "img/a.jpg"),
-                [new ResponseRecord("a cat", [1], 0), new ResponseRecord("a dog", [2], -1)], [new MinedPair(0, 1, RefChosenLogp: -3.5, RefRejectedLogp: -7.25)])]);
+                [new ResponseRecord("a cat", [1], 0), new ResponseRecord("a dog", [2], -1)], [new PairRecord(0, 1, RefChosenLogp: -3.5, RefRejectedLogp: -7.25)])]);
             await PairExchange.ExportAsync(store, file, new ExportOptions(ExportFormat.Trl, ImageRoot: imageRoot, EmbedImages: true));
         }
         var row = Assert.Single(TestData.Duck($"SELECT hex(images[1].bytes), images[1].path FROM read_parquet('{file}')"));

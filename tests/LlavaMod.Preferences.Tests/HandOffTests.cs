@@ -41,7 +41,7 @@ public class HandOffTests
         using var store = PairStore.Open(dir.File(name + ".db"));
         long run = store.CreateRun(TestData.Run());
         store.AddMinedBatch(run, [new MinedPrompt(new PromptRecord("k", promptText, [1, 2, 3], "shard:0", "images/0.jpg"),
-            [new ResponseRecord("A cat on a mat.", [4]), new ResponseRecord("A dog with wings.", [5])], [new MinedPair(0, 1, RefChosenLogp: -3.5, RefRejectedLogp: -7.25)])]);
+            [new ResponseRecord("A cat on a mat.", [4]), new ResponseRecord("A dog with wings.", [5])], [new PairRecord(0, 1, RefChosenLogp: -3.5, RefRejectedLogp: -7.25)])]);
         await PairExchange.ExportAsync(store, file, new ExportOptions(format));
         return file;
     }

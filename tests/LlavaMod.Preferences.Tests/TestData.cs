@@ -71,14 +71,14 @@ public static class TestData
                 var ids = Enumerable.Range(0, len).Select(_ => rng.Next(-5, 151_000)).ToArray();
                 responses.Add(new ResponseRecord($"r{seed}-{i}-{k} " + Sentence(rng, 1 + rng.Next(6)), ids, -rng.Next(0, 6), null, -rng.NextDouble() * 50));
             }
-            var pairs = new List<MinedPair>();
+            var pairs = new List<PairRecord>();
             foreach (var (c, r) in new[] { (0, 1), (2, 3) })
             {
                 double severity = Math.Round(rng.NextDouble() * 3, 3);
                 double refC = -rng.NextDouble() * 100, refR = -rng.NextDouble() * 100;
                 var split = rng.Next(5) == 0 ? PairSplit.Val : PairSplit.Train;
                 var source = rng.Next(3) == 0 ? PairSource.Imported : PairSource.Mined;
-                pairs.Add(new MinedPair(c, r, severity, refC, responses[c].TokenIds!.Length + 1, refR, responses[r].TokenIds!.Length + 1, split, source));
+                pairs.Add(new PairRecord(c, r, severity, refC, responses[c].TokenIds!.Length + 1, refR, responses[r].TokenIds!.Length + 1, split, source));
                 expected.Add(new ExpectedPair(firstOrdinal + expected.Count, run, promptText, image, responses[c].Text, responses[r].Text,
                     responses[c].Score!.Value, responses[r].Score!.Value, responses[c].TokenIds!.Length, responses[r].TokenIds!.Length,
                     severity, refC, refR, split, source, responses[c].TokenIds!, responses[r].TokenIds!, promptIds));

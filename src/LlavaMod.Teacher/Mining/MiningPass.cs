@@ -180,7 +180,7 @@ public static class MiningPass
         var split = PromptKeys.SplitFor(row.Key, o.ValFraction);
         var responses = samples.Select((s, i) => new ResponseRecord(s.Text, s.TokenIds, scores[i].Score, scores[i].ClaimsJson,
             s.TokenLogProbs.Sum(p => (double)p))).ToList();
-        var pairs = candidates.Select(c => new MinedPair(c.Chosen, c.Rejected, scores[c.Rejected].Severity,
+        var pairs = candidates.Select(c => new PairRecord(c.Chosen, c.Rejected, scores[c.Rejected].Severity,
             reference[c.Chosen], samples[c.Chosen].TokenIds.Length, reference[c.Rejected], samples[c.Rejected].TokenIds.Length, split)).ToList();
         return new MinedPrompt(new PromptRecord(row.Key, question, prompt.InputIds.Select(i => (int)i).ToArray(), row.Key, imagePath,
             scored.MetaJson), responses, pairs);

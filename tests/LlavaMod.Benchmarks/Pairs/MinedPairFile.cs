@@ -62,7 +62,7 @@ public static class MinedPairFile
             batch.Add(new MinedPrompt(
                 new PromptRecord(line.PromptKey, line.Text, line.TokenIds, line.ImageKey, line.ImagePath),
                 line.Responses.Select(r => new ResponseRecord(r.Text, r.TokenIds, r.Score, r.ClaimsJson, r.SamplerLogp)).ToList(),
-                line.Pairs.Select(p => new MinedPair(p.Chosen, p.Rejected, p.Severity, p.RefChosenLogp, p.RefChosenTokens,
+                line.Pairs.Select(p => new PairRecord(p.Chosen, p.Rejected, p.Severity, p.RefChosenLogp, p.RefChosenTokens,
                     p.RefRejectedLogp, p.RefRejectedTokens, PairStore.ParseSplit(p.Split))).ToList()));
             if (batch.Count == batchSize) { yield return batch; batch = new List<MinedPrompt>(batchSize); }
         }

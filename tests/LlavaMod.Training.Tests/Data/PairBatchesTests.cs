@@ -53,7 +53,7 @@ public class PairBatchesTests : IDisposable
         store.AddMinedBatch(run, images.Select((image, i) => new MinedPrompt(
             new PromptRecord($"prompt-{i}", $"q{i}", [-200, .. Ids(3 + i % 4)], image.Key, image.Path),
             [new ResponseRecord($"a{i}", Ids(2 + i % 5)), new ResponseRecord($"b{i}", Ids(4 + i % 3))],
-            [new MinedPair(0, 1, 1.5, -10 - i, null, -20 - i, null)])).ToList());
+            [new PairRecord(0, 1, 1.5, -10 - i, null, -20 - i, null)])).ToList());
     }
 
     [Fact]
