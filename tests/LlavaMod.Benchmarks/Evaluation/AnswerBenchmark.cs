@@ -116,21 +116,20 @@ public static class AnswerBenchmark
     static Settings Parse(string[] args)
     {
         var s = new Settings();
-        for (int i = 0; i < args.Length; i++)
+        var o = new ModeOptions(args, "AnswerBenchmark.cs");
+        foreach (var name in o.Names())
         {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            int Int() => int.Parse(Value(), CultureInfo.InvariantCulture);
-            s = args[i] switch
+            s = name switch
             {
-                "--precision" => s with { Precision = Value() },
-                "--questions" => s with { Questions = Int() },
-                "--batch" => s with { Batch = Int() },
-                "--max-new-tokens" => s with { MaxNewTokens = Int() },
-                "--warmup" => s with { Warmup = Int() },
-                "--threads" => s with { Threads = Int() },
-                "--seed" => s with { Seed = Int() },
-                "--export" => s with { Export = Value() },
-                var other => throw new ArgumentException($"unknown option {other} (see {nameof(Settings)} in AnswerBenchmark.cs)"),
+                "--precision" => s with { Precision = o.Value() },
+                "--questions" => s with { Questions = o.Int() },
+                "--batch" => s with { Batch = o.Int() },
+                "--max-new-tokens" => s with { MaxNewTokens = o.Int() },
+                "--warmup" => s with { Warmup = o.Int() },
+                "--threads" => s with { Threads = o.Int() },
+                "--seed" => s with { Seed = o.Int() },
+                "--export" => s with { Export = o.Value() },
+                var other => throw o.Unknown(other),
             };
         }
         return s;

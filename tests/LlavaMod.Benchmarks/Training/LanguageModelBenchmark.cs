@@ -172,33 +172,32 @@ public static class LanguageModelBenchmark
     static Settings Parse(string[] args)
     {
         var s = new Settings();
-        for (int i = 0; i < args.Length; i++)
+        var o = new ModeOptions(args, "LanguageModelBenchmark.cs");
+        foreach (var name in o.Names())
         {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            int Int() => int.Parse(Value(), CultureInfo.InvariantCulture);
-            s = args[i] switch
+            s = name switch
             {
-                "--precision" => s with { Precision = Value() },
+                "--precision" => s with { Precision = o.Value() },
                 "--moe" => s with { Moe = true },
                 "--activation-checkpointing" => s with { ActivationCheckpointing = true },
                 "--unfused" => s with { Unfused = true },
-                "--vocab" => s with { Vocab = Int() },
-                "--hidden" => s with { Hidden = Int() },
-                "--intermediate" => s with { Intermediate = Int() },
-                "--layers" => s with { Layers = Int() },
-                "--heads" => s with { Heads = Int() },
-                "--kv-heads" => s with { KvHeads = Int() },
-                "--experts" => s with { Experts = Int() },
-                "--batch" => s with { Batch = Int() },
-                "--seq" => s with { Seq = Int() },
-                "--steps" => s with { Steps = Int() },
-                "--warmup" => s with { Warmup = Int() },
-                "--lr" => s with { Lr = double.Parse(Value(), CultureInfo.InvariantCulture) },
-                "--threads" => s with { Threads = Int() },
-                "--gen-prompt" => s with { GenPrompt = Int() },
-                "--gen-tokens" => s with { GenTokens = Int() },
-                "--seed" => s with { Seed = Int() },
-                var other => throw new ArgumentException($"unknown option {other} (see {nameof(Settings)} in LanguageModelBenchmark.cs)"),
+                "--vocab" => s with { Vocab = o.Int() },
+                "--hidden" => s with { Hidden = o.Int() },
+                "--intermediate" => s with { Intermediate = o.Int() },
+                "--layers" => s with { Layers = o.Int() },
+                "--heads" => s with { Heads = o.Int() },
+                "--kv-heads" => s with { KvHeads = o.Int() },
+                "--experts" => s with { Experts = o.Int() },
+                "--batch" => s with { Batch = o.Int() },
+                "--seq" => s with { Seq = o.Int() },
+                "--steps" => s with { Steps = o.Int() },
+                "--warmup" => s with { Warmup = o.Int() },
+                "--lr" => s with { Lr = o.Double() },
+                "--threads" => s with { Threads = o.Int() },
+                "--gen-prompt" => s with { GenPrompt = o.Int() },
+                "--gen-tokens" => s with { GenTokens = o.Int() },
+                "--seed" => s with { Seed = o.Int() },
+                var other => throw o.Unknown(other),
             };
         }
         return s;

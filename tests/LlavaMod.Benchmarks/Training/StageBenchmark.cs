@@ -185,21 +185,20 @@ public static class StageBenchmark
     static Settings Parse(string[] args)
     {
         var s = new Settings();
-        for (int i = 0; i < args.Length; i++)
+        var o = new ModeOptions(args, "StageBenchmark.cs");
+        foreach (var name in o.Names())
         {
-            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
-            int Int() => int.Parse(Value(), CultureInfo.InvariantCulture);
-            s = args[i] switch
+            s = name switch
             {
-                "--stage" => s with { Stage = Value() },
-                "--steps" => s with { Steps = Int() },
-                "--warmup" => s with { Warmup = Int() },
-                "--threads" => s with { Threads = Int() },
-                "--batch" => s with { Batch = Int() },
-                "--pairs" => s with { Pairs = Int() },
-                "--seed" => s with { Seed = Int() },
-                "--export" => s with { Export = Value() },
-                var other => throw new ArgumentException($"unknown option {other} (see {nameof(Settings)} in StageBenchmark.cs)"),
+                "--stage" => s with { Stage = o.Value() },
+                "--steps" => s with { Steps = o.Int() },
+                "--warmup" => s with { Warmup = o.Int() },
+                "--threads" => s with { Threads = o.Int() },
+                "--batch" => s with { Batch = o.Int() },
+                "--pairs" => s with { Pairs = o.Int() },
+                "--seed" => s with { Seed = o.Int() },
+                "--export" => s with { Export = o.Value() },
+                var other => throw o.Unknown(other),
             };
         }
         return s;
