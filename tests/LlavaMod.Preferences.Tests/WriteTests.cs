@@ -140,3 +140,27 @@ public class WriteTests
         }
     }
 }
+
+/// <summary>SQLite reporting a full database (SQLITE_FULL) mid-batch: one clear error naming the file and the rerun,
+/// and the batch's transaction rolled back. The disk is filled the way SQLite sees it, by capping the page count.</summary>
+public class FullDatabaseTests
+{
+    [Fact]
+    public void A_batch_that_fills_the_database_is_refused_whole_with_the_disk_full_line()
+    {
+        using var dir = new TempDir();
+        string path = dir.File("pairs.db");
+        using var store = PairStore.Open(path);
+        long run = store.CreateRun(TestData.Run());
+        store.AddMinedBatch(run, TestData.Mined(5, seed: 3).Batch);
+        var before = TestData.Counts(store);
+        long pages = store.Query<long>("PRAGMA page_count");
+        store.Query<long>($"PRAGMA max_page_count = {pages + 2}"); // room for a page or two more, not for 200 prompts
+
+        var e = Assert.Throws<LlavaModException>(() => store.AddMinedBatch(run, TestData.Mined(200, seed: 4, firstOrdinal: 5).Batch));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("no space left on the device", e.Message);
+        Assert.Contains("rerun the same command", e.Message);
+        Assert.Equal(before, TestData.Counts(store)); // nothing of the batch was kept
+    }
+}
