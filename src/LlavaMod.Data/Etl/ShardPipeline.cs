@@ -17,6 +17,10 @@ namespace LlavaMod.Data.Etl;
 /// </summary>
 public sealed class ShardPipeline
 {
+    /// <summary>Processed rows waiting for the ones before them hold at most about this many bytes (plus the rows in
+    /// flight): in `--resize keep` mode a row's image may be up to the 64 MB file limit.</summary>
+    const long MaxWaitingRowBytes = 512L << 20;
+
     readonly ShardJobOptions _options;
     readonly IConversationEncoder _encoder;
     readonly IImageStage _images;
@@ -77,13 +81,14 @@ public sealed class ShardPipeline
         }
 
         var processor = new RowProcessor(_encoder, _images, kind, _options.BlockRows, _options.KeyIndexDigits);
-        int window = _options.Threads * 16;
+        int window = _options.Threads * 16; // rows waiting to be written in order: at most this many, and MaxWaitingRowBytes
         await using (var assembler = kind == ShardKind.Sft
             ? (IBlockAssembler)new BlockAssembler<ShardRow>(_options, journal, seen, BlockFinished)
             : new BlockAssembler<PreferenceShardRow>(_options, journal, seen, BlockFinished))
         {
             long n = 0;
-            await foreach (var outcome in OrderedParallel.MapAsync(Owned(), t => processor.Process(t.Item1, t.Item2, t.Item3), _options.Threads, window, ct))
+            await foreach (var outcome in OrderedParallel.MapAsync(Owned(), t => processor.Process(t.Item1, t.Item2, t.Item3), _options.Threads, window, ct,
+                               outcome => outcome.Row?.EstimatedBytes() ?? 0, MaxWaitingRowBytes))
             {
                 await assembler.AddAsync(outcome, ct);
                 if (++n % 256 == 0) Report(assembler, read, skipped);
