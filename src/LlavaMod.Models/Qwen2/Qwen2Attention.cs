@@ -40,8 +40,9 @@ public sealed class Qwen2Attention : nn.Module<Tensor, Tensor, Tensor, Tensor?, 
     public override Tensor forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask) => Forward(hidden, cos, sin, mask, null);
 
     /// <summary>
-    /// With <paramref name="packed"/>, <paramref name="hidden"/> is (N, hidden) and cos/sin (N, headDim) at the real
-    /// positions only: the projections and rotary run on those rows, attention on their (B, T) layout.
+    /// With <paramref name="packed"/>, <paramref name="hidden"/> is (N, hidden) and cos/sin (N, headDim) at the packed
+    /// positions (<see cref="PackedTokens"/>: the real ones, rounded up with a few padding ones): the projections and
+    /// rotary run on those rows, attention on their (B, T) layout.
     /// </summary>
     public Tensor Forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, PackedTokens? packed)
     {

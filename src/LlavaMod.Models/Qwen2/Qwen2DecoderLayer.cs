@@ -52,8 +52,9 @@ public sealed class Qwen2DecoderLayer : nn.Module<Tensor, Tensor, Tensor, Tensor
     public override Tensor forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask) => Forward(hidden, cos, sin, mask, null);
 
     /// <summary>
-    /// The layer over <paramref name="hidden"/> (B, T, D), or over the real positions only, (N, D) with cos/sin (N, hd),
-    /// when <paramref name="packed"/> is given (<see cref="PackedTokens"/>).
+    /// The layer over <paramref name="hidden"/> (B, T, D), or over the packed positions, (N, D) with cos/sin (N, hd),
+    /// when <paramref name="packed"/> is given (<see cref="PackedTokens"/>: the real positions and a few padding ones,
+    /// which an MoE feed-forward leaves out).
     /// </summary>
     public Tensor Forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, PackedTokens? packed) =>
         Run(hidden, cos, sin, mask, packed, recompute: false).Output;

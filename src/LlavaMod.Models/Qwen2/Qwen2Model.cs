@@ -97,7 +97,7 @@ public sealed class Qwen2Model : nn.Module
         var (cos, sin) = RotaryEmbedding.CosSin(positionIds, Config.HeadDim, Config.RopeTheta, inputsEmbeds.dtype);
         // the mask is built in the attention's dtype: fp32's minimum would round to -inf in bf16
         var mask = AttentionMasks.CausalWithPadding(b, t, past, attentionMask, Autocast.ComputeDtype(inputsEmbeds.dtype), device);
-        // without a cache, the per-token blocks run on the real positions only: (N, D) instead of (B, T, D)
+        // without a cache, the per-token blocks run on the packed positions: (N, D) instead of (B, T, D)
         var packed = cache is null ? PackedTokens.Of(attentionMask) : null;
         var hidden = packed?.Pack(inputsEmbeds) ?? inputsEmbeds;
         if (packed is not null) (cos, sin) = (packed.Pack(cos), packed.Pack(sin)); // (N, hd)
