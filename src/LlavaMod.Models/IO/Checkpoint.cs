@@ -88,6 +88,8 @@ public static class Checkpoint
     /// <summary>Writes config.json, safetensors (in <paramref name="dtype"/>, default: as held), vocab_subset.json and tokenizer files.</summary>
     public static void Save(LlavaModel model, string folder, string? tokenizerFolder = null, ScalarType? dtype = null, long maxShardBytes = 2L << 30)
     {
+        // every tensor made for saving (expanded tables, casts) belongs to this scope: alive until written, then freed
+        using var scope = torch.NewDisposeScope();
         Directory.CreateDirectory(folder);
         var tensors = model.state_dict()
             .Select(kv => new KeyValuePair<string, Tensor>(LlavaFileNames(kv.Key, model.Config.ProjectorType)[0],
@@ -116,6 +118,7 @@ public static class Checkpoint
 
     public static void SaveQwen2(Qwen2ForCausalLM model, string folder, ScalarType? dtype = null)
     {
+        using var scope = torch.NewDisposeScope(); // as in Save
         Directory.CreateDirectory(folder);
         SafeTensorsFolder.Write(folder, model.state_dict().Select(kv => new KeyValuePair<string, Tensor>(kv.Key, Cast(model.ForSaving(kv.Key, kv.Value), dtype))).ToList());
         var config = model.Config with { TorchDtype = DTypeName(dtype ?? model.HeadWeight.dtype) };
