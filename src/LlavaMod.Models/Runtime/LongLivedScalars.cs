@@ -29,6 +29,10 @@ namespace LlavaMod.Models.Runtime;
 /// TorchSharp's own <c>optim.AdamW</c> step still makes such temporaries (outside our reach): the
 /// trainer therefore pauses its prefetch thread, the only other allocating thread, around the step
 /// (<c>BatchPrefetcher</c>'s <c>quiet</c> lock).
+/// Temporary tensors have the same hazard outside a dispose scope: in <c>a.index_copy(0, i, b.detach())</c> nothing
+/// holds the detached wrapper once its handle is read. Inside a <c>NewDisposeScope</c> the scope holds every tensor
+/// made in it; outside one (checkpoint saving was), hold the operand in a local until the op returns
+/// (<c>CompactVocabulary.Expand</c>; the segfault was in libtorch's <c>index_copy</c>).
 /// Constants here are never disposed; add one only for a value fixed at compile time.
 /// </remarks>
 public static class LongLivedScalars
