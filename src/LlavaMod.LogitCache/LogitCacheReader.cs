@@ -9,7 +9,7 @@ namespace LlavaMod.LogitCache;
 /// Reads a logit cache written by <see cref="LogitCacheWriter"/>: rows in file order or by key.
 /// Opening reads the footer and the key column of every row group (the key index); a row is
 /// decoded from its row group on demand; the row groups read are kept in a <see cref="RowGroupCache"/> (shared by the
-/// readers of one cache, or the reader's own, which keeps about the last group) for the next lookups.
+/// readers of one cache, or the reader's own, which keeps the last group) for the next lookups.
 /// A file that is truncated, corrupt or not a logit cache gives a <see cref="LlavaModException"/>
 /// naming it.
 /// </summary>
@@ -35,8 +35,8 @@ public sealed class LogitCacheReader : IAsyncDisposable
         _rowGroups = rowGroups;
     }
 
-    /// <summary>The reader's own row group cache when none is shared: a few MB, i.e. the last group or so.</summary>
-    const long OwnCacheBytes = 4L << 20;
+    /// <summary>The reader's own row group cache when none is shared: the last group read (the budget keeps no other).</summary>
+    const long OwnCacheBytes = 1;
 
     /// <param name="rowGroups">Where the row groups read are kept: one cache shared by the readers of a logit cache
     /// (<see cref="LogitCacheSet"/>), or null for the reader's own small one.</param>

@@ -4,7 +4,9 @@ namespace LlavaMod.LogitCache;
 /// The row groups the readers of one logit cache have read, most recently used kept, within a byte budget the readers
 /// share. Training reads a batch's rows in shuffled order, so consecutive rows are rarely in the same row group: with
 /// only the last group kept, every row cost a row group's read and decompression (the demo's mimic step spent 17 ms of
-/// its 80 on that; docs/benchmarks.md). Thread-safe.
+/// its 80 on that; docs/benchmarks.md). The group read last is always kept, even one larger than the whole budget (a
+/// reader going through a file row by row reads each group once); the others are dropped least recently used first
+/// while the total is over the budget. Thread-safe.
 /// </summary>
 public sealed class RowGroupCache(long budgetBytes)
 {
@@ -23,6 +25,9 @@ public sealed class RowGroupCache(long budgetBytes)
     /// <summary>Bytes held now.</summary>
     public long Bytes { get { lock (_order) return _bytes; } }
 
+    /// <summary>Row groups held now.</summary>
+    public int Groups { get { lock (_order) return _order.Count; } }
+
     internal bool TryGet<T>(object reader, int group, out T rows) where T : class
     {
         lock (_order)
@@ -39,16 +44,17 @@ public sealed class RowGroupCache(long budgetBytes)
         return false;
     }
 
-    /// <summary>Keeps <paramref name="rows"/> (about <paramref name="bytes"/>), dropping the least recently used groups
-    /// beyond the budget; a group larger than the whole budget is not kept.</summary>
+    /// <summary>Keeps <paramref name="rows"/> (about <paramref name="bytes"/>), dropping the least recently used other
+    /// groups while the total is over the budget.</summary>
     internal void Add(object reader, int group, object rows, long bytes)
     {
         lock (_order)
         {
-            if (_index.ContainsKey((reader, group)) || bytes > BudgetBytes) return;
-            _index[(reader, group)] = _order.AddFirst(new Entry(reader, group, rows, bytes));
+            if (_index.ContainsKey((reader, group))) return;
+            var added = _order.AddFirst(new Entry(reader, group, rows, bytes));
+            _index[(reader, group)] = added;
             _bytes += bytes;
-            while (_bytes > BudgetBytes && _order.Last is { } last)
+            while (_bytes > BudgetBytes && _order.Last is { } last && last != added)
             {
                 _order.RemoveLast();
                 _index.Remove((last.Value.Reader, last.Value.Group));
