@@ -75,13 +75,8 @@ public sealed class Qwen2DecoderLayer : nn.Module<Tensor, Tensor, Tensor, Tensor
         {
             // an MoE layer routes the real positions only: the rows packing adds take no capacity slot
             var tokens = packed?.RealRows(normed) ?? normed;
-            if (recompute)
-            {
-                var (feedForward, auxiliaryLoss) = auxiliary.Recompute(tokens);
-                return (h.Plus(packed?.WithPaddingRows(feedForward) ?? feedForward).MoveToOuterDisposeScope(), auxiliaryLoss.MoveToOuterDisposeScope());
-            }
-            var routed = mlp.forward(tokens);
-            return (h.Plus(packed?.WithPaddingRows(routed) ?? routed).MoveToOuterDisposeScope(), null);
+            var (routed, auxiliaryLoss) = recompute ? auxiliary.Recompute(tokens) : (mlp.forward(tokens), null);
+            return (h.Plus(packed?.WithPaddingRows(routed) ?? routed).MoveToOuterDisposeScope(), auxiliaryLoss?.MoveToOuterDisposeScope());
         }
         return (h.Plus(mlp.forward(normed)).MoveToOuterDisposeScope(), null);
     }
