@@ -60,12 +60,10 @@ public sealed class CompactVocabulary : IDisposable
     {
         if (!_fullTables.TryGetValue(name, out var full)) return value;
         using var noGrad = torch.no_grad();
-        // the rows are held by a local for the whole native call: a temporary passed straight in may be finalized
-        // by the GC while index_copy reads it (a segfault in index_copy, seen once per few CI runs)
+        // the rows are held by a local (disposed after the call) for the whole native call: a temporary passed straight
+        // in may be finalized by the GC while index_copy reads it (a segfault in index_copy, seen once per few CI runs)
         using var rows = value.detach().to(full.dtype);
-        var expanded = full.index_copy(0, _subsetIds, rows);
-        GC.KeepAlive(rows);
-        return expanded;
+        return full.index_copy(0, _subsetIds, rows);
     }
 
     public void Dispose()

@@ -155,7 +155,7 @@ public static class LogitCachePass
         // the head one vocabulary chunk at a time: the (N, V) logits never exist whole
         var topK = new TopKLogProbs(k);
         var values = ChunkedHeadLoss.Compute(head.Head, topK); // (N, k) log-probs, descending
-        var indices = topK.TakeColumns();                      // (N, k) columns
+        using var indices = topK.TakeColumns();                // (N, k) columns, ours to dispose
         var covered = values.logsumexp(-1).clamp_max(LongLivedScalars.DoubleZero); // fp32 rounding can put Σ top-k p a hair above 1
         using var nothingLeft = (-1e4f).ToScalar();
         var tail = (-covered.exp()).log1p().clamp_min(nothingLeft); // log(1 − Σ top-k p); −1e4 stands for "nothing left"
