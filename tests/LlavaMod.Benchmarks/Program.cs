@@ -9,7 +9,7 @@ using LlavaMod.Benchmarks.Training;
 // dotnet run --project tests/LlavaMod.Benchmarks -- stage --stage sft|mimic|d2s|pd   (one demo training stage, CPU s per step, one JSON line)
 // dotnet run --project tests/LlavaMod.Benchmarks -- answer [--precision bf16] [--export DIR] | answer-probe   (eval answer's generation, answers/s; its ops alone)
 // dotnet run --project tests/LlavaMod.Benchmarks -- stage-lengths SHARDS | moe-probe | attention-probe   (the demo's row shapes; MoE layer and attention alone)
-// dotnet run --project tests/LlavaMod.Benchmarks -- gemm-probe [preset] [rows...]   (a demo step's Linear matmuls alone: a floor under the step)
+// dotnet run --project tests/LlavaMod.Benchmarks -- gemm-probe [preset] [rows...] [--blas]   (a demo step's Linear matmuls alone, oneDNN or BLAS: a floor under the step)
 // dotnet run -c Release --project tests/LlavaMod.Benchmarks -- pairs-insert FILE DB    (timed console modes, see Pairs/PairStoreBench.cs)
 // dotnet run -c Release --project tests/LlavaMod.Benchmarks -- cache-size              (logit cache bytes/token; id layouts compared)
 if (args.Length > 0 && args[0] == "lm") return LanguageModelBenchmark.Run(args[1..]);

@@ -104,7 +104,7 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
                 var logits = Logits(x, rows);                                                                     // (N, C)
                 var teacherLogits = loss.Teacher is { } teacher ? Logits(teacherX!, Rows(teacher.Weight, start, count, dtype)) : null;
                 var g = loss.Gradient(logits, teacherLogits, start, upstream).to(dtype);                         // (N, C)
-                hiddenSum?.add_(g.matmul(rows).to(ScalarType.Float32), LongLivedScalars.IntOne);                 // (N, D)
+                hiddenSum?.add_(OneDnnMatmul.Times(g, rows).to(ScalarType.Float32), LongLivedScalars.IntOne);   // (N, D)
                 var rowsGrad = g.t().matmul(x);                                                                  // (C, D)
                 if (intoGrad) weightGrad!.narrow(0, start, count).add_(rowsGrad.to(weight.dtype), LongLivedScalars.IntOne);
                 else weightGrad?.narrow(0, start, count).copy_(rowsGrad);
@@ -121,8 +121,8 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
     /// <summary>Rows [start, start + count) of a head matrix in the compute dtype: (C, D).</summary>
     static Tensor Rows(Tensor weight, long start, long count, ScalarType dtype) => weight.narrow(0, start, count).to(dtype);
 
-    /// <summary>One chunk's fp32 logits x · rowsᵀ: (N, C).</summary>
-    static Tensor Logits(Tensor x, Tensor rows) => x.matmul(rows.t()).to(ScalarType.Float32);
+    /// <summary>One chunk's fp32 logits x · rowsᵀ: (N, C). An fp32 product goes through oneDNN (<see cref="OneDnnMatmul"/>).</summary>
+    static Tensor Logits(Tensor x, Tensor rows) => OneDnnMatmul.TimesTransposed(x, rows).to(ScalarType.Float32);
 
     static IEnumerable<(long Start, long Count)> Chunks(long total, long columns)
     {

@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -56,13 +57,14 @@ public sealed class Autocast : IDisposable
 
     /// <summary>
     /// x·Wᵀ + b. Under bf16 with fp32 weights: computed from bf16 casts of all three and returned in bf16 (the caller
-    /// casts where fp32 is its policy); otherwise exactly <c>functional.linear</c>.
+    /// casts where fp32 is its policy); otherwise in the weight's dtype by <see cref="OneDnnLinear"/> (fp32 products on
+    /// the CPU through oneDNN, the rest exactly <c>functional.linear</c>).
     /// </summary>
     public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null)
     {
         var scope = _current;
         if (scope is null || scope.Precision != ComputePrecision.Bf16 || weight.dtype != ScalarType.Float32)
-            return nn.functional.linear(input, weight, bias);
+            return OneDnnLinear.Apply(input, weight, bias);
         using var disposeScope = NewDisposeScope();
         return nn.functional.linear(input.to(ScalarType.BFloat16), scope.Cast(weight), bias is null ? null : scope.Cast(bias)).MoveToOuterDisposeScope();
     }

@@ -62,7 +62,9 @@ public class TrainingEndToEndTests(DemoWorkspace workspace) : IClassFixture<Demo
     public void Sft_trains_the_same_weights_at_one_and_two_threads()
     {
         // padded batches run on their real positions, rounded to PackedTokens.RowMultiple rows: without the rounding
-        // MKL's split of the weight gradients' row sums made the weights depend on the thread count
+        // MKL's split of the weight gradients' row sums made the weights depend on the thread count; and fp32 products
+        // go through oneDNN's convolution at any thread count only because OneDnnMatmul dilates it (undilated, libtorch
+        // picks its own kernel at one thread and oneDNN's at two)
         string one = Out("threads-1"), two = Out("threads-2");
         var a = StageRunner.Run(Sft(one, steps: 4, threads: 1, batchSize: 48), resume: false, _ => { });
         var b = StageRunner.Run(Sft(two, steps: 4, threads: 2, batchSize: 48), resume: false, _ => { });
