@@ -7,9 +7,10 @@ namespace LlavaMod.Models.Runtime;
 
 /// <summary>
 /// The one entry point to TorchSharp's native code. Call <see cref="EnsureLoaded"/> before any
-/// tensor work (every command and test that uses torch does): on hosts whose libstdc++ lacks
-/// GLIBCXX_3.4.32 (Debian 12, Ubuntu 22.04) it first patches libLibTorchSharp.so in the
-/// application folder (see <see cref="ElfVersionPatch"/>); elsewhere it changes nothing.
+/// tensor work (every command and test that uses torch does): it sets glibc's malloc up for
+/// tensors (<see cref="NativeHeap"/>), and on hosts whose libstdc++ lacks GLIBCXX_3.4.32
+/// (Debian 12, Ubuntu 22.04) it first patches libLibTorchSharp.so in the application folder
+/// (see <see cref="ElfVersionPatch"/>).
 /// </summary>
 public static class TorchRuntime
 {
@@ -24,6 +25,7 @@ public static class TorchRuntime
         lock (Gate)
         {
             if (_loaded) return;
+            NativeHeap.Configure();
             if (OperatingSystem.IsLinux() && !HostLibStdCxxHas(MissingVersion))
                 PatchTorchSharpLibrary();
             try
