@@ -58,7 +58,7 @@ public static class VisionPretrainer
         var tower = model.VisionTower;
         var parameters = tower.parameters().Concat(heads.SelectMany(h => h.parameters())).Concat(patchHead.parameters()).ToList();
         foreach (var p in parameters) p.requires_grad = true;
-        using var optimizer = torch.optim.AdamW(parameters, config.Lr, config.AdamBetas[0], config.AdamBetas[1], weight_decay: config.WeightDecay);
+        using var optimizer = new AdamW(parameters, config.Lr, config.AdamBetas[0], config.AdamBetas[1], weightDecay: config.WeightDecay);
         long steps = config.MaxSteps > 0 ? config.MaxSteps : (long)Math.Ceiling((double)n * config.Epochs / config.BatchSize);
         var schedule = CosineWarmupSchedule.FromWarmupRatio(steps, config.WarmupRatio);
         var random = new Random(config.Seed);

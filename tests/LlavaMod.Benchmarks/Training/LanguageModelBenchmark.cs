@@ -6,6 +6,7 @@ using LlavaMod.Models.Generation;
 using LlavaMod.Models.Moe;
 using LlavaMod.Models.Runtime;
 using LlavaMod.Training.Losses;
+using LlavaMod.Training.Optimization;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -101,7 +102,7 @@ public static class LanguageModelBenchmark
 
     static (List<double> Losses, List<double> Seconds, List<double> CpuSeconds, List<StepPhases> Phases, double PeakRssMb) Train(Qwen2ForCausalLM model, Settings s, ComputePrecision precision)
     {
-        using var optimizer = optim.AdamW(model.parameters(), s.Lr, 0.9, 0.98, weight_decay: 0);
+        using var optimizer = new AdamW(model.parameters(), s.Lr, 0.9, 0.98);
         var losses = new List<double>();
         var times = new List<double>();
         var cpuTimes = new List<double>();
