@@ -26,9 +26,8 @@ namespace LlavaMod.Models.Runtime;
 /// conversion or operator fails the build with RS0030. It cannot see inside TorchSharp, so avoid
 /// its conveniences that make such temporaries themselves: <c>square()</c> (<c>pow(2)</c>; use
 /// <c>pow(IntTwo)</c>) and the one- and two-argument <c>arange</c> (use <c>ScalarOps.Arange</c>).
-/// TorchSharp's own <c>optim.AdamW</c> step still makes such temporaries (outside our reach): the
-/// trainer therefore pauses its prefetch thread, the only other allocating thread, around the step
-/// (<c>BatchPrefetcher</c>'s <c>quiet</c> lock).
+/// TorchSharp's own <c>optim.AdamW</c> step makes such temporaries for every parameter: the trainers use
+/// <c>LlavaMod.Training.Optimization.AdamW</c>, the same update with its scalars held for the step.
 /// Temporary tensors have the same hazard outside a dispose scope: in <c>a.index_copy(0, i, b.detach())</c> nothing
 /// holds the detached wrapper once its handle is read. Inside a <c>NewDisposeScope</c> the scope holds every tensor
 /// made in it; outside one (checkpoint saving was), hold the operand in a local until the op returns

@@ -11,7 +11,7 @@ public sealed record TrainerState(long Step, TrainingPosition Position, string C
 
 /// <summary>
 /// Checkpoints of a training run: OUT/checkpoints/step-NNNNNNNN/ holds the model folder (the model
-/// stack's format, loadable by every command), optimizer.bin (TorchSharp's AdamW state) and
+/// stack's format, loadable by every command), optimizer.bin (the AdamW state, in TorchSharp's format) and
 /// trainer_state.json (step, data position). A checkpoint is written into a temporary folder and
 /// renamed into place, so the newest folder is always complete. The run is deterministic given
 /// its seed (no dropout, no router noise by default), so the step and data position are the

@@ -11,18 +11,11 @@ namespace LlavaMod.Training.Data;
 /// order are exactly the source's; an error on the worker (a corrupt image) surfaces in the
 /// consumer at that batch. Pixel tensors of a batch are freed when the consumer moves past it or
 /// stops early.
-/// <para>
-/// <paramref name="quiet"/> (optional): while the consumer holds this lock, the worker prepares
-/// nothing (it takes the lock around each batch it reads and decodes). The trainer holds it around
-/// TorchSharp's AdamW step, which makes temporary native scalars per parameter (see
-/// <see cref="Models.Runtime.LongLivedScalars"/>): a garbage collection, which only another thread's
-/// allocations can start while the step is inside native code, could free one of them mid-op.
-/// </para>
 /// </summary>
 public static class BatchPrefetcher
 {
     public static IEnumerable<(TrainingPosition Position, TrainingBatch Batch)> Ahead(
-        IEnumerable<(TrainingPosition Position, TrainingBatch Batch)> source, ClipVisionConfig vision, int depth = 2, object? quiet = null)
+        IEnumerable<(TrainingPosition Position, TrainingBatch Batch)> source, ClipVisionConfig vision, int depth = 2)
     {
         using var stop = new CancellationTokenSource();
         using var queue = new BlockingCollection<(TrainingPosition Position, TrainingBatch Batch)>(Math.Max(1, depth));
@@ -30,23 +23,19 @@ public static class BatchPrefetcher
         {
             try
             {
-                var gate = quiet ?? new object();
                 using var batches = source.GetEnumerator();
                 while (true)
                 {
                     TrainingPosition position;
                     TrainingBatch prepared;
-                    lock (gate)
+                    if (!batches.MoveNext()) break;
+                    position = batches.Current.Position;
+                    var batch = batches.Current.Batch;
+                    prepared = batch with
                     {
-                        if (!batches.MoveNext()) break;
-                        position = batches.Current.Position;
-                        var batch = batches.Current.Batch;
-                        prepared = batch with
-                        {
-                            Pixels = batch.Sequences.Select(e => e.HasImage && e.ImageBytes is not null
-                                ? ClipImageProcessor.FromEncoded(e.ImageBytes, e.Key, vision) : null).ToList(), // (3, S, S) each
-                        };
-                    }
+                        Pixels = batch.Sequences.Select(e => e.HasImage && e.ImageBytes is not null
+                            ? ClipImageProcessor.FromEncoded(e.ImageBytes, e.Key, vision) : null).ToList(), // (3, S, S) each
+                    };
                     try { queue.Add((position, prepared), stop.Token); }
                     catch (OperationCanceledException) { Free(prepared); return; }
                 }

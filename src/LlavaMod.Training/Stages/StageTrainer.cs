@@ -82,8 +82,7 @@ public static class StageTrainer
         long windowTokens = 0;
         var windowClock = Stopwatch.StartNew();
 
-        var prefetchPaused = new object(); // held around the optimizer step: see BatchPrefetcher
-        foreach (var (at, batch) in BatchPrefetcher.Ahead(stream.From(position, config.Epochs), model.Config.Vision, quiet: prefetchPaused))
+        foreach (var (at, batch) in BatchPrefetcher.Ahead(stream.From(position, config.Epochs), model.Config.Vision))
         {
             if (step >= totalSteps) break;
             ct.ThrowIfCancellationRequested();
@@ -108,7 +107,7 @@ public static class StageTrainer
             double gradNorm = GradientClipping.ClipGlobalNorm(trainable, config.MaxGradNorm);
             schedule.Apply(optimizer, step);
             double lr = optimizer.ParamGroups.First().LearningRate;
-            lock (prefetchPaused) optimizer.step();
+            optimizer.step();
             optimizer.zero_grad();
             step++;
             lastLoss = window["loss"];

@@ -74,41 +74,4 @@ public class BatchPrefetcherTests
         Assert.Equal(["row-0", "row-2"], keys);
     }
 
-    [Fact]
-    public void The_worker_reads_no_batch_while_the_consumer_holds_the_quiet_lock()
-    {
-        int read = 0, readWhileHeld = 0;
-        bool held = false;
-        Thread? worker = null;
-        IEnumerable<(TrainingPosition, TrainingBatch)> Counted()
-        {
-            foreach (var item in Source(6, i => Png(5)))
-            {
-                worker = Thread.CurrentThread;
-                if (Volatile.Read(ref held)) Interlocked.Increment(ref readWhileHeld);
-                Interlocked.Increment(ref read);
-                yield return item;
-            }
-        }
-        var quiet = new object();
-        using var batches = BatchPrefetcher.Ahead(Counted(), Vision, depth: 1, quiet: quiet).GetEnumerator();
-        Assert.True(batches.MoveNext());
-        int before, during;
-        lock (quiet)
-        {
-            Volatile.Write(ref held, true);
-            before = Volatile.Read(ref read);
-            Assert.True(batches.MoveNext()); // already queued: taking it frees the worker's slot
-            // No timing: the worker has nothing left to do but wait, for the lock (or first for its queue slot, which
-            // taking a batch just freed, and then for the lock). Without the lock it would read a batch before it waits.
-            Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref worker) is { } w && (w.ThreadState & ThreadState.WaitSleepJoin) != 0, TimeSpan.FromMinutes(1)));
-            during = Volatile.Read(ref read);
-            Volatile.Write(ref held, false);
-        }
-        Assert.Equal(before, during);
-        Assert.Equal(0, Volatile.Read(ref readWhileHeld));
-        Assert.True(batches.MoveNext());
-        // released, the worker reads again (the batch just taken may have been queued before, so wait for the read)
-        Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref read) > during, TimeSpan.FromMinutes(1)));
-    }
 }
