@@ -7,7 +7,7 @@ namespace LlavaMod.Models.Runtime;
 /// defaults hand every block above a threshold (128 kB at first, rising with use) back to the kernel when freed and trim
 /// the heap's free top beyond twice that, so a training step's many transient tensors of 1–32 MB (a vocabulary chunk's
 /// logits, a layer's activations and gradients) come back as fresh pages the next step and page-fault on first touch:
-/// 3.1 million minor faults and 4.8 s of system time over 15 steps of the 42.8 M benchmark in bf16, and steps that
+/// 3.1 million minor faults and 4.8 s of system time in a 12-step run of the 42.8 M benchmark in bf16, and steps that
 /// alternate between 0.72 and 1.25 s (docs/benchmarks.md, "The native heap"). The settings: blocks up to 32 MB (glibc's
 /// largest allowed mmap threshold) come from the heap, and the heap keeps up to 1 GB of free top instead of trimming it.
 /// Freed memory is reused rather than refaulted; larger blocks (a 155 MB embedding gradient) are still mapped and
