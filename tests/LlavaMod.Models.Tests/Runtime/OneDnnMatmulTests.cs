@@ -45,6 +45,23 @@ public class OneDnnMatmulTests
     }
 
     [Fact]
+    public void A_rows_product_does_not_depend_on_the_other_rows()
+    {
+        // what a batch's composition must not change: the logit cache and the samples are byte-identical whatever
+        // rows share a row's batch, as long as its product goes through oneDNN
+        var g = new Generator(6);
+        var all = randn([1500, 128], generator: g);
+        var w = randn([344, 128], generator: g);
+        var gradients = randn([1500, 344], generator: g);
+        var (full, fullT) = (OneDnnMatmul.TimesTransposed(all, w), OneDnnMatmul.Times(gradients, w));
+        foreach (long rows in new long[] { 161, 300, 1000 })
+        {
+            Assert.True(OneDnnMatmul.TimesTransposed(all.narrow(0, 0, rows), w).eq(full.narrow(0, 0, rows)).all().item<bool>(), $"a · wᵀ: the first rows differ among {rows} rows");
+            Assert.True(OneDnnMatmul.Times(gradients.narrow(0, 0, rows), w).eq(fullT.narrow(0, 0, rows)).all().item<bool>(), $"g · w: the first rows differ among {rows} rows");
+        }
+    }
+
+    [Fact]
     public void Products_at_or_below_the_bound_and_bf16_products_are_matmul_bit_for_bit()
     {
         var g = new Generator(4);
