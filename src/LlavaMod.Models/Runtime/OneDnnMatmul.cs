@@ -41,21 +41,28 @@ public static class OneDnnMatmul
         rows.shape[0] * rows.shape[1] > MinElements;
 
     /// <summary>a · bᵀ for a (R, K) and b (M, K): (R, M). b may be any view (the kernel is reordered anyway).</summary>
-    public static Tensor TimesTransposed(Tensor a, Tensor b) =>
-        Applies(a) ? Convolve(a, b.view(b.shape[0], b.shape[1], 1, 1)) : a.matmul(b.t());
+    public static Tensor TimesTransposed(Tensor a, Tensor b) => Product(a, b, bIsTransposed: true);
 
     /// <summary>a · b for a (R, M) and b (M, K): (R, K). b may be any view.</summary>
-    public static Tensor Times(Tensor a, Tensor b) =>
-        Applies(a) ? Convolve(a, b.t().view(b.shape[1], b.shape[0], 1, 1)) : a.matmul(b);
+    public static Tensor Times(Tensor a, Tensor b) => Product(a, b, bIsTransposed: false);
 
-    /// <summary>The (R, K) rows as a channels-last (1, K, R, 1) image under the kernel (M, K, 1, 1): (R, M).</summary>
-    static Tensor Convolve(Tensor a, Tensor kernel)
+    /// <summary>
+    /// The product, every temporary (views included) made inside this method's dispose scope: a view made by the
+    /// caller outside any scope could be finalized by the GC while the native op reads it
+    /// (<see cref="LongLivedScalars"/>).
+    /// </summary>
+    static Tensor Product(Tensor a, Tensor b, bool bIsTransposed)
     {
         using var scope = NewDisposeScope();
-        long r = a.shape[0], k = a.shape[1], m = kernel.shape[0];
+        if (!Applies(a)) return (bIsTransposed ? a.matmul(b.t()) : a.matmul(b)).MoveToOuterDisposeScope();
+        long r = a.shape[0], k = a.shape[1];
+        var kernel = bIsTransposed ? b.view(b.shape[0], b.shape[1], 1, 1) : b.t().view(b.shape[1], b.shape[0], 1, 1); // (M, K, 1, 1)
         var rows = a.is_contiguous() ? a : a.contiguous();                                   // (R, K)
         var image = rows.view(1, r, 1, k).permute(0, 3, 1, 2);                                // (1, K, R, 1) channels-last
         var output = nn.functional.conv2d(image, kernel, strides: NoStride, padding: NoPadding, dilation: WidthDilation); // (1, M, R, 1)
-        return output.permute(0, 2, 3, 1).reshape(r, m).MoveToOuterDisposeScope();          // (R, M)
+        var product = output.permute(0, 2, 3, 1).reshape(r, kernel.shape[0]);                // (R, M)
+        GC.KeepAlive(a);
+        GC.KeepAlive(b);
+        return product.MoveToOuterDisposeScope();
     }
 }

@@ -47,7 +47,7 @@ public sealed class AdamW : TorchSharp.Modules.AdamW
         double weightDecay = options.weight_decay!.Value, lr = options.LearningRate!.Value;
         foreach (var param in group.Parameters)
         {
-            var grad = param.grad;
+            using var grad = param.grad; // a wrapper of its own, held until the ops that read it return
             if (grad is null) continue;
             var state = (State)_state[param.Handle];
             state.step += 1;
