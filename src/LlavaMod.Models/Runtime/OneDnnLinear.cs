@@ -16,20 +16,15 @@ public sealed class OneDnnLinear : MultiTensorFunction<OneDnnLinear>
 
     public static Tensor Apply(Tensor input, Tensor weight, Tensor? bias = null)
     {
-        long k = input.shape[^1];
-        using var rows = input.reshape(-1, k); // (R, K)
-        if (!OneDnnMatmul.Applies(rows) || weight.dtype != ScalarType.Float32) return nn.functional.linear(input, weight, bias);
+        using (var rows = input.reshape(-1, input.shape[^1])) // (R, K)
+            if (!OneDnnMatmul.Applies(rows) || weight.dtype != ScalarType.Float32) return nn.functional.linear(input, weight, bias);
         Tensor product;
         if (is_grad_enabled() && (input.requires_grad || weight.requires_grad))
         {
             HandedOverGradients.Release();
             product = apply(input, weight)[0];
         }
-        else
-        {
-            using var flat = OneDnnMatmul.TimesTransposed(rows, weight); // (R, M)
-            product = flat.view([.. input.shape[..^1], weight.shape[0]]);
-        }
+        else product = Product(input, weight);
         if (bias is null) return product;
         using (product) return product.Plus(bias);
     }
@@ -38,9 +33,15 @@ public sealed class OneDnnLinear : MultiTensorFunction<OneDnnLinear>
     {
         var (input, weight) = ((Tensor)vars[0], (Tensor)vars[1]);
         ctx.save_for_backward([input, weight]);
+        return [Product(input, weight)];
+    }
+
+    /// <summary>input (…, K) · weightᵀ through <see cref="OneDnnMatmul"/>: (…, M).</summary>
+    static Tensor Product(Tensor input, Tensor weight)
+    {
         using var scope = NewDisposeScope();
-        var flat = OneDnnMatmul.TimesTransposed(input.reshape(-1, input.shape[^1]), weight);     // (R, M)
-        return [flat.view([.. input.shape[..^1], weight.shape[0]]).MoveToOuterDisposeScope()]; // (…, M)
+        var flat = OneDnnMatmul.TimesTransposed(input.reshape(-1, input.shape[^1]), weight); // (R, M)
+        return flat.view([.. input.shape[..^1], weight.shape[0]]).MoveToOuterDisposeScope(); // (…, M)
     }
 
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grad_outputs)

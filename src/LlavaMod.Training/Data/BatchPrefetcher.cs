@@ -23,15 +23,9 @@ public static class BatchPrefetcher
         {
             try
             {
-                using var batches = source.GetEnumerator();
-                while (true)
+                foreach (var (position, batch) in source)
                 {
-                    TrainingPosition position;
-                    TrainingBatch prepared;
-                    if (!batches.MoveNext()) break;
-                    position = batches.Current.Position;
-                    var batch = batches.Current.Batch;
-                    prepared = batch with
+                    var prepared = batch with
                     {
                         Pixels = batch.Sequences.Select(e => e.HasImage && e.ImageBytes is not null
                             ? ClipImageProcessor.FromEncoded(e.ImageBytes, e.Key, vision) : null).ToList(), // (3, S, S) each
