@@ -60,14 +60,17 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
         {
             var x = hidden.to(dtype);                       // (N, D)
             var teacherX = loss.Teacher?.Hidden.to(dtype);  // (N, Dt)
-            foreach (var (start, count) in Chunks(weight.shape[0], columns))
+            var chunks = Chunks(weight.shape[0], columns).ToArray();
+            loss.BeginPass(x.shape[0], chunks.Length, x.device);
+            for (int c = 0; c < chunks.Length; c++)
             {
                 using var chunk = NewDisposeScope();
+                var (start, count) = chunks[c];
                 var logits = Logits(x, Rows(weight, start, count, dtype));                                                   // (N, C)
                 var teacherLogits = loss.Teacher is { } teacher ? Logits(teacherX!, Rows(teacher.Weight, start, count, dtype)) : null; // (N, C)
-                loss.Accumulate(logits, teacherLogits, start);
+                loss.AccumulateChunk(logits, teacherLogits, start, c);
             }
-            values = loss.Finish().MoveToOuterDisposeScope(); // (N)
+            values = loss.FinishPass().MoveToOuterDisposeScope(); // (N)
         }
         ctx.save_for_backward([hidden, weight]);
         ctx.save_data(LossKey, loss);

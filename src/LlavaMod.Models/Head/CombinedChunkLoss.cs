@@ -22,12 +22,17 @@ public sealed class CombinedChunkLoss : VocabularyChunkLoss
 
     public override HeadInputs? Teacher => _parts.Select(p => p.Teacher).FirstOrDefault(t => t is not null);
 
-    protected internal override void Accumulate(Tensor logits, Tensor? teacherLogits, long start)
+    protected internal override void Begin(long positions, int chunks, Device device)
     {
-        foreach (var part in _parts) part.Accumulate(logits, part.Teacher is null ? null : teacherLogits, start);
+        foreach (var part in _parts) part.BeginPass(positions, chunks, device);
     }
 
-    protected internal override Tensor Finish() => stack(_parts.Select(p => p.Finish()).ToArray(), 1); // (N, m)
+    protected internal override void Accumulate(Tensor logits, Tensor? teacherLogits, long start, int chunk)
+    {
+        foreach (var part in _parts) part.AccumulateChunk(logits, part.Teacher is null ? null : teacherLogits, start, chunk);
+    }
+
+    protected internal override Tensor Finish() => stack(_parts.Select(p => p.FinishPass()).ToArray(), 1); // (N, m)
 
     protected internal override Tensor Gradient(Tensor logits, Tensor? teacherLogits, long start, Tensor upstream)
     {

@@ -12,7 +12,7 @@ namespace LlavaMod.Models;
 public sealed class TargetLogProbs : VocabularyChunkLoss
 {
     readonly Tensor _targets; // (N)
-    readonly List<Tensor> _chunkLogSumExp = new(); // (N) per chunk
+    Tensor? _chunkLogSumExp;                       // (N, chunks)
     Tensor? _targetLogit;                          // (N)
     Tensor? _logNormalizer;                        // (N)
 
@@ -23,17 +23,22 @@ public sealed class TargetLogProbs : VocabularyChunkLoss
         _targets = Keep(targets.to_type(ScalarType.Int64));
     }
 
-    protected internal override void Accumulate(Tensor logits, Tensor? teacherLogits, long start)
+    protected internal override void Begin(long positions, int chunks, Device device)
     {
-        _chunkLogSumExp.Add(Keep(logits.logsumexp(1)));
+        _chunkLogSumExp = PerChunk(positions, chunks, device);
+        _targetLogit = RunningSum(positions, device);
+    }
+
+    protected internal override void Accumulate(Tensor logits, Tensor? teacherLogits, long start, int chunk)
+    {
+        _chunkLogSumExp!.select(1, chunk).copy_(logits.logsumexp(1));
         var (local, inside) = Locate(_targets.unsqueeze(1), start, logits.shape[1], logits.dtype); // (N, 1)
-        var picked = logits.gather(1, local).mul(inside).squeeze(1);                              // (N)
-        _targetLogit = Keep(_targetLogit is null ? picked : _targetLogit.Plus(picked));
+        _targetLogit!.add_(logits.gather(1, local).mul(inside).squeeze(1), LongLivedScalars.IntOne); // (N)
     }
 
     protected internal override Tensor Finish()
     {
-        _logNormalizer = Keep(LogSumExpOverChunks(_chunkLogSumExp));
+        _logNormalizer = Keep(LogSumExpOverChunks(_chunkLogSumExp!));
         return _targetLogit! - _logNormalizer; // (N)
     }
 

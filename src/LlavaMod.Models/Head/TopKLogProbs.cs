@@ -15,8 +15,9 @@ namespace LlavaMod.Models;
 public sealed class TopKLogProbs : VocabularyChunkLoss
 {
     readonly int _k;
-    readonly List<Tensor> _logSumExps = new();
-    Tensor? _values, _columns; // (N, k) running best logits and their columns
+    Tensor? _logSumExps;       // (N, chunks)
+    Tensor? _values, _columns; // (N, k) running best logits and their columns, the first _width columns filled
+    long _width;
     Tensor? _result;
 
     public TopKLogProbs(int k)
@@ -25,28 +26,38 @@ public sealed class TopKLogProbs : VocabularyChunkLoss
         _k = k;
     }
 
-    protected internal override void Accumulate(Tensor logits, Tensor? teacherLogits, long start)
+    protected internal override void Begin(long positions, int chunks, Device device)
     {
-        _logSumExps.Add(Keep(logits.logsumexp(1))); // (N)
+        _logSumExps = PerChunk(positions, chunks, device);
+        _values = Keep(empty(positions, _k, dtype: ScalarType.Float32, device: device));
+        _columns = Keep(empty(positions, _k, dtype: ScalarType.Int64, device: device));
+        _width = 0;
+    }
+
+    protected internal override void Accumulate(Tensor logits, Tensor? teacherLogits, long start, int chunk)
+    {
+        _logSumExps!.select(1, chunk).copy_(logits.logsumexp(1));
         var (values, columns) = logits.topk(Math.Min(_k, (int)logits.shape[1]), dim: 1); // (N, ≤k)
         columns = columns.AddScalar(start);
-        if (_values is not null)
+        if (_width > 0)
         {
-            values = cat([_values, values], 1);    // (N, ≤2k), earlier columns first
-            columns = cat([_columns!, columns], 1);
+            values = cat([_values!.narrow(1, 0, _width), values], 1);    // (N, ≤2k), earlier columns first
+            columns = cat([_columns!.narrow(1, 0, _width), columns], 1);
             var (best, where) = values.topk(Math.Min(_k, (int)values.shape[1]), dim: 1);
             (values, columns) = (best, columns.gather(1, where));
         }
-        (_values, _columns) = (Keep(values), Keep(columns));
+        _width = values.shape[1];
+        _values!.narrow(1, 0, _width).copy_(values);
+        _columns!.narrow(1, 0, _width).copy_(columns);
     }
 
     protected internal override Tensor Finish()
     {
-        if (_values is null) throw new InvalidOperationException("no chunk was accumulated");
-        if (_values.shape[1] < _k) throw new LlavaModException($"top-{_k} asked of a head with only {_values.shape[1]} columns");
-        using var logSumExp = LogSumExpOverChunks(_logSumExps); // (N)
+        if (_width == 0) throw new InvalidOperationException("no chunk was accumulated");
+        if (_width < _k) throw new LlavaModException($"top-{_k} asked of a head with only {_width} columns");
+        using var logSumExp = LogSumExpOverChunks(_logSumExps!); // (N)
         _result = _columns!.clone().DetachFromDisposeScope(); // not kept: it outlives the pass's Release
-        return _values - logSumExp.unsqueeze(1); // (N, k) log-probabilities
+        return _values! - logSumExp.unsqueeze(1); // (N, k) log-probabilities
     }
 
     protected internal override Tensor Gradient(Tensor logits, Tensor? teacherLogits, long start, Tensor upstream) =>

@@ -25,7 +25,7 @@ public sealed class FullVocabularyMimic : VocabularyChunkLoss
 {
     readonly HeadInputs _teacher;
     readonly double _temperature;
-    readonly List<Tensor> _studentLogSumExp = new(), _teacherLogSumExp = new(), _crossTerms = new(); // (N) per chunk
+    Tensor? _studentLogSumExp, _teacherLogSumExp, _crossTerms; // (N, chunks)
     Tensor? _studentLogZ, _teacherLogZ;
 
     /// <param name="teacher">the teacher's hidden states at the student's N positions and its head matrix over the same columns (no gradients)</param>
@@ -38,24 +38,29 @@ public sealed class FullVocabularyMimic : VocabularyChunkLoss
 
     public override HeadInputs? Teacher => _teacher;
 
-    protected override void Accumulate(Tensor logits, Tensor? teacherLogits, long start)
+    protected override void Begin(long positions, int chunks, Device device)
+    {
+        _studentLogSumExp = PerChunk(positions, chunks, device);
+        _teacherLogSumExp = PerChunk(positions, chunks, device);
+        _crossTerms = PerChunk(positions, chunks, device);
+    }
+
+    protected override void Accumulate(Tensor logits, Tensor? teacherLogits, long start, int chunk)
     {
         var s = logits.DivScalar(_temperature);                                   // (N, C)
         var u = teacherLogits!.DivScalar(_temperature);                          // (N, C)
-        var studentLse = Keep(s.logsumexp(1));
-        var teacherLse = Keep(u.logsumexp(1));
+        var teacherLse = _teacherLogSumExp!.select(1, chunk).copy_(u.logsumexp(1)); // (N)
+        _studentLogSumExp!.select(1, chunk).copy_(s.logsumexp(1));
         var q = (u - teacherLse.unsqueeze(1)).exp();                              // (N, C) the chunk's own teacher softmax
-        _studentLogSumExp.Add(studentLse);
-        _teacherLogSumExp.Add(teacherLse);
-        _crossTerms.Add(Keep((q * (u - s)).sum(1)));
+        _crossTerms!.select(1, chunk).copy_((q * (u - s)).sum(1));
     }
 
     protected override Tensor Finish()
     {
-        _studentLogZ = Keep(LogSumExpOverChunks(_studentLogSumExp));
-        _teacherLogZ = Keep(LogSumExpOverChunks(_teacherLogSumExp));
-        var chunkMass = (stack(_teacherLogSumExp, 1) - _teacherLogZ.unsqueeze(1)).exp(); // (N, chunks) teacher mass per chunk
-        var cross = (chunkMass * stack(_crossTerms, 1)).sum(1);                         // (N) Σ_v p_T (u − s)
+        _studentLogZ = Keep(LogSumExpOverChunks(_studentLogSumExp!));
+        _teacherLogZ = Keep(LogSumExpOverChunks(_teacherLogSumExp!));
+        var chunkMass = (_teacherLogSumExp! - _teacherLogZ.unsqueeze(1)).exp();        // (N, chunks) teacher mass per chunk
+        var cross = (chunkMass * _crossTerms!).sum(1);                                  // (N) Σ_v p_T (u − s)
         var kl = (cross - _teacherLogZ).Plus(_studentLogZ);                              // (N)
         return kl.MulScalar(_temperature * _temperature);
     }

@@ -28,7 +28,7 @@ namespace LlavaMod.Training.Losses;
 public sealed class TopKTailMimic : VocabularyChunkLoss
 {
     readonly Tensor _ids, _teacherLogProbs, _teacherTail;
-    readonly List<Tensor> _chunkLogSumExp = new(), _chunkTailLogSumExp = new(); // (N) per chunk
+    Tensor? _chunkLogSumExp, _chunkTailLogSumExp;                              // (N, chunks)
     Tensor? _topLogits;                                                         // (N, k)
     Tensor? _logNormalizer, _logTail, _teacherTop, _teacherTailProb, _mass;      // saved for the backward
 
@@ -51,20 +51,26 @@ public sealed class TopKTailMimic : VocabularyChunkLoss
     /// <summary>Mean over the positions of Σ_top-k p_T (1 means the cache is exact); set by the forward.</summary>
     public double TeacherCoveredMass { get; private set; }
 
-    protected override void Accumulate(Tensor logits, Tensor? teacherLogits, long start)
+    protected override void Begin(long positions, int chunks, Device device)
     {
-        if (logits.shape[0] != _ids.shape[0]) throw new ArgumentException($"the teacher covers {_ids.shape[0]} positions, the student {logits.shape[0]}");
-        _chunkLogSumExp.Add(Keep(logits.logsumexp(1)));
+        if (positions != _ids.shape[0]) throw new ArgumentException($"the teacher covers {_ids.shape[0]} positions, the student {positions}");
+        _chunkLogSumExp = PerChunk(positions, chunks, device);
+        _chunkTailLogSumExp = PerChunk(positions, chunks, device);
+        _topLogits = Keep(zeros(_ids.shape, dtype: ScalarType.Float32, device: device));
+    }
+
+    protected override void Accumulate(Tensor logits, Tensor? teacherLogits, long start, int chunk)
+    {
+        _chunkLogSumExp!.select(1, chunk).copy_(logits.logsumexp(1));
         var (local, inside) = Locate(_ids, start, logits.shape[1], logits.dtype);                         // (N, k)
-        var picked = logits.gather(1, local).mul(inside);                                                 // (N, k)
-        _topLogits = Keep(_topLogits is null ? picked : _topLogits.Plus(picked));
-        _chunkTailLogSumExp.Add(Keep(logits.masked_fill(InTopK(logits, local, inside), LongLivedScalars.NegativeInfinity).logsumexp(1)));
+        _topLogits!.add_(logits.gather(1, local).mul(inside), LongLivedScalars.IntOne);                  // (N, k)
+        _chunkTailLogSumExp!.select(1, chunk).copy_(logits.masked_fill(InTopK(logits, local, inside), LongLivedScalars.NegativeInfinity).logsumexp(1));
     }
 
     protected override Tensor Finish()
     {
-        var logZ = Keep(LogSumExpOverChunks(_chunkLogSumExp));         // (N)
-        var logTail = LogSumExpOverChunks(_chunkTailLogSumExp);         // (N), −∞ where the top-k holds every column
+        var logZ = Keep(LogSumExpOverChunks(_chunkLogSumExp!));        // (N)
+        var logTail = LogSumExpOverChunks(_chunkTailLogSumExp!);        // (N), −∞ where the top-k holds every column
         var hasTail = logTail.isfinite();
         var zero = zeros_like(logZ);
         _logTail = Keep(where(hasTail, logTail, zero));

@@ -114,6 +114,29 @@ public class FusedHeadTests
         Assert.Equal(ce.item<float>(), SupervisedCrossEntropy.Compute(values.select(1, 0)).item<float>(), 6);
     }
 
+    /// <summary>A loss that keeps a new tensor per chunk, as every loss here did before session 9.</summary>
+    sealed class KeepsPerChunk : VocabularyChunkLoss
+    {
+        protected override void Begin(long positions, int chunks, Device device) { }
+        protected override void Accumulate(Tensor logits, Tensor? teacherLogits, long start, int chunk) => Keep(logits.logsumexp(1));
+        protected override Tensor Finish() => zeros(N);
+        protected override Tensor Gradient(Tensor logits, Tensor? teacherLogits, long start, Tensor upstream) => zeros_like(logits);
+    }
+
+    [Fact]
+    public void A_loss_that_keeps_tensors_from_inside_the_chunk_loop_is_refused()
+    {
+        // Such a tensor is allocated while the chunk's logits are live and lands in the hole the last chunk's logits
+        // left, so each chunk's logits come from fresh memory: ~600 MB per forward at the real vocabulary.
+        var c = Build();
+        var e = Assert.Throws<InvalidOperationException>(() => ChunkedHeadLoss.Compute(new HeadInputs(c.Hidden, c.Weight), new KeepsPerChunk(), 5));
+        Assert.Contains("KeepsPerChunk keeps a tensor from inside the chunk loop", e.Message);
+        // the losses in use make their statistics before the loop: several chunks pass
+        using var _ = no_grad();
+        ChunkedHeadLoss.Compute(new HeadInputs(c.Hidden, c.Weight), new CombinedChunkLoss(new TargetLogProbs(c.Targets), new TopKTailMimic(c.Ids, c.LogProbs, c.Tail),
+            new FullVocabularyMimic(new HeadInputs(c.TeacherHidden, c.TeacherWeight))), 5);
+    }
+
     [Fact]
     public void Without_autograd_the_values_are_the_same_and_nothing_is_kept()
     {
