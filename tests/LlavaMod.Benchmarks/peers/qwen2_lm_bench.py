@@ -7,13 +7,14 @@ rotate-half, GQA with repeated kv heads, softmax in fp32, SwiGLU, tied embedding
 matches ours at capacity factor 2, where nothing can be dropped). bf16 = torch.autocast('cpu', bfloat16)
 with fp32 weights and AdamW state. Prints one JSON line.
 
-usage: /usr/bin/python3 qwen2_lm_bench.py --precision fp32|bf16 [--moe] [--steps 20] [--warmup 5] ...
+usage: /usr/bin/python3 qwen2_lm_bench.py --precision fp32|bf16 [--moe] [--activation-checkpointing] [--steps 20] [--warmup 5] ...
 """
 import argparse, json, math, os, resource, time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.utils.checkpoint
 
 VOCAB_DEFAULT = 151936
 
@@ -165,7 +166,11 @@ class Qwen2Lm(nn.Module):
             mask = torch.full((t, past + t), torch.finfo(torch.float32).min).triu(past + 1)[None, None]
         x = self.embed_tokens(ids)
         for i, layer in enumerate(self.layers):
-            x = layer(x, cos, sin, mask, None if caches is None else caches[i])
+            if self.a.activation_checkpointing and self.training and caches is None:
+                # recompute each layer's activations in the backward, as ours does with --activation-checkpointing
+                x = torch.utils.checkpoint.checkpoint(layer, x, cos, sin, mask, None, use_reentrant=False)
+            else:
+                x = layer(x, cos, sin, mask, None if caches is None else caches[i])
         x = self.norm(x)
         return F.linear(x, self.embed_tokens.weight).float()  # tied head, fp32 logits
 
@@ -211,6 +216,7 @@ def main():
     p.add_argument("--gen-prompt", type=int, default=32)
     p.add_argument("--gen-tokens", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--activation-checkpointing", action="store_true")
     a = p.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -254,7 +260,8 @@ def main():
             logits = model(nxt, caches)
         gen_s = time.perf_counter() - start
     print(json.dumps({
-        "impl": "pytorch-" + torch.__version__, "precision": a.precision, "moe": a.moe, "params": params,
+        "impl": "pytorch-" + torch.__version__, "precision": a.precision, "moe": a.moe,
+        "activation_checkpointing": a.activation_checkpointing, "params": params,
         "batch": a.batch, "seq": a.seq, "threads": a.threads,
         "train_tokens_per_s": round(tokens_per_s, 1), "step_s": [round(t, 3) for t in times],
         "step_cpu_s": [round(t, 3) for t in cpu_times],
