@@ -76,9 +76,12 @@ public sealed class Autocast : IDisposable
     /// output accumulation in fp32. One query in bf16 (a decoding step with a KV cache) runs in fp32 instead: libtorch
     /// 2.10's bf16 kernel costs 4.5× its fp32 one at one query over ~60 keys (497 vs 111 µs, docs/benchmarks.md,
     /// answer-probe), the whole bf16 slowdown of generation, while the casts of one query and its cache are cheap.
+    /// <paramref name="causal"/> (no <paramref name="mask"/>) is the kernel's own causal masking, query i over keys
+    /// j ≤ i from the top left: no mask tensor to add, and key blocks past the diagonal are skipped.
     /// </summary>
-    public static Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? mask = null)
+    public static Tensor Attention(Tensor q, Tensor k, Tensor v, Tensor? mask = null, bool causal = false)
     {
+        if (causal && mask is not null) throw new ArgumentException("causal attention takes no additive mask");
         using var disposeScope = NewDisposeScope();
         if (q.dtype == ScalarType.BFloat16 && q.shape[2] == 1)
         {
@@ -86,7 +89,7 @@ public sealed class Autocast : IDisposable
                 attn_mask: mask?.to(ScalarType.Float32)); // (B, H, 1, d)
             return single.to(q.dtype).MoveToOuterDisposeScope();
         }
-        var attended = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask?.to(q.dtype)); // (B, H, Tq, d)
+        var attended = nn.functional.scaled_dot_product_attention(q, k, v, attn_mask: mask?.to(q.dtype), is_casual: causal); // (B, H, Tq, d)
         return attended.MoveToOuterDisposeScope();
     }
 

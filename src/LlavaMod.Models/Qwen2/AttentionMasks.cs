@@ -31,6 +31,23 @@ public static class AttentionMasks
         return mask.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// Whether a pass without a cache can use the attention kernel's own causal masking instead of a mask tensor: every
+    /// row of <paramref name="keyPadding"/> (B, T) is its real positions followed by its padding (or there is none).
+    /// A real query then sees only real keys under causal masking alone, and gets the same values as under
+    /// <see cref="CausalWithPadding"/> (masked scores add exact zeros either way). A padding query sees padding keys too;
+    /// its output is never read and gets no gradient. Left padding (batched generation) keeps the mask.
+    /// </summary>
+    public static bool CausalSuffices(Tensor? keyPadding)
+    {
+        if (keyPadding is null || keyPadding.shape[1] < 2) return true;
+        using var scope = torch.NewDisposeScope();
+        var real = keyPadding.ne(LongLivedScalars.IntZero); // (B, T)
+        // right padding: no real position after a padding one, i.e. real[t + 1] ≤ real[t] along each row
+        long t = real.shape[1];
+        return real.narrow(1, 1, t - 1).le(real.narrow(1, 0, t - 1)).all().item<bool>();
+    }
+
     public static double MinValue(ScalarType dtype) => dtype switch
     {
         ScalarType.Float32 => float.MinValue,

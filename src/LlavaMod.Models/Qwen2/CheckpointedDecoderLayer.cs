@@ -22,21 +22,21 @@ namespace LlavaMod.Models;
 public sealed class CheckpointedDecoderLayer : MultiTensorFunction<CheckpointedDecoderLayer>
 {
     const string LayerKey = "layer", PrecisionKey = "precision", ParametersKey = "parameters", InputGradKey = "input_requires_grad",
-        PackedShapeKey = "packed_shape";
-    const int FirstParameter = 6; // apply's arguments: layer, hidden, cos, sin, mask, packed index, parameters...
+        PackedShapeKey = "packed_shape", CausalKey = "causal";
+    const int FirstParameter = 7; // apply's arguments: layer, hidden, cos, sin, mask, packed index, causal, parameters...
 
     public override string Name => nameof(CheckpointedDecoderLayer);
 
     /// <summary>
-    /// <paramref name="layer"/>(hidden, cos, sin, mask, packed), keeping only the inputs for backward. With an MoE
+    /// <paramref name="layer"/>(hidden, cos, sin, mask, packed, causal), keeping only the inputs for backward. With an MoE
     /// feed-forward, the layer's last auxiliary loss afterwards carries this call's autograd history.
     /// </summary>
-    public static Tensor Forward(Qwen2DecoderLayer layer, Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, PackedTokens? packed)
+    public static Tensor Forward(Qwen2DecoderLayer layer, Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, PackedTokens? packed, bool causal = false)
     {
         HandedOverGradients.Release();
         var parameters = layer.parameters().Where(p => p.requires_grad).ToArray<Tensor>();
         var arguments = new object[FirstParameter + parameters.Length];
-        (arguments[0], arguments[1], arguments[2], arguments[3], arguments[4], arguments[5]) = (layer, hidden, cos, sin, mask!, packed!);
+        (arguments[0], arguments[1], arguments[2], arguments[3], arguments[4], arguments[5], arguments[6]) = (layer, hidden, cos, sin, mask!, packed!, causal);
         parameters.CopyTo(arguments, FirstParameter);
         var outputs = apply(arguments);
         if (layer.AuxiliaryLossFeedForward is { } auxiliary)
@@ -50,11 +50,13 @@ public sealed class CheckpointedDecoderLayer : MultiTensorFunction<CheckpointedD
         var (hidden, cos, sin, mask, packed) = ((Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], vars[4] as Tensor, vars[5] as PackedTokens);
         var auxiliary = layer.AuxiliaryLossFeedForward;
         var randomState = auxiliary?.RandomState();
-        var output = layer.Forward(hidden, cos, sin, mask, packed); // autograd is off here (apply's forward)
+        bool causal = (bool)vars[6];
+        var output = layer.Forward(hidden, cos, sin, mask, packed, causal); // autograd is off here (apply's forward)
         // TorchSharp keeps a null entry as an empty slot and unpacks it as null
         ctx.save_for_backward([hidden, cos, sin, mask!, randomState!, packed?.Index!]);
         if (packed is not null) ctx.save_data(PackedShapeKey, (packed.RealCount, packed.Batch, packed.Length));
         ctx.save_data(LayerKey, layer);
+        ctx.save_data(CausalKey, causal);
         ctx.save_data(PrecisionKey, Autocast.Current);
         ctx.save_data(ParametersKey, vars[FirstParameter..].Cast<Tensor>().ToArray());
         ctx.save_data(InputGradKey, hidden.requires_grad);
@@ -90,7 +92,7 @@ public sealed class CheckpointedDecoderLayer : MultiTensorFunction<CheckpointedD
                 if (randomState is not null) auxiliary!.RestoreRandomState(randomState);
                 Tensor output;
                 Tensor? auxiliaryLoss;
-                try { (output, auxiliaryLoss) = layer.Recompute(input, cos, sin, mask, packed); }
+                try { (output, auxiliaryLoss) = layer.Recompute(input, cos, sin, mask, packed, (bool)ctx.get_data(CausalKey)); }
                 finally { if (current is not null) auxiliary!.RestoreRandomState(current); } // the recomputation leaves the stream as it found it
 
                 var differentiated = new List<Tensor>();

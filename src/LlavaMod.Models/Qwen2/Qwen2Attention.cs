@@ -44,7 +44,8 @@ public sealed class Qwen2Attention : nn.Module<Tensor, Tensor, Tensor, Tensor?, 
     /// positions (<see cref="PackedTokens"/>: the real ones, rounded up with a few padding ones): the projections and
     /// rotary run on those rows, attention on their (B, T) layout.
     /// </summary>
-    public Tensor Forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, PackedTokens? packed)
+    /// <paramref name="causal"/>: no <paramref name="mask"/>, the kernel's causal masking (<see cref="AttentionMasks.CausalSuffices"/>).
+    public Tensor Forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, PackedTokens? packed, bool causal = false)
     {
         using var scope = torch.NewDisposeScope();
         long[] rows = hidden.shape[..^1]; // (B, T), or (N) when packed
@@ -68,7 +69,7 @@ public sealed class Qwen2Attention : nn.Module<Tensor, Tensor, Tensor, Tensor?, 
             k = k.repeat_interleave(groups, dim: 1); // (B, H, S, hd)
             v = v.repeat_interleave(groups, dim: 1); // (B, H, S, hd)
         }
-        var attended = Autocast.Attention(q, k, v, mask);                          // (B, H, T, hd)
+        var attended = Autocast.Attention(q, k, v, mask, causal);                  // (B, H, T, hd)
         var merged = attended.transpose(1, 2).reshape(b, t, _heads * _headDim);    // (B, T, H·hd)
         if (packed is not null) merged = packed.Pack(merged);                      // (N, H·hd)
         return Autocast.Linear(o_proj, merged).to(hidden.dtype).MoveToOuterDisposeScope(); // (B, T, D) or (N, D)

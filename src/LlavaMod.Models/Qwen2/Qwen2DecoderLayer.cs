@@ -56,20 +56,20 @@ public sealed class Qwen2DecoderLayer : nn.Module<Tensor, Tensor, Tensor, Tensor
     /// when <paramref name="packed"/> is given (<see cref="PackedTokens"/>: the real positions and a few padding ones,
     /// which an MoE feed-forward leaves out).
     /// </summary>
-    public Tensor Forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, PackedTokens? packed) =>
-        Run(hidden, cos, sin, mask, packed, recompute: false).Output;
+    public Tensor Forward(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, PackedTokens? packed, bool causal = false) =>
+        Run(hidden, cos, sin, mask, packed, causal, recompute: false).Output;
 
     /// <summary>
     /// The same computation as <see cref="Forward"/> for activation recomputation: an MoE feed-forward's auxiliary loss
     /// is returned (null for a dense one) instead of being recorded on the block.
     /// </summary>
-    internal (Tensor Output, Tensor? AuxiliaryLoss) Recompute(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, PackedTokens? packed) =>
-        Run(hidden, cos, sin, mask, packed, recompute: true);
+    internal (Tensor Output, Tensor? AuxiliaryLoss) Recompute(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, PackedTokens? packed, bool causal) =>
+        Run(hidden, cos, sin, mask, packed, causal, recompute: true);
 
-    (Tensor Output, Tensor? AuxiliaryLoss) Run(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, PackedTokens? packed, bool recompute)
+    (Tensor Output, Tensor? AuxiliaryLoss) Run(Tensor hidden, Tensor cos, Tensor sin, Tensor? mask, PackedTokens? packed, bool causal, bool recompute)
     {
         using var scope = torch.NewDisposeScope();
-        var h = hidden.Plus(self_attn.Forward(input_layernorm.forward(hidden), cos, sin, mask, packed)); // (B, T, D) or (N, D)
+        var h = hidden.Plus(self_attn.Forward(input_layernorm.forward(hidden), cos, sin, mask, packed, causal)); // (B, T, D) or (N, D)
         var normed = post_attention_layernorm.forward(h);
         if (mlp is IAuxiliaryLossFeedForward auxiliary)
         {

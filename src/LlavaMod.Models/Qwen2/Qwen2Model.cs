@@ -95,8 +95,11 @@ public sealed class Qwen2Model : nn.Module
         var device = inputsEmbeds.device;
         positionIds ??= ScalarOps.Arange(past, past + t, device: device).unsqueeze(0).expand(b, t);
         var (cos, sin) = RotaryEmbedding.CosSin(positionIds, Config.HeadDim, Config.RopeTheta, inputsEmbeds.dtype);
-        // the mask is built in the attention's dtype: fp32's minimum would round to -inf in bf16
-        var mask = AttentionMasks.CausalWithPadding(b, t, past, attentionMask, Autocast.ComputeDtype(inputsEmbeds.dtype), device);
+        // a right-padded batch without a cache (training, scoring) needs no mask tensor: the kernel's causal masking
+        // gives its real positions the same values; otherwise the mask is built in the attention's dtype (fp32's
+        // minimum would round to -inf in bf16)
+        bool causal = cache is null && t > 1 && AttentionMasks.CausalSuffices(attentionMask);
+        var mask = causal ? null : AttentionMasks.CausalWithPadding(b, t, past, attentionMask, Autocast.ComputeDtype(inputsEmbeds.dtype), device);
         // without a cache, the per-token blocks run on the packed positions: (N, D) instead of (B, T, D)
         var packed = cache is null ? PackedTokens.Of(attentionMask) : null;
         var hidden = packed?.Pack(inputsEmbeds) ?? inputsEmbeds;
@@ -105,7 +108,7 @@ public sealed class Qwen2Model : nn.Module
         foreach (var layer in layers)
         {
             layer.Cache = cache;
-            try { hidden = checkpoint ? CheckpointedDecoderLayer.Forward(layer, hidden, cos, sin, mask, packed) : layer.Forward(hidden, cos, sin, mask, packed); }
+            try { hidden = checkpoint ? CheckpointedDecoderLayer.Forward(layer, hidden, cos, sin, mask, packed, causal) : layer.Forward(hidden, cos, sin, mask, packed, causal); }
             finally { layer.Cache = null; }
         }
         var normed = norm.forward(hidden);
