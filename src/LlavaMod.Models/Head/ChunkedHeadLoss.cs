@@ -68,7 +68,7 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
                 var (start, count) = chunks[c];
                 var logits = Logits(x, Rows(weight, start, count, dtype));                                                   // (N, C)
                 var teacherLogits = loss.Teacher is { } teacher ? Logits(teacherX!, Rows(teacher.Weight, start, count, dtype)) : null; // (N, C)
-                loss.AccumulateChunk(logits, teacherLogits, start, c);
+                loss.Accumulate(logits, teacherLogits, start, c);
             }
             values = loss.FinishPass().MoveToOuterDisposeScope(); // (N)
         }

@@ -29,7 +29,7 @@ public sealed class CombinedChunkLoss : VocabularyChunkLoss
 
     protected internal override void Accumulate(Tensor logits, Tensor? teacherLogits, long start, int chunk)
     {
-        foreach (var part in _parts) part.AccumulateChunk(logits, part.Teacher is null ? null : teacherLogits, start, chunk);
+        foreach (var part in _parts) part.Accumulate(logits, part.Teacher is null ? null : teacherLogits, start, chunk);
     }
 
     protected internal override Tensor Finish() => stack(_parts.Select(p => p.FinishPass()).ToArray(), 1); // (N, m)

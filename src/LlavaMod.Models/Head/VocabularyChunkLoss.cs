@@ -34,8 +34,6 @@ public abstract class VocabularyChunkLoss
         _inChunkLoop = true;
     }
 
-    internal void AccumulateChunk(Tensor logits, Tensor? teacherLogits, long start, int chunk) => Accumulate(logits, teacherLogits, start, chunk);
-
     internal Tensor FinishPass()
     {
         _inChunkLoop = false;
