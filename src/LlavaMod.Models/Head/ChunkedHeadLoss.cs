@@ -98,7 +98,7 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
             // chunk, instead of through a (V, D) tensor the engine then adds there: one fewer weight-sized tensor at the
             // backward's peak and one fewer pass over it. A non-leaf weight (a vocabulary subset's rows) gets it returned.
             bool intoGrad = weight.requires_grad && weight.is_leaf;
-            if (intoGrad && weight.grad is null) weight.grad = zeros_like(weight).DetachFromDisposeScope();
+            if (intoGrad && weight.grad is null) weight.grad = zeros_like(weight); // .grad holds its own reference; the scope frees this wrapper
             var weightGrad = !weight.requires_grad ? null : intoGrad ? weight.grad : empty(weight.shape, dtype: weight.dtype, device: weight.device); // (V, D)
             foreach (var (start, count) in Chunks(weight.shape[0], columns))
             {

@@ -46,7 +46,7 @@ public sealed class EmbeddingLookup : MultiTensorFunction<EmbeddingLookup>
             var grad = grad_outputs[0].reshape(-1, width).to(weight.dtype);       // (M, D)
             if (weight.is_leaf)
             {
-                if (weight.grad is null) weight.grad = zeros_like(weight).DetachFromDisposeScope();
+                if (weight.grad is null) weight.grad = zeros_like(weight); // .grad holds its own reference; the scope frees this wrapper
                 weight.grad.index_add_(0, rows, grad, LongLivedScalars.IntOne);
             }
             else returned = zeros_like(weight).index_add_(0, rows, grad, LongLivedScalars.IntOne).DetachFromDisposeScope();

@@ -139,10 +139,10 @@ public static class LanguageModelBenchmark
                 total = aux is null ? loss : loss.Plus(aux.MulScalar(0.01));
             }
             double forwardDone = Cpu();
-            optimizer.zero_grad();
             total.backward();
             double backwardDone = Cpu();
             optimizer.step();
+            optimizer.zero_grad(); // after the step, as StageTrainer and transformers' Trainer do
             times.Add(clock.Elapsed.TotalSeconds);
             double end = Cpu();
             cpuTimes.Add(end - cpuStart);

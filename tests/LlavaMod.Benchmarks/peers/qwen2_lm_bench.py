@@ -235,9 +235,9 @@ def main():
             aux = model.aux_loss()
         loss = F.cross_entropy(logits[:, :-1].reshape(-1, a.vocab), ids[:, 1:].reshape(-1))
         total = loss + 0.01 * aux if aux is not None else loss
-        opt.zero_grad(set_to_none=True)
         total.backward()
         opt.step()
+        opt.zero_grad(set_to_none=True)  # after the step, as transformers' Trainer and our StageTrainer do
         times.append(time.perf_counter() - start)
         cpu_times.append(time.process_time() - cpu_start)
         losses.append(loss.item())

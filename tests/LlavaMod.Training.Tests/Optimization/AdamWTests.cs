@@ -95,4 +95,47 @@ public class AdamWTests
             File.Delete(file);
         }
     }
+
+    [Fact]
+    public void Zero_grad_drops_heap_sized_gradients_and_zeroes_the_ones_glibc_maps()
+    {
+        var small = new Parameter(randn(3, 5));
+        var mapped = new Parameter(zeros(NativeHeap.MmapThreshold / sizeof(float))); // 32 MB: glibc maps it for itself
+        using var optimizer = new LlavaMod.Training.Optimization.AdamW([small, mapped], 1e-3, 0.9, 0.98);
+        small.grad = ones(3, 5);
+        mapped.grad = ones(mapped.shape);
+        optimizer.zero_grad();
+        using (var dropped = small.grad) Assert.Null(dropped);
+        using var kept = mapped.grad;
+        Assert.NotNull(kept);
+        Assert.Equal(0f, kept.abs().max().item<float>());
+    }
+
+    [Fact]
+    public void Training_with_dropped_gradients_is_training_with_zeroed_ones_bit_for_bit()
+    {
+        static (nn.Module<Tensor, Tensor> Model, List<Parameter> Parameters) Model()
+        {
+            torch.manual_seed(7);
+            var model = nn.Sequential(nn.Linear(6, 16), nn.SiLU(), nn.Linear(16, 4));
+            return (model, model.parameters().ToList());
+        }
+        var (ours, ourParameters) = Model();
+        var (theirs, theirParameters) = Model();
+        using var dropping = new LlavaMod.Training.Optimization.AdamW(ourParameters, 1e-2, 0.9, 0.98, 1e-8, 0.1);
+        using var zeroing = optim.AdamW(theirParameters, 1e-2, 0.9, 0.98, 1e-8, 0.1); // TorchSharp's zero_grad zeroes
+        for (int step = 0; step < 4; step++)
+        {
+            var x = randn([8, 6], generator: new Generator((ulong)step));
+            foreach (var (model, optimizer) in new (nn.Module<Tensor, Tensor>, OptimizerHelper)[] { (ours, dropping), (theirs, zeroing) })
+            {
+                using var scope = NewDisposeScope();
+                model.call(x).pow(LongLivedScalars.IntTwo).mean().backward();
+                optimizer.step();
+                optimizer.zero_grad();
+            }
+            Assert.All(ourParameters, p => { using var g = p.grad; Assert.Null(g); });
+            AssertSameBits(theirParameters, ourParameters, $"step {step + 1}: parameter");
+        }
+    }
 }
