@@ -206,7 +206,7 @@ def main():
         grad_norms.append(float(torch.nn.utils.clip_grad_norm_([q for q in trainable if q.grad is not None], 1.0)))
         marks.append(time.process_time())
         opt.step()
-        opt.zero_grad(set_to_none=True)  # PyTorch 2.x's default, what our AdamW.zero_grad does
+        opt.zero_grad(set_to_none=True)  # drops the gradients, as PyTorch 2.x's default and our AdamW.zero_grad do
         losses.append(loss.item())
         del loss
         wall.append(time.perf_counter() - start)
