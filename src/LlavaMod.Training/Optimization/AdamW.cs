@@ -48,18 +48,21 @@ public sealed class AdamW : TorchSharp.Modules.AdamW
         foreach (var param in group.Parameters)
         {
             using var grad = param.grad; // a wrapper of its own, held until the ops that read it return
-            if (grad is null) continue;
             var state = (State)_state[param.Handle];
+            // No gradient: a parameter the backward did not reach (an MoE expert that got no tokens). Once it has had a
+            // gradient it steps with a zero one, as when zero_grad zeroed every gradient (and as DeepSpeed's flat
+            // gradient buffers do): its moments decay and the weight decay applies. Before its first gradient it waits.
+            if (grad is null && state.step == 0) continue;
             state.step += 1;
             double biasCorrection1 = 1 - Math.Pow(beta1, state.step);
             double biasCorrection2 = 1 - Math.Pow(beta2, state.step);
             using var scalars = new UpdateScalars(1 - lr * weightDecay, beta1, 1 - beta1, beta2, 1 - beta2, Math.Sqrt(biasCorrection2), eps, -(lr / biasCorrection1));
-            var tensors = new[] { param, grad, state.exp_avg, state.exp_avg_sq };
+            var tensors = new[] { param, grad, state.exp_avg, state.exp_avg_sq }.OfType<Tensor>().ToArray();
             if (tensors.All(t => t.is_contiguous()) && tensors.All(t => t.dtype == ScalarType.Float32))
             {
                 long count = param.numel();
                 using var p = param.view(-1);
-                using var g = grad.view(-1);
+                using var g = grad?.view(-1);
                 using var m = state.exp_avg.view(-1);
                 using var v = state.exp_avg_sq.view(-1);
                 var scratch = Scratch(param);
@@ -67,7 +70,7 @@ public sealed class AdamW : TorchSharp.Modules.AdamW
                 {
                     long length = Math.Min(BlockElements, count - start);
                     using var pb = p.narrow(0, start, length);
-                    using var gb = g.narrow(0, start, length);
+                    using var gb = g?.narrow(0, start, length);
                     using var mb = m.narrow(0, start, length);
                     using var vb = v.narrow(0, start, length);
                     using var denom = scratch.narrow(0, 0, length);
@@ -83,12 +86,17 @@ public sealed class AdamW : TorchSharp.Modules.AdamW
     }, closure);
 
     /// <summary>TorchSharp's AdamW on one block: p ← p(1 − lr·λ); m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²;
-    /// p ← p − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε).</summary>
-    static void Update(Tensor p, Tensor g, Tensor m, Tensor v, Tensor denom, UpdateScalars s, bool decays)
+    /// p ← p − lr/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε). A null g is a zero gradient (its terms add exact zeros).</summary>
+    static void Update(Tensor p, Tensor? g, Tensor m, Tensor v, Tensor denom, UpdateScalars s, bool decays)
     {
         if (decays) p.mul_(s.Decay);
-        m.mul_(s.Beta1).add_(g, s.OneMinusBeta1);
-        v.mul_(s.Beta2).addcmul_(g, g, s.OneMinusBeta2);
+        m.mul_(s.Beta1);
+        v.mul_(s.Beta2);
+        if (g is not null)
+        {
+            m.add_(g, s.OneMinusBeta1);
+            v.addcmul_(g, g, s.OneMinusBeta2);
+        }
         denom.copy_(v).sqrt_().div_(s.SqrtBiasCorrection2).add_(s.Eps, LongLivedScalars.IntOne);
         p.addcdiv_(m, denom, s.NegativeStepSize);
     }
@@ -103,8 +111,8 @@ public sealed class AdamW : TorchSharp.Modules.AdamW
     /// zeroed in place instead: dropped, it would go back to the kernel and page-fault in again every step (twice the
     /// minor faults, ~5 % of the step), and it is needed at the backward's peak either way. At 200.7 M parameters in
     /// bf16 this takes the training peak from 3,832–3,856 to 3,734–3,748 MB and stops it creeping from step to step
-    /// (docs/benchmarks.md, "Gradients dropped between steps"). As in PyTorch, a parameter the next backward does not
-    /// reach then has no gradient, and the step skips it (its moments are not decayed).
+    /// (docs/benchmarks.md, "Gradients dropped between steps"). A parameter the next backward does not reach is stepped
+    /// with a zero gradient (see <see cref="step"/>), as it was when gradients were zeroed, so training is unchanged.
     /// </summary>
     public override void zero_grad()
     {

@@ -114,28 +114,39 @@ public class AdamWTests
     [Fact]
     public void Training_with_dropped_gradients_is_training_with_zeroed_ones_bit_for_bit()
     {
-        static (nn.Module<Tensor, Tensor> Model, List<Parameter> Parameters) Model()
+        // a body used every step, a branch used on even steps only (an expert that gets no tokens on odd steps) and one
+        // first used at step 3 (no gradient before it): TorchSharp's AdamW, whose zero_grad zeroes, is the reference
+        static (Linear Body, Linear Sometimes, Linear Late, List<Parameter> Parameters) Model()
         {
             torch.manual_seed(7);
-            var model = nn.Sequential(nn.Linear(6, 16), nn.SiLU(), nn.Linear(16, 4));
-            return (model, model.parameters().ToList());
+            var (body, sometimes, late) = (nn.Linear(6, 4), nn.Linear(6, 4), nn.Linear(6, 4));
+            return (body, sometimes, late, [.. body.parameters(), .. sometimes.parameters(), .. late.parameters()]);
         }
-        var (ours, ourParameters) = Model();
-        var (theirs, theirParameters) = Model();
-        using var dropping = new LlavaMod.Training.Optimization.AdamW(ourParameters, 1e-2, 0.9, 0.98, 1e-8, 0.1);
-        using var zeroing = optim.AdamW(theirParameters, 1e-2, 0.9, 0.98, 1e-8, 0.1); // TorchSharp's zero_grad zeroes
-        for (int step = 0; step < 4; step++)
+        static Tensor Loss((Linear Body, Linear Sometimes, Linear Late, List<Parameter> _) m, Tensor x, int step)
+        {
+            var y = m.Body.call(x);
+            if (step % 2 == 0) y = y.Plus(m.Sometimes.call(x));
+            if (step >= 3) y = y.Plus(m.Late.call(x));
+            return y.pow(LongLivedScalars.IntTwo).mean();
+        }
+        var ours = Model();
+        var theirs = Model();
+        using var dropping = new LlavaMod.Training.Optimization.AdamW(ours.Parameters, 1e-2, 0.9, 0.98, 1e-8, 0.1);
+        using var zeroing = optim.AdamW(theirs.Parameters, 1e-2, 0.9, 0.98, 1e-8, 0.1);
+        for (int step = 0; step < 6; step++)
         {
             var x = randn([8, 6], generator: new Generator((ulong)step));
-            foreach (var (model, optimizer) in new (nn.Module<Tensor, Tensor>, OptimizerHelper)[] { (ours, dropping), (theirs, zeroing) })
+            foreach (var (model, optimizer) in new[] { (ours, (OptimizerHelper)dropping), (theirs, zeroing) })
             {
                 using var scope = NewDisposeScope();
-                model.call(x).pow(LongLivedScalars.IntTwo).mean().backward();
+                Loss(model, x, step).backward();
                 optimizer.step();
                 optimizer.zero_grad();
             }
-            Assert.All(ourParameters, p => { using var g = p.grad; Assert.Null(g); });
-            AssertSameBits(theirParameters, ourParameters, $"step {step + 1}: parameter");
+            Assert.All(ours.Parameters, p => { using var g = p.grad; Assert.Null(g); });
+            AssertSameBits(theirs.Parameters, ours.Parameters, $"step {step + 1}: parameter");
         }
+        AssertSameBits(Moments(zeroing, s => s.exp_avg_sq), Moments(dropping, s => s.exp_avg_sq), "second moment");
+        Assert.All(Moments(dropping, s => s.exp_avg), m => Assert.NotEqual(0f, m.abs().max().item<float>())); // every branch trained
     }
 }
