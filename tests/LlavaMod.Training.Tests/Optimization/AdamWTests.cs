@@ -149,4 +149,55 @@ public class AdamWTests
         AssertSameBits(Moments(zeroing, s => s.exp_avg_sq), Moments(dropping, s => s.exp_avg_sq), "second moment");
         Assert.All(Moments(dropping, s => s.exp_avg), m => Assert.NotEqual(0f, m.abs().max().item<float>())); // every branch trained
     }
+
+    [Fact]
+    public void A_resumed_run_steps_a_parameter_the_backward_missed_as_the_uninterrupted_run_does()
+    {
+        // the branch is used on steps 0 and 1 only: right after a resume at step 2 it has no gradient, as in the
+        // uninterrupted run, and both must step it with a zero gradient (its moments decay, the weight moves)
+        string file = Path.Combine(Path.GetTempPath(), $"adamw-resume-{Guid.NewGuid():N}.bin");
+        try
+        {
+            static (Linear Body, Linear Branch, List<Parameter> Parameters) Model()
+            {
+                torch.manual_seed(11);
+                var (body, branch) = (nn.Linear(5, 3), nn.Linear(5, 3));
+                return (body, branch, [.. body.parameters(), .. branch.parameters()]);
+            }
+            static void Step((Linear Body, Linear Branch, List<Parameter> _) m, OptimizerHelper optimizer, int step)
+            {
+                using var scope = NewDisposeScope();
+                var x = randn([6, 5], generator: new Generator((ulong)(100 + step)));
+                var y = m.Body.call(x);
+                if (step < 2) y = y.Plus(m.Branch.call(x));
+                y.pow(LongLivedScalars.IntTwo).mean().backward();
+                optimizer.step();
+                optimizer.zero_grad();
+            }
+            var straight = Model();
+            using var straightOptimizer = new LlavaMod.Training.Optimization.AdamW(straight.Parameters, 1e-2, 0.9, 0.98, 1e-8, 0.1);
+            for (int step = 0; step < 4; step++) Step(straight, straightOptimizer, step);
+
+            var first = Model();
+            using (var firstOptimizer = new LlavaMod.Training.Optimization.AdamW(first.Parameters, 1e-2, 0.9, 0.98, 1e-8, 0.1))
+            {
+                for (int step = 0; step < 2; step++) Step(first, firstOptimizer, step);
+                firstOptimizer.save_state_dict(file);
+            }
+            var resumed = Model();
+            using (no_grad())
+                for (int i = 0; i < resumed.Parameters.Count; i++) resumed.Parameters[i].copy_(first.Parameters[i]);
+            using var resumedOptimizer = new LlavaMod.Training.Optimization.AdamW(resumed.Parameters, 1e-2, 0.9, 0.98, 1e-8, 0.1);
+            resumedOptimizer.load_state_dict(file);
+            for (int step = 2; step < 4; step++) Step(resumed, resumedOptimizer, step);
+
+            AssertSameBits(straight.Parameters, resumed.Parameters, "after the resume: parameter");
+            Assert.All(Moments(resumedOptimizer, s => s.exp_avg).Zip(Moments(straightOptimizer, s => s.exp_avg)), pair => Assert.True(pair.First.eq(pair.Second).all().item<bool>()));
+            Assert.All(resumedOptimizer.state_dict().State.Cast<TorchSharp.Modules.AdamW.State>(), s => Assert.Equal(4, s.step)); // the branch stepped every time
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
 }
