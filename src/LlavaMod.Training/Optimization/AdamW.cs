@@ -105,9 +105,8 @@ public sealed class AdamW : TorchSharp.Modules.AdamW
     /// Clears the gradients for the next step. A gradient that glibc's heap holds (up to
     /// <see cref="NativeHeap.MmapThreshold"/>) is dropped, as PyTorch's <c>zero_grad(set_to_none=True)</c> (its default
     /// since 2.0) drops every one; TorchSharp's own zero_grad zeroes them all. A dropped gradient's memory goes back to
-    /// the heap, where the next forward's activations take it, and the next backward hands the parameter the tensor it
-    /// computed (no zero fill, no addition, the same values); the backward's new gradients then take the memory its freed
-    /// activations leave. A larger gradient, which glibc maps for itself (a tied 151,936-row embedding's 622 MB), is
+    /// the heap, where the next forward's activations take it, instead of sitting beside them, and the next backward
+    /// hands the parameter the tensor it computed (no zero fill, no addition, the same values). A larger gradient, which glibc maps for itself (a tied 151,936-row embedding's 622 MB), is
     /// zeroed in place instead: dropped, it would go back to the kernel and page-fault in again every step (twice the
     /// minor faults, ~5 % of the step), and it is needed at the backward's peak either way. At 200.7 M parameters in
     /// bf16 this takes the training peak from 3,832–3,856 to 3,734–3,748 MB and stops it creeping from step to step
