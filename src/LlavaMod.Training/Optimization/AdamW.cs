@@ -106,9 +106,11 @@ public sealed class AdamW : TorchSharp.Modules.AdamW
     /// <see cref="NativeHeap.MmapThreshold"/>) is dropped, as PyTorch's <c>zero_grad(set_to_none=True)</c> (its default
     /// since 2.0) drops every one; TorchSharp's own zero_grad zeroes them all. A dropped gradient's memory goes back to
     /// the heap, where the next forward's activations take it, instead of sitting beside them, and the next backward
-    /// hands the parameter the tensor it computed (no zero fill, no addition, the same values). A larger gradient, which glibc maps for itself (a tied 151,936-row embedding's 622 MB), is
-    /// zeroed in place instead: dropped, it would go back to the kernel and page-fault in again every step (twice the
-    /// minor faults, ~5 % of the step), and it is needed at the backward's peak either way. At 200.7 M parameters in
+    /// hands the parameter the tensor it computed (no zero fill, no addition, the same values). A larger gradient, which
+    /// glibc maps for itself (a tied 151,936-row embedding's 622 MB), is zeroed in place instead: dropped, it would go
+    /// back to the kernel and page-fault in again every step (twice the minor faults, ~5 % of the step), and it is
+    /// needed at the backward's peak either way. (Under a user's own <c>MALLOC_MMAP_THRESHOLD_</c> the split stays at
+    /// 32 MB: only the speed of the step depends on it, not its values.) At 200.7 M parameters in
     /// bf16 this takes the training peak from 3,832–3,856 to 3,734–3,748 MB and stops it creeping from step to step
     /// (docs/benchmarks.md, "Gradients dropped between steps"). A parameter the next backward does not reach is stepped
     /// with a zero gradient (see <see cref="step"/>), as it was when gradients were zeroed, so training is unchanged.
