@@ -45,6 +45,7 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
         long columns = Math.Clamp(chunkColumns ?? ChunkElements / Math.Max(1, head.Positions), 1, head.Columns);
         bool recorded = is_grad_enabled() && (head.Hidden.requires_grad || head.Weight.requires_grad);
         var values = apply(loss, columns, head.Hidden, head.Weight)[0];
+        CustomFunctionMemory.DropOutputCache();
         if (!recorded) loss.Release();
         return values;
     }
@@ -76,6 +77,7 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
         ctx.save_data(LossKey, loss);
         ctx.save_data(ColumnsKey, columns);
         ctx.save_data(DtypeKey, dtype);
+        CustomFunctionMemory.Track(ctx);
         return [values];
     }
 
@@ -89,6 +91,8 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
         using (var scope = NewDisposeScope())
         {
             var saved = ctx.get_saved_variables();
+            CustomFunctionMemory.ReleaseSaved(ctx); // the hidden states go with this scope
+            if (grad_outputs[0].IsInvalid) { loss.Release(); return [null!, null!, null!, null!]; } // no gradient reached the values
             var (hidden, weight) = (saved[0], saved[1]);
             var upstream = grad_outputs[0].to(ScalarType.Float32); // (N)
             var x = hidden.to(dtype);                              // (N, D)

@@ -39,6 +39,7 @@ public sealed class CheckpointedDecoderLayer : MultiTensorFunction<CheckpointedD
         (arguments[0], arguments[1], arguments[2], arguments[3], arguments[4], arguments[5], arguments[6]) = (layer, hidden, cos, sin, mask!, packed!, causal);
         parameters.CopyTo(arguments, FirstParameter);
         var outputs = apply(arguments);
+        CustomFunctionMemory.DropOutputCache();
         if (layer.AuxiliaryLossFeedForward is { } auxiliary)
             auxiliary.ReplaceLastAuxiliaryLoss(outputs[1].DetachFromDisposeScope());
         return outputs[0];
@@ -61,7 +62,7 @@ public sealed class CheckpointedDecoderLayer : MultiTensorFunction<CheckpointedD
         ctx.save_data(ParametersKey, vars[FirstParameter..].Cast<Tensor>().ToArray());
         ctx.save_data(InputGradKey, hidden.requires_grad);
         // an unused output (the auxiliary loss outside d2s) gets no gradient rather than zeros
-        ctx.set_materialize_grads(false);
+        CustomFunctionMemory.Track(ctx); // set_materialize_grads(false) too
         return auxiliary is null ? [output] : [output, auxiliary.LastAuxiliaryLoss!];
     }
 
@@ -77,6 +78,7 @@ public sealed class CheckpointedDecoderLayer : MultiTensorFunction<CheckpointedD
         using (var scope = torch.NewDisposeScope())
         {
             var saved = ctx.get_saved_variables();
+            CustomFunctionMemory.ReleaseSaved(ctx); // the layer's input goes with this scope, as the backward moves on
             var (hidden, cos, sin, mask, randomState, packedIndex) = (saved[0], saved[1], saved[2], saved[3], saved[4], saved[5]);
             PackedTokens? packed = null;
             if (packedIndex is not null)

@@ -21,13 +21,16 @@ public sealed class EmbeddingLookup : MultiTensorFunction<EmbeddingLookup>
     {
         HandedOverGradients.Release();
         if (!weight.requires_grad || !is_grad_enabled()) return Rows(weight, ids);
-        return apply(ids, weight)[0];
+        var rows = apply(ids, weight)[0];
+        CustomFunctionMemory.DropOutputCache();
+        return rows;
     }
 
     public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
     {
         var (ids, weight) = ((Tensor)vars[0], (Tensor)vars[1]);
         ctx.save_for_backward([ids, weight]);
+        CustomFunctionMemory.Track(ctx);
         return [Rows(weight, ids)];
     }
 
@@ -37,6 +40,8 @@ public sealed class EmbeddingLookup : MultiTensorFunction<EmbeddingLookup>
     {
         HandedOverGradients.Release();
         var saved = ctx.get_saved_variables();
+        CustomFunctionMemory.ReleaseSaved(ctx);
+        if (grad_outputs[0].IsInvalid) return [null!, null!]; // no gradient reached the rows (grads are not materialised)
         var (ids, weight) = (saved[0], saved[1]);
         Tensor? returned = null;
         using (var scope = NewDisposeScope())

@@ -1,3 +1,4 @@
+using LlavaMod.Models.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -33,9 +34,12 @@ public sealed class Qwen2Mlp : nn.Module<Tensor, Tensor>
     public override Tensor forward(Tensor x)
     {
         using var scope = torch.NewDisposeScope();
-        var h = nn.functional.silu(Autocast.Linear(gate_proj, x)) * Autocast.Linear(up_proj, x); // (B, T, I)
+        var h = RecomputedActivation.Apply(SwiGlu, Autocast.Linear(gate_proj, x), Autocast.Linear(up_proj, x)); // (B, T, I)
         return Autocast.Linear(down_proj, h).MoveToOuterDisposeScope();                         // (B, T, D)
     }
+
+    /// <summary>silu(gate) · up, both (…, I); silu(gate) is recomputed in the backward rather than kept (<see cref="RecomputedActivation"/>).</summary>
+    static readonly Func<Tensor[], Tensor> SwiGlu = inputs => nn.functional.silu(inputs[0]) * inputs[1];
 
     /// <summary>A new MLP with the same shapes and copies of these weights (for upcycling).</summary>
     public Qwen2Mlp Copy()
