@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using LlavaMod.Models.Runtime;
 using LlavaMod.Models.Tests.Generation;
 using TorchSharp;
@@ -22,21 +21,7 @@ public sealed class NativeHeapCollection
 [Collection(NativeHeapCollection.Name)]
 public class ActivationMemoryTests(ITestOutputHelper output)
 {
-    [StructLayout(LayoutKind.Sequential)]
-    struct MallInfo2
-    {
-        public nuint Arena, Ordblks, Smblks, Hblks, Hblkhd, Usmblks, Fsmblks, Uordblks, Fordblks, Keepcost;
-    }
-
-    [DllImport("libc", EntryPoint = "mallinfo2")]
-    static extern MallInfo2 NativeMallInfo2();
-
-    /// <summary>Bytes in use: chunks of every arena plus mmap'ed blocks.</summary>
-    static long HeapInUse()
-    {
-        var info = NativeMallInfo2();
-        return (long)info.Uordblks + (long)info.Hblkhd;
-    }
+    static long HeapInUse() => Runtime.GlibcHeapUsage.InUseBytes();
 
     long RetainedByForward(bool checkpointing)
     {

@@ -1,6 +1,4 @@
-using System.Runtime.InteropServices;
 using LlavaMod.Models.Runtime;
-
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.autograd;
@@ -18,20 +16,7 @@ public class CustomFunctionMemoryTests
     const long Elements = 16L << 20; // 64 MB of fp32
     const double Megabytes = 64.0;
 
-    [StructLayout(LayoutKind.Sequential)]
-    struct MallInfo2
-    {
-        public nuint Arena, Ordblks, Smblks, Hblks, Hblkhd, Usmblks, Fsmblks, Uordblks, Fordblks, Keepcost;
-    }
-
-    [DllImport("libc", EntryPoint = "mallinfo2")]
-    static extern MallInfo2 NativeMallInfo2();
-
-    static double InUseMb()
-    {
-        var info = NativeMallInfo2();
-        return ((long)info.Uordblks + (long)info.Hblkhd) / 1048576.0;
-    }
+    static double InUseMb() => GlibcHeapUsage.InUseBytes() / 1048576.0;
 
     /// <summary>Identity whose backward records the bytes in use when the backward reaches it.</summary>
     sealed class Probe : SingleTensorFunction<Probe>
