@@ -12,6 +12,8 @@ using LlavaMod.Benchmarks.Training;
 // dotnet run --project tests/LlavaMod.Benchmarks -- gemm-probe [preset] [rows...] [--blas]   (a demo step's Linear matmuls alone, oneDNN or BLAS: a floor under the step)
 // dotnet run -c Release --project tests/LlavaMod.Benchmarks -- pairs-insert FILE DB    (timed console modes, see Pairs/PairStoreBench.cs)
 // dotnet run -c Release --project tests/LlavaMod.Benchmarks -- cache-size              (logit cache bytes/token; id layouts compared)
+// the training modes run on the malloc llavamod itself uses (jemalloc where installed; LLAVAMOD_ALLOCATOR=glibc keeps glibc)
+if (args.Length > 0 && args[0] is "lm" or "stage" or "answer") LlavaMod.Models.Runtime.ProcessAllocator.UseJemallocWhereInstalled();
 if (args.Length > 0 && args[0] == "lm") return LanguageModelBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "stage") return StageBenchmark.Run(args[1..]);
 if (args.Length > 0 && args[0] == "answer") return LlavaMod.Benchmarks.Evaluation.AnswerBenchmark.Run(args[1..]);
