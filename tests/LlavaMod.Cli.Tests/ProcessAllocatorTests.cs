@@ -62,6 +62,18 @@ public sealed class ProcessAllocatorTests : IDisposable
     }
 
     [JemallocFact]
+    public void A_users_own_preload_is_kept_as_given()
+    {
+        string other = Path.Combine(Path.GetDirectoryName(ProcessAllocator.FindJemalloc())!, "libm.so.6"); // any library: here the C maths library
+        Assert.True(File.Exists(other), other);
+        var start = Llavamod(null, "version");
+        start.Environment["LD_PRELOAD"] = other;
+        var (code, output, _) = Run(start);
+        Assert.Equal(0, code);
+        Assert.Contains($"malloc: glibc, or the one LD_PRELOAD={other} brings", output);
+    }
+
+    [JemallocFact]
     public void The_command_line_and_the_exit_code_survive_the_relaunch()
     {
         // an argument with spaces and non-ASCII letters, echoed back in the error for a missing file

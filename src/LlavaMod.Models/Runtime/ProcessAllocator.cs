@@ -19,8 +19,8 @@ namespace LlavaMod.Models.Runtime;
 /// </para>
 /// <para>
 /// <c>LLAVAMOD_ALLOCATOR=glibc</c> keeps glibc (with <see cref="NativeHeap"/>'s settings); a <c>MALLOC_CONF</c> or an
-/// <c>LD_PRELOAD</c> of jemalloc in the environment is kept as given. Without libjemalloc2 (Debian's package) nothing
-/// changes.
+/// <c>LD_PRELOAD</c> in the environment (another malloc such as TCMalloc, a sanitizer) is kept as given. Without
+/// libjemalloc2 (Debian's package) nothing changes.
 /// </para>
 /// </summary>
 public static class ProcessAllocator
@@ -63,23 +63,26 @@ public static class ProcessAllocator
         LoadedJemalloc() is { } loaded ? $"jemalloc ({loaded})"
         : !OperatingSystem.IsLinux() ? "the platform's"
         : Environment.GetEnvironmentVariable(Variable) is { } chosen ? $"glibc ({Variable}={chosen})"
-        : FindJemalloc() is null ? "glibc (install Debian's libjemalloc2 for faster, leaner training)"
+        : UserPreload() is { } preload ? $"glibc, or the one LD_PRELOAD={preload} brings"
+        : FindJemalloc() is null ? "glibc (Debian's libjemalloc2 would use less memory)"
         : "glibc";
 
     /// <summary>
-    /// Executes this process's command line again with jemalloc preloaded, when on Linux, <see cref="Variable"/> is not
-    /// set, jemalloc is not loaded yet and libjemalloc.so.2 is installed. Returns only where it does not (or where
-    /// <c>execve</c> fails: then glibc serves, as before). Call it first thing in Main, before any thread of one's own.
+    /// Executes this process's command line again with jemalloc preloaded, when on Linux, neither <see cref="Variable"/>
+    /// nor <c>LD_PRELOAD</c> is set, jemalloc is not loaded yet and libjemalloc.so.2 is installed. Returns only where it
+    /// does not (or where <c>execve</c> fails: then glibc serves, as before). Call it first thing in Main, before any
+    /// thread of one's own.
     /// </summary>
     public static void UseJemallocWhereInstalled()
     {
         if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable(Variable) is not null || LoadedJemalloc() is not null) return;
+        if (UserPreload() is not null) return; // the user's own preload (another malloc, a sanitizer) is kept as given
         if (FindJemalloc() is not { } library) return;
         var arguments = CommandLine();
         if (arguments.Length == 0) return;
         var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
-        environment["LD_PRELOAD"] = environment.TryGetValue("LD_PRELOAD", out var preload) && preload.Length > 0 ? $"{library}:{preload}" : library;
+        environment["LD_PRELOAD"] = library;
         environment.TryAdd("MALLOC_CONF", JemallocSettings);
         environment[Variable] = "jemalloc";
         string?[] argv = [.. arguments, null];
@@ -87,6 +90,8 @@ public static class ProcessAllocator
         UnblockSignals();
         execve("/proc/self/exe", argv, envp); // returns only on failure
     }
+
+    static string? UserPreload() => Environment.GetEnvironmentVariable("LD_PRELOAD") is { Length: > 0 } preload ? preload : null;
 
     /// <summary>This process's argv, as the kernel holds it (NUL-separated, empty arguments kept).</summary>
     static string[] CommandLine()
