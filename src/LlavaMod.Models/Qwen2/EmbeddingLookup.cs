@@ -39,13 +39,13 @@ public sealed class EmbeddingLookup : MultiTensorFunction<EmbeddingLookup>
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grad_outputs)
     {
         HandedOverGradients.Release();
-        var saved = ctx.get_saved_variables();
-        CustomFunctionMemory.ReleaseSaved(ctx);
-        if (grad_outputs[0].IsInvalid) return [null!, null!]; // no gradient reached the rows (grads are not materialised)
-        var (ids, weight) = (saved[0], saved[1]);
         Tensor? returned = null;
         using (var scope = NewDisposeScope())
         {
+            var saved = ctx.get_saved_variables();
+            CustomFunctionMemory.ReleaseSaved(ctx);
+            if (grad_outputs[0].IsInvalid) return [null!, null!]; // no gradient reached the rows (grads are not materialised)
+            var (ids, weight) = (saved[0], saved[1]);
             long width = weight.shape[1];
             var rows = ids.reshape(-1);                                           // (M)
             var grad = grad_outputs[0].reshape(-1, width).to(weight.dtype);       // (M, D)

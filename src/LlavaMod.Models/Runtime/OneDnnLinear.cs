@@ -23,6 +23,7 @@ public sealed class OneDnnLinear : MultiTensorFunction<OneDnnLinear>
         {
             HandedOverGradients.Release();
             product = apply(input, weight)[0];
+            CustomFunctionMemory.DropOutputCache();
         }
         else product = Product(input, weight);
         if (bias is null) return product;
@@ -33,6 +34,7 @@ public sealed class OneDnnLinear : MultiTensorFunction<OneDnnLinear>
     {
         var (input, weight) = ((Tensor)vars[0], (Tensor)vars[1]);
         ctx.save_for_backward([input, weight]);
+        CustomFunctionMemory.Track(ctx);
         return [Product(input, weight)];
     }
 
@@ -47,11 +49,13 @@ public sealed class OneDnnLinear : MultiTensorFunction<OneDnnLinear>
     public override List<Tensor> backward(AutogradContext ctx, List<Tensor> grad_outputs)
     {
         HandedOverGradients.Release();
-        var saved = ctx.get_saved_variables();
-        var (input, weight) = (saved[0], saved[1]);
         Tensor? gradInput = null, gradWeight = null;
         using (var scope = NewDisposeScope())
         {
+            var saved = ctx.get_saved_variables();
+            CustomFunctionMemory.ReleaseSaved(ctx); // the input goes with this scope, as the backward moves on
+            var (input, weight) = (saved[0], saved[1]);
+            if (grad_outputs[0].IsInvalid) return [null!, null!]; // no gradient reached the product (grads are not materialised)
             var g = grad_outputs[0].reshape(-1, weight.shape[0]); // (R, M)
             if (input.requires_grad) gradInput = OneDnnMatmul.Times(g, weight).view(input.shape).DetachFromDisposeScope(); // (…, K)
             if (weight.requires_grad) gradWeight = g.t().matmul(input.reshape(-1, input.shape[^1])).DetachFromDisposeScope(); // (M, K)
