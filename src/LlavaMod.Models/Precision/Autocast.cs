@@ -17,9 +17,11 @@ namespace LlavaMod.Models;
 /// fp32. Outside a scope (or in an fp32 scope) nothing changes, and a model whose weights are already bf16 is left
 /// alone: there is one code path.
 /// <para>
-/// As torch.autocast's weight cache, the bf16 copy of each parameter is made once per scope and disposed with it.
-/// Weights must not change inside a scope: in training, keep the scope around one forward pass (the backward may
-/// run after it ends); for inference, one scope around a whole generation casts every weight once.
+/// As torch.autocast's weight cache, the bf16 copy of each parameter is made once per scope and disposed with it;
+/// a Linear whose product autograd records goes through <see cref="Bf16Linear"/> instead, which keeps no copy from the
+/// forward to the backward. Weights must not change inside a scope: in training, keep the scope around one forward
+/// pass (the backward may run after it ends); for inference, one scope around a whole generation casts every weight
+/// once.
 /// </para>
 /// </summary>
 public sealed class Autocast : IDisposable
@@ -66,7 +68,11 @@ public sealed class Autocast : IDisposable
         if (scope is null || scope.Precision != ComputePrecision.Bf16 || weight.dtype != ScalarType.Float32)
             return OneDnnLinear.Apply(input, weight, bias);
         using var disposeScope = NewDisposeScope();
-        return nn.functional.linear(input.to(ScalarType.BFloat16), scope.Cast(weight), bias is null ? null : scope.Cast(bias)).MoveToOuterDisposeScope();
+        var x = input.to(ScalarType.BFloat16);
+        var product = torch.is_grad_enabled() && weight.requires_grad
+            ? Bf16Linear.Apply(x, weight, bias) // training: the bf16 weight is cast again in the backward instead of kept
+            : nn.functional.linear(x, scope.Cast(weight), bias is null ? null : scope.Cast(bias));
+        return product.MoveToOuterDisposeScope();
     }
 
     /// <summary>
