@@ -11,7 +11,7 @@ namespace LlavaMod.Models;
 /// weight to bf16, multiplies and lets the cast go; the backward casts it again for ∂x = g · W and returns ∂W = gᵀ · x
 /// and ∂b = Σ g, computed in bf16 and handed back in fp32, as autograd does through the cast. With autograd's own cast
 /// every layer's bf16 weight copy lives from its forward to its backward: 86 MB at 200.7 M parameters (4 decoder layers
-/// of 1,024 × 2,816), at the backward's memory peak (docs/benchmarks.md, "bf16 weight copies").
+/// of 1,024 × 2,816); without them that step peaks 43–56 MB lower (docs/benchmarks.md, "bf16 weight copies").
 /// </summary>
 public sealed class Bf16Linear : MultiTensorFunction<Bf16Linear>
 {

@@ -6,12 +6,12 @@ namespace LlavaMod.Models.Runtime;
 
 /// <summary>
 /// A short chain of elementwise ops whose intermediates are recomputed in the backward instead of being kept from the
-/// forward to the backward: torch.utils.checkpoint for one op chain, as custom autograd function. The forward keeps
+/// forward to the backward: torch.utils.checkpoint for one op chain, as a custom autograd function. The forward keeps
 /// only the chain's inputs (tensors the model keeps anyway: a norm's input is the residual stream, SwiGLU's are the two
 /// projections' outputs); the backward runs the chain again with autograd on and differentiates it, so the gradients
 /// come from the same kernels as without the recomputation. What it saves at hidden 1,024, 4 × 256 tokens: RMSNorm's
 /// normalised fp32 activations (4 MB a norm) and SwiGLU's silu(gate) (5.5 MB a layer in bf16), kept otherwise from
-/// every layer's forward to its backward, at the backward's memory peak (docs/benchmarks.md, "Activations recomputed").
+/// every layer's forward to its backward, at the backward's memory peak (docs/benchmarks.md, "Custom functions' memory").
 /// The chain must be a pure function of its inputs (no randomness, no state).
 /// </summary>
 public sealed class RecomputedActivation : MultiTensorFunction<RecomputedActivation>
