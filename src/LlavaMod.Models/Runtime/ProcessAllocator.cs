@@ -50,11 +50,15 @@ public static class ProcessAllocator
     public static string? LoadedJemalloc()
     {
         if (!OperatingSystem.IsLinux()) return null;
-        foreach (var line in File.ReadLines("/proc/self/maps"))
+        try
         {
-            int path = line.IndexOf('/');
-            if (path >= 0 && line.AsSpan(path).Contains("libjemalloc", StringComparison.Ordinal)) return line[path..];
+            foreach (var line in File.ReadLines("/proc/self/maps"))
+            {
+                int path = line.IndexOf('/');
+                if (path >= 0 && line.AsSpan(path).Contains("libjemalloc", StringComparison.Ordinal)) return line[path..];
+            }
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // no /proc (a bare container): glibc it is
         return null;
     }
 
@@ -78,7 +82,9 @@ public static class ProcessAllocator
         if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable(Variable) is not null || LoadedJemalloc() is not null) return;
         if (UserPreload() is not null) return; // the user's own preload (another malloc, a sanitizer) is kept as given
         if (FindJemalloc() is not { } library) return;
-        var arguments = CommandLine();
+        string[] arguments;
+        try { arguments = CommandLine(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; } // no /proc: stay on glibc
         if (arguments.Length == 0) return;
         var environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>()
             .ToDictionary(e => (string)e.Key, e => (string?)e.Value ?? "", StringComparer.Ordinal);
