@@ -44,8 +44,7 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
         HandedOverGradients.Release();
         long columns = Math.Clamp(chunkColumns ?? ChunkElements / Math.Max(1, head.Positions), 1, head.Columns);
         bool recorded = is_grad_enabled() && (head.Hidden.requires_grad || head.Weight.requires_grad);
-        var values = apply(loss, columns, head.Hidden, head.Weight)[0];
-        CustomFunctionMemory.DropOutputCache();
+        var values = CustomFunctionMemory.Apply<ChunkedHeadLoss>(loss, columns, head.Hidden, head.Weight)[0];
         if (!recorded) loss.Release();
         return values;
     }
@@ -90,8 +89,7 @@ public sealed class ChunkedHeadLoss : MultiTensorFunction<ChunkedHeadLoss>
         Tensor? gradHidden = null, gradWeight = null;
         using (var scope = NewDisposeScope())
         {
-            var saved = ctx.get_saved_variables();
-            CustomFunctionMemory.ReleaseSaved(ctx); // the hidden states go with this scope
+            var saved = CustomFunctionMemory.TakeSaved(ctx); // the hidden states go with this scope
             if (grad_outputs[0].IsInvalid) { loss.Release(); return [null!, null!, null!, null!]; } // no gradient reached the values
             var (hidden, weight) = (saved[0], saved[1]);
             var upstream = grad_outputs[0].to(ScalarType.Float32); // (N)

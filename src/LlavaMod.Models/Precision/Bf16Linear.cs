@@ -23,9 +23,7 @@ public sealed class Bf16Linear : MultiTensorFunction<Bf16Linear>
     public static Tensor Apply(Tensor input, Tensor weight, Tensor? bias)
     {
         HandedOverGradients.Release();
-        var output = apply(input, weight, bias!)[0];
-        CustomFunctionMemory.DropOutputCache();
-        return output;
+        return CustomFunctionMemory.Apply<Bf16Linear>(input, weight, bias!)[0];
     }
 
     public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
@@ -47,8 +45,7 @@ public sealed class Bf16Linear : MultiTensorFunction<Bf16Linear>
         Tensor? gradInput = null, gradWeight = null, gradBias = null;
         using (var scope = NewDisposeScope())
         {
-            var saved = ctx.get_saved_variables();
-            CustomFunctionMemory.ReleaseSaved(ctx); // the input goes with this scope, as the backward moves on
+            var saved = CustomFunctionMemory.TakeSaved(ctx); // the input goes with this scope, as the backward moves on
             var (input, weight) = (saved[0], saved[1]);
             if (grad_outputs[0].IsInvalid) return [null!, null!, null!]; // no gradient reached the product (grads are not materialised)
             var g = grad_outputs[0].reshape(-1, weight.shape[0]);                                              // (R, M) bf16

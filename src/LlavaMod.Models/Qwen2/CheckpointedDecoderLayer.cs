@@ -38,8 +38,7 @@ public sealed class CheckpointedDecoderLayer : MultiTensorFunction<CheckpointedD
         var arguments = new object[FirstParameter + parameters.Length];
         (arguments[0], arguments[1], arguments[2], arguments[3], arguments[4], arguments[5], arguments[6]) = (layer, hidden, cos, sin, mask!, packed!, causal);
         parameters.CopyTo(arguments, FirstParameter);
-        var outputs = apply(arguments);
-        CustomFunctionMemory.DropOutputCache();
+        var outputs = CustomFunctionMemory.Apply<CheckpointedDecoderLayer>(arguments);
         if (layer.AuxiliaryLossFeedForward is { } auxiliary)
             auxiliary.ReplaceLastAuxiliaryLoss(outputs[1].DetachFromDisposeScope());
         return outputs[0];
@@ -77,8 +76,7 @@ public sealed class CheckpointedDecoderLayer : MultiTensorFunction<CheckpointedD
 
         using (var scope = torch.NewDisposeScope())
         {
-            var saved = ctx.get_saved_variables();
-            CustomFunctionMemory.ReleaseSaved(ctx); // the layer's input goes with this scope, as the backward moves on
+            var saved = CustomFunctionMemory.TakeSaved(ctx); // the layer's input goes with this scope, as the backward moves on
             var (hidden, cos, sin, mask, randomState, packedIndex) = (saved[0], saved[1], saved[2], saved[3], saved[4], saved[5]);
             PackedTokens? packed = null;
             if (packedIndex is not null)

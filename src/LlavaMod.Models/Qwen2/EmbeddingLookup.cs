@@ -21,9 +21,7 @@ public sealed class EmbeddingLookup : MultiTensorFunction<EmbeddingLookup>
     {
         HandedOverGradients.Release();
         if (!weight.requires_grad || !is_grad_enabled()) return Rows(weight, ids);
-        var rows = apply(ids, weight)[0];
-        CustomFunctionMemory.DropOutputCache();
-        return rows;
+        return CustomFunctionMemory.Apply<EmbeddingLookup>(ids, weight)[0];
     }
 
     public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
@@ -42,8 +40,7 @@ public sealed class EmbeddingLookup : MultiTensorFunction<EmbeddingLookup>
         Tensor? returned = null;
         using (var scope = NewDisposeScope())
         {
-            var saved = ctx.get_saved_variables();
-            CustomFunctionMemory.ReleaseSaved(ctx);
+            var saved = CustomFunctionMemory.TakeSaved(ctx);
             if (grad_outputs[0].IsInvalid) return [null!, null!]; // no gradient reached the rows (grads are not materialised)
             var (ids, weight) = (saved[0], saved[1]);
             long width = weight.shape[1];

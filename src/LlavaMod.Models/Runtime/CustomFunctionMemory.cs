@@ -15,10 +15,10 @@ namespace LlavaMod.Models.Runtime;
 /// layer (a recomputed norm, a checkpointed layer) that is as much as the function exists to save
 /// (docs/benchmarks.md, "Custom functions' memory").
 /// <para>
-/// Each function here calls <see cref="Track"/> in its forward and <see cref="DropOutputCache"/> right after
-/// <c>apply</c>, and <see cref="ReleaseSaved"/> in its backward once it has unpacked what it saved. Such a function must
-/// handle an undefined output gradient itself (<c>set_materialize_grads(false)</c>, set here), and its backward can
-/// run only once (no <c>retain_graph</c> double backward). The private fields are TorchSharp 0.107's; a version without
+/// Each function here is called through <see cref="Apply{T}"/> (its <c>apply</c>, then the output copies dropped),
+/// calls <see cref="Track"/> at the end of its forward and takes what it saved with <see cref="TakeSaved"/>. Such a
+/// function must handle an undefined output gradient itself (<c>set_materialize_grads(false)</c>, set here), and its
+/// backward can run only once (no <c>retain_graph</c> double backward). The private fields are TorchSharp 0.107's; a version without
 /// them fails here loudly, and the model tests run this path.
 /// </para>
 /// </summary>
@@ -39,8 +39,16 @@ internal static class CustomFunctionMemory
         _lastForward = ctx;
     }
 
+    /// <summary><typeparamref name="T"/>'s <c>apply</c> of <paramref name="vars"/>, without the node's copies of the outputs.</summary>
+    public static List<Tensor> Apply<T>(params object[] vars) where T : MultiTensorFunction<T>, new()
+    {
+        var outputs = MultiTensorFunction<T>.apply(vars);
+        DropOutputCache();
+        return outputs;
+    }
+
     /// <summary>Disposes the output copies the node of the last tracked forward on this thread made after it returned.</summary>
-    public static void DropOutputCache()
+    static void DropOutputCache()
     {
         var ctx = _lastForward;
         _lastForward = null;
@@ -52,12 +60,19 @@ internal static class CustomFunctionMemory
         cache.SetValue(node, null); // the node's Dispose and backward both accept a missing cache when grads are not materialised
     }
 
-    /// <summary>Releases the context's references to its saved tensors (the unpacked ones the backward holds stay valid).</summary>
-    public static void ReleaseSaved(AutogradContext ctx)
+    /// <summary>
+    /// The tensors the forward saved, unpacked, with the context's own references released: they live as long as the
+    /// returned ones (dispose them, or unpack inside the backward's dispose scope).
+    /// </summary>
+    public static List<Tensor> TakeSaved(AutogradContext ctx)
     {
-        if (SavedVariables.GetValue(ctx) is not System.Collections.IList saved) return;
-        foreach (var variable in saved) ((IDisposable)variable).Dispose();
-        saved.Clear();
+        var unpacked = ctx.get_saved_variables();
+        if (SavedVariables.GetValue(ctx) is System.Collections.IList saved)
+        {
+            foreach (var variable in saved) ((IDisposable)variable).Dispose();
+            saved.Clear();
+        }
+        return unpacked;
     }
 
     static FieldInfo Field(Type type, string name) =>

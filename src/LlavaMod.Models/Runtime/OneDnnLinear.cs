@@ -22,8 +22,7 @@ public sealed class OneDnnLinear : MultiTensorFunction<OneDnnLinear>
         if (is_grad_enabled() && (input.requires_grad || weight.requires_grad))
         {
             HandedOverGradients.Release();
-            product = apply(input, weight)[0];
-            CustomFunctionMemory.DropOutputCache();
+            product = CustomFunctionMemory.Apply<OneDnnLinear>(input, weight)[0];
         }
         else product = Product(input, weight);
         if (bias is null) return product;
@@ -52,8 +51,7 @@ public sealed class OneDnnLinear : MultiTensorFunction<OneDnnLinear>
         Tensor? gradInput = null, gradWeight = null;
         using (var scope = NewDisposeScope())
         {
-            var saved = ctx.get_saved_variables();
-            CustomFunctionMemory.ReleaseSaved(ctx); // the input goes with this scope, as the backward moves on
+            var saved = CustomFunctionMemory.TakeSaved(ctx); // the input goes with this scope, as the backward moves on
             var (input, weight) = (saved[0], saved[1]);
             if (grad_outputs[0].IsInvalid) return [null!, null!]; // no gradient reached the product (grads are not materialised)
             var g = grad_outputs[0].reshape(-1, weight.shape[0]); // (R, M)

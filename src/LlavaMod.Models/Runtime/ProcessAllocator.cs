@@ -62,6 +62,9 @@ public static class ProcessAllocator
         return null;
     }
 
+    /// <summary>The malloc serving this process in one word, for benchmark records: jemalloc, glibc or platform.</summary>
+    public static string Name => LoadedJemalloc() is not null ? "jemalloc" : OperatingSystem.IsLinux() ? "glibc" : "platform";
+
     /// <summary>One line for logs and <c>llavamod version</c>: which malloc serves this process, and why.</summary>
     public static string Describe() =>
         LoadedJemalloc() is { } loaded ? $"jemalloc ({loaded})"

@@ -23,7 +23,7 @@ public sealed class RecomputedActivation : MultiTensorFunction<RecomputedActivat
     /// <summary>
     /// The largest input, in bytes, from which the chain is recomputed: below it the chain runs under autograd as it
     /// is. A recomputation costs a fixed ~0.2 ms of managed calls and a nested backward, which at the demo's widths
-    /// (a 1 MB norm input) made its stages 2–5 % slower for a few MB (docs/benchmarks.md, "Activations recomputed").
+    /// (a 1 MB norm input) made its stages 2–5 % slower for a few MB (docs/benchmarks.md, "Custom functions' memory").
     /// </summary>
     public const long MinimumBytes = 2L << 20;
 
@@ -37,9 +37,7 @@ public sealed class RecomputedActivation : MultiTensorFunction<RecomputedActivat
         if (!is_grad_enabled() || !inputs.Any(t => t.requires_grad) || inputs.Max(t => t.numel() * t.element_size()) < MinimumBytes)
             return chain(inputs);
         HandedOverGradients.Release();
-        var output = apply([chain, .. inputs])[0];
-        CustomFunctionMemory.DropOutputCache();
-        return output;
+        return CustomFunctionMemory.Apply<RecomputedActivation>([chain, .. inputs])[0];
     }
 
     public override List<Tensor> forward(AutogradContext ctx, params object[] vars)
@@ -66,8 +64,8 @@ public sealed class RecomputedActivation : MultiTensorFunction<RecomputedActivat
         using (var scope = NewDisposeScope())
         using (enable_grad())
         {
-            var inputs = ctx.get_saved_variables().Select((t, i) => t.detach().requires_grad_(needsGrad[i])).ToArray();
-            CustomFunctionMemory.ReleaseSaved(ctx); // the inputs go with this scope, as the backward moves on
+            // the inputs go with this scope, as the backward moves on
+            var inputs = CustomFunctionMemory.TakeSaved(ctx).Select((t, i) => t.detach().requires_grad_(needsGrad[i])).ToArray();
             var output = chain(inputs);
             var wanted = inputs.Where(t => t.requires_grad).ToArray();
             var grads = torch.autograd.grad([output], wanted, [grad_outputs[0]], allow_unused: true);
