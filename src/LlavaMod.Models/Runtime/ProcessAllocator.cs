@@ -29,14 +29,17 @@ public static class ProcessAllocator
     public const string Variable = "LLAVAMOD_ALLOCATOR";
 
     /// <summary>
-    /// jemalloc's settings when the environment has no <c>MALLOC_CONF</c>: large blocks from one arena of their own
-    /// (<c>oversize_threshold:1</c>) whose freed pages stay in the process for the next step instead of being returned
-    /// and faulted in again (<c>dirty_decay_ms:-1</c>). PyTorch's CPU launcher also keeps "muzzy" pages forever and
-    /// runs a background thread; measured here, that took the demo's mimic stage from 0.89 GB (glibc) to 3.2–3.8 GB
-    /// with three times the system time. With these two settings: 0.81 GB, and 3,448 MB at 200.7 M parameters in bf16
-    /// (docs/benchmarks.md, "jemalloc").
+    /// jemalloc's settings when the environment has no <c>MALLOC_CONF</c>: blocks of 2 MB and more from one arena of
+    /// their own (<c>oversize_threshold</c>), and freed pages kept in the process for the next step instead of being
+    /// returned and faulted in again (<c>dirty_decay_ms:-1</c>). The threshold was 1 byte (every large block in that
+    /// arena) until session 12: then the demo's MoE stage, whose experts get another number of tokens every step, grew by
+    /// ~20 MB a step to 1.0–2.0 GB and ran 10–30 % slower on its page faults; from 2 MB it stays at 0.64 GB, and a
+    /// 200.7 M-parameter bf16 step peaks at 3,392 MB (3,405 before). PyTorch's CPU launcher also keeps "muzzy" pages
+    /// forever and runs a background thread; measured here, that took the demo's mimic stage from 0.89 GB (glibc) to
+    /// 3.2–3.8 GB with three times the system time (docs/benchmarks.md, "jemalloc" and "The allocator's large-block
+    /// arena (session 12)").
     /// </summary>
-    public const string JemallocSettings = "oversize_threshold:1,dirty_decay_ms:-1";
+    public const string JemallocSettings = "oversize_threshold:2097152,dirty_decay_ms:-1";
 
     const string Library = "libjemalloc.so.2";
     static readonly string[] LibraryDirectories =
