@@ -12,9 +12,9 @@ namespace LlavaMod.Models.Runtime;
 /// <para>
 /// Why: glibc's heap keeps the small autograd nodes libtorch makes between a forward's large activations, so the
 /// holes the backward frees do not merge, and the gradients it allocates land above the forward's extent; jemalloc
-/// keeps small and large allocations apart. At 200.7 M parameters in bf16 a step peaks at 3,448–3,462 instead of
-/// 3,712–3,723 MB at the same speed (the runs' noise is larger than any difference); the demo's mimic stage at 0.81
-/// instead of 0.89 GB (docs/benchmarks.md, "jemalloc"). <see cref="JemallocSettings"/> keep freed pages in the
+/// keeps small and large allocations apart. At 200.7 M parameters in bf16 a step peaks at 3,391–3,392 instead of
+/// 3,712–3,723 MB at the same speed (the runs' noise is larger than any difference) (docs/benchmarks.md, "jemalloc"
+/// and its session-12 subsection). <see cref="JemallocSettings"/> keep freed pages in the
 /// process, as <see cref="NativeHeap"/> does under glibc.
 /// </para>
 /// <para>
@@ -31,13 +31,13 @@ public static class ProcessAllocator
     /// <summary>
     /// jemalloc's settings when the environment has no <c>MALLOC_CONF</c>: blocks of 2 MB and more from one arena of
     /// their own (<c>oversize_threshold</c>), and freed pages kept in the process for the next step instead of being
-    /// returned and faulted in again (<c>dirty_decay_ms:-1</c>). The threshold was 1 byte (every large block in that
-    /// arena) until session 12: then the demo's MoE stage, whose experts get another number of tokens every step, grew by
-    /// ~20 MB a step to 1.0–2.0 GB and ran 10–30 % slower on its page faults; from 2 MB it stays at 0.64 GB, and a
-    /// 200.7 M-parameter bf16 step peaks at 3,392 MB (3,405 before). PyTorch's CPU launcher also keeps "muzzy" pages
+    /// returned and faulted in again (<c>dirty_decay_ms:-1</c>). With a threshold of 1 byte (every large block in that
+    /// arena; session 11's setting) the demo's MoE stage, whose experts get another number of tokens every step, grew by
+    /// ~20 MB a step to 1.0–2.0 GB and ran up to a third slower on its page faults; from 2 MB it stays at 0.64 GB, and
+    /// a 200.7 M-parameter bf16 step peaks at 3,392 MB (3,405 with 1 byte). PyTorch's CPU launcher also keeps "muzzy" pages
     /// forever and runs a background thread; measured here, that took the demo's mimic stage from 0.89 GB (glibc) to
-    /// 3.2–3.8 GB with three times the system time (docs/benchmarks.md, "jemalloc" and "The allocator's large-block
-    /// arena (session 12)").
+    /// 3.2–3.8 GB with three times the system time (docs/benchmarks.md, "jemalloc" and "The JIT's background work and
+    /// jemalloc's large-block arena (session 12)").
     /// </summary>
     public const string JemallocSettings = "oversize_threshold:2097152,dirty_decay_ms:-1";
 
