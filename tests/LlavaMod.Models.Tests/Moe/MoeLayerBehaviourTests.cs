@@ -116,4 +116,54 @@ public class MoeLayerBehaviourTests
             "deepspeed_moe.gate.wg.weight",
         }, names);
     }
+
+    [Fact]
+    public void Experts_rows_padded_to_the_bucket_give_each_experts_outputs_and_gradients_of_exactly_its_rows()
+    {
+        // The demo student's widths, so the experts' products run on oneDNN and their weight gradients on BLAS.
+        const int tokens = 700, width = 96, intermediate = 256;
+        using var generator = new Generator(21);
+        using var layer = new MoeLayer(width, new MoeLayerOptions { NumExperts = 4, TopK = 2, CapacityFactor = 1.5, MinCapacity = 4 },
+            _ => new Qwen2Mlp(width, intermediate));
+        Initialization.Apply(layer, 0.1, 1);
+        layer.train();
+        var x = randn([tokens, width], generator: generator);
+        var cotangent = randn([tokens, width], generator: generator);
+        var experts = Enumerable.Range(0, 4).Select(e => layer.Expert(e).parameters().ToArray()).ToArray();
+        Tensor[] ExpertGradients() => experts.SelectMany(p => p).Select(p => p.grad!.clone()).ToArray();
+
+        var output = layer.call(x);
+        (output * cotangent).sum().backward();
+        var padded = ExpertGradients();
+
+        layer.zero_grad();
+        var routing = layer.LastRouting!;
+        using var dropped = (-1L).ToScalar();
+        using var one = 1L.ToScalar();
+        var kept = routing.ExpertIndices.masked_fill(routing.Kept.logical_not(), dropped);
+        var reference = zeros_like(x);
+        var rowCounts = new long[4];
+        for (int e = 0; e < 4; e++)
+        {
+            using var expert = ((long)e).ToScalar();
+            var slot = kept.eq(expert);
+            var rows = slot.any(1).nonzero().squeeze(1);
+            rowCounts[e] = rows.shape[0];
+            var weight = (routing.Weights.detach() * slot.to(ScalarType.Float32)).sum(1).index_select(0, rows);
+            var expertOutput = layer.Expert(e).call(x.index_select(0, rows));
+            reference.index_add_(0, rows, expertOutput * weight.unsqueeze(1), one);
+        }
+        (reference * cotangent).sum().backward();
+        var unpadded = ExpertGradients();
+
+        Assert.Contains(rowCounts, c => c % MoeLayer.RowBucket != 0 && c * width > OneDnnMatmul.MinElements);
+        static float[] Bits(Tensor t) => t.detach().contiguous().data<float>().ToArray();
+        Assert.Equal(Bits(reference), Bits(output));
+        // BLAS sums a weight gradient's rows in blocks that depend on the row count: the padded zeros move its rounding.
+        for (int i = 0; i < padded.Length; i++)
+        {
+            float difference = (padded[i] - unpadded[i]).abs().max().item<float>(), scale = unpadded[i].abs().max().item<float>();
+            Assert.True(difference <= 1e-5f * scale, $"expert gradient {i}: max difference {difference} at a scale of {scale}");
+        }
+    }
 }
