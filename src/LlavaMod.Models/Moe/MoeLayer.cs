@@ -11,7 +11,8 @@ namespace LlavaMod.Models.Moe;
 /// with ep_size 1, use_residual false). Input [..., d] (e.g. [B, T, d] or [N, d]); output has the
 /// same shape and dtype. Every position is one token for routing and capacity, as DeepSpeed
 /// reshapes to (-1, d); the decoder hands it the real positions only (<see cref="PackedTokens"/>). Each expert only sees the tokens routed to it (index_select → expert →
-/// weighted index_add), padded with zero rows to a multiple of <see cref="RowBucket"/>; nothing computes all experts densely.
+/// weighted index_add), padded with zero rows to a multiple of <see cref="RowBucket"/> where oneDNN runs its products; nothing
+/// computes all experts densely.
 ///
 /// Parameter names, checked against DeepSpeed v0.9.5 (deepspeed/moe/layer.py: <c>MoE.deepspeed_moe =
 /// MOELayer(TopKGate(...), Experts(...))</c>; sharded_moe.py: <c>TopKGate.wg = Linear(d, E, bias=False).float()</c>;
@@ -84,7 +85,7 @@ public sealed class MoeLayer : nn.Module<Tensor, Tensor>, IAuxiliaryLossFeedForw
             Options.GumbelNoiseOnLaterChoices, NoiseGenerator);
 
         var output = zeros_like(tokens); // (N, D)
-        var withZeroRow = cat([tokens, zeros(1, d, dtype: tokens.dtype, device: tokens.device)], 0); // (N + 1, D), row N = 0
+        Tensor? withZeroRow = null; // (N + 1, D), row N = 0: made for the first expert whose rows are padded
         var keptIndices = decision.ExpertIndices.masked_fill(decision.Kept.logical_not(), LongLivedScalars.IntMinusOne); // (N, k), −1 = dropped
         for (int e = 0; e < Options.NumExperts; e++)
         {
@@ -93,8 +94,7 @@ public sealed class MoeLayer : nn.Module<Tensor, Tensor>, IAuxiliaryLossFeedForw
             var tokenIds = slotOfExpert.any(1).nonzero().squeeze(1); // (C_e) the tokens this expert serves
             if (tokenIds.shape[0] == 0) continue;
             var weight = (decision.Weights * slotOfExpert.to(ScalarType.Float32)).sum(1).index_select(0, tokenIds); // (C_e)
-            var expertOut = Expert(e).call(withZeroRow.index_select(0, PaddedRows(tokenIds, tokens.shape[0])))  // (⌈C_e⌉, D)
-                .narrow(0, 0, tokenIds.shape[0]);                                                                  // (C_e, D)
+            var expertOut = Expert(e).call(ExpertRows(tokens, tokenIds, ref withZeroRow)).narrow(0, 0, tokenIds.shape[0]); // (C_e, D)
             // weighted in the expert's dtype (bf16 under autocast), summed into the fp32 output, as DeepSpeed under autocast
             output.index_add_(0, tokenIds, (expertOut * weight.unsqueeze(1).to(expertOut.dtype)).to(output.dtype), LongLivedScalars.IntOne);
         }
@@ -102,7 +102,8 @@ public sealed class MoeLayer : nn.Module<Tensor, Tensor>, IAuxiliaryLossFeedForw
     }
 
     /// <summary>
-    /// An expert's rows are padded to a multiple of this with zero rows. oneDNN, which runs the experts' fp32 products,
+    /// An expert's rows are padded to a multiple of this with zero rows where its products run on oneDNN (fp32 on the
+    /// CPU, more than <see cref="OneDnnMatmul.MinElements"/> values; not a decoding step's few tokens, not bf16). oneDNN
     /// builds a primitive for each shape it meets (~0.2 ms), and the experts' token counts change every step: without
     /// padding most of a training step's expert products met a new shape; with it a handful of shapes recur (the demo's
     /// d2s stage: 3–5 % less CPU per step, its forward 9 % less; docs/benchmarks.md, "The JIT's background work and
@@ -112,13 +113,19 @@ public sealed class MoeLayer : nn.Module<Tensor, Tensor>, IAuxiliaryLossFeedForw
     /// </summary>
     public const long RowBucket = 64;
 
-    /// <summary><paramref name="tokenIds"/> (C) followed by <paramref name="zeroRow"/> up to the next multiple of <see cref="RowBucket"/>.</summary>
-    static Tensor PaddedRows(Tensor tokenIds, long zeroRow)
+    /// <summary>
+    /// The rows an expert reads, (⌈C⌉, D): <paramref name="tokens"/> at <paramref name="tokenIds"/> (C), then zero rows
+    /// up to the next multiple of <see cref="RowBucket"/> where its products run on oneDNN, read from
+    /// <paramref name="withZeroRow"/> (the tokens and one zero row, made on first use).
+    /// </summary>
+    static Tensor ExpertRows(Tensor tokens, Tensor tokenIds, ref Tensor? withZeroRow)
     {
-        long count = tokenIds.shape[0], padded = (count + RowBucket - 1) / RowBucket * RowBucket;
-        if (padded == count) return tokenIds;
-        using var fill = zeroRow.ToScalar();
-        return cat([tokenIds, full([padded - count], fill, dtype: ScalarType.Int64, device: tokenIds.device)], 0); // (⌈C⌉)
+        long count = tokenIds.shape[0], padded = (count + RowBucket - 1) / RowBucket * RowBucket, n = tokens.shape[0];
+        if (padded == count || !OneDnnMatmul.Applies(count, tokens.shape[1], Autocast.ComputeDtype(tokens.dtype), tokens.device_type))
+            return tokens.index_select(0, tokenIds);
+        withZeroRow ??= cat([tokens, zeros(1, tokens.shape[1], dtype: tokens.dtype, device: tokens.device)], 0);
+        using var zeroRow = n.ToScalar();
+        return withZeroRow.index_select(0, cat([tokenIds, full([padded - count], zeroRow, dtype: ScalarType.Int64, device: tokenIds.device)], 0));
     }
 
     Tensor? IAuxiliaryLossFeedForward.LastAuxiliaryLoss => LastRouting?.AuxLoss;

@@ -37,8 +37,12 @@ public static class OneDnnMatmul
     /// <summary>Whether a product with left operand <paramref name="rows"/> (R, K) goes through oneDNN: fp32, on an x64
     /// CPU, more than <see cref="MinElements"/> values.</summary>
     public static bool Applies(Tensor rows) =>
-        OnX64 && rows.dim() == 2 && rows.dtype == ScalarType.Float32 && rows.device_type == DeviceType.CPU &&
-        rows.shape[0] * rows.shape[1] > MinElements;
+        rows.dim() == 2 && Applies(rows.shape[0], rows.shape[1], rows.dtype, rows.device_type);
+
+    /// <summary>The same for a left operand of <paramref name="rows"/> × <paramref name="columns"/> values of
+    /// <paramref name="dtype"/> on <paramref name="device"/>, before it exists.</summary>
+    public static bool Applies(long rows, long columns, ScalarType dtype, DeviceType device) =>
+        OnX64 && dtype == ScalarType.Float32 && device == DeviceType.CPU && rows * columns > MinElements;
 
     /// <summary>a · bᵀ for a (R, K) and b (M, K): (R, M). b may be any view (the kernel is reordered anyway).</summary>
     public static Tensor TimesTransposed(Tensor a, Tensor b) => Product(a, b, bIsTransposed: true);
