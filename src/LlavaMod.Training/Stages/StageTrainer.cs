@@ -40,6 +40,10 @@ public static class StageTrainer
         string? checkpoint = resume ? TrainingCheckpoint.Latest(config.Out) : null;
         if (!resume && TrainingCheckpoint.Latest(config.Out) is string stale)
             throw LlavaModException.ForFile(config.Out, $"already holds checkpoints ({Path.GetFileName(stale)}): pass --resume to continue that run, or choose another output folder");
+        string startingModel = TrainingCheckpoint.StartingModelDigest(config.Model);
+        if (checkpoint is not null && TrainingCheckpoint.ReadState(checkpoint).StartingModel != startingModel)
+            throw LlavaModException.ForFile(checkpoint, $"was trained from another {config.Model} than the one there now (rewritten since, e.g. by " +
+                $"rerunning the step that makes it): resuming would mix the two. Delete {TrainingCheckpoint.Directory(config.Out)} to train from the new model.");
 
         var model = checkpoint is not null ? Checkpoint.Load(checkpoint, ScalarType.Float32, device) : Checkpoint.Load(config.Model, ScalarType.Float32, device);
         model.SourceFolder = config.Model; // tokenizer files are copied from the starting model, not from a checkpoint that may be pruned
@@ -124,7 +128,7 @@ public static class StageTrainer
 
             var next = NextPosition(at, stream, config.Epochs);
             if (step % config.CheckpointEvery == 0 && step < totalSteps)
-                TrainingCheckpoint.Save(config.Out, model, optimizer, new TrainerState(step, next, fingerprint, DateTimeOffset.UtcNow));
+                TrainingCheckpoint.Save(config.Out, model, optimizer, new TrainerState(step, next, fingerprint, DateTimeOffset.UtcNow, startingModel));
         }
 
         string modelDir = Path.Combine(config.Out, "model");

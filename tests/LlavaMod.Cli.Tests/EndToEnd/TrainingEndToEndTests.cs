@@ -94,6 +94,33 @@ public class TrainingEndToEndTests(DemoWorkspace workspace) : IClassFixture<Demo
     }
 
     [Fact]
+    public void A_resume_from_a_rewritten_starting_model_is_refused_and_the_same_bytes_resume()
+    {
+        string start = Out("start");
+        Directory.CreateDirectory(start);
+        foreach (var file in Directory.GetFiles(workspace.Teacher)) File.Copy(file, Path.Combine(start, Path.GetFileName(file)));
+        string output = Out("rewritten");
+        var config = Sft(output, steps: 4, checkpointEvery: 2) with { Model = start };
+        using var cancel = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            StageRunner.Run(config, resume: false, line => { if (line.StartsWith("step 3/")) cancel.Cancel(); }, cancel.Token));
+
+        // what rerunning the upstream step with other settings does: same folder, other weights (one byte of the last tensor)
+        string weights = Directory.GetFiles(start, "*.safetensors").Single();
+        byte[] original = File.ReadAllBytes(weights);
+        byte[] changed = (byte[])original.Clone();
+        changed[^1] ^= 1;
+        File.WriteAllBytes(weights, changed);
+        var refused = Assert.Throws<LlavaModException>(() => StageRunner.Run(config, resume: true, _ => { }));
+        Assert.Contains("another", refused.Message);
+        Assert.Contains("step-00000002", refused.Message);
+
+        File.WriteAllBytes(weights, original); // rewritten with the same bytes (a deterministic rerun): the run goes on
+        var summary = StageRunner.Run(config, resume: true, _ => { });
+        Assert.Equal(4, summary.Steps);
+    }
+
+    [Fact]
     public void Activation_checkpointing_logs_the_same_losses_in_sft_and_d2s_and_resumes_a_run_made_without_it()
     {
         string plain = Out("sft-plain"), checkpointed = Out("sft-checkpointed");
