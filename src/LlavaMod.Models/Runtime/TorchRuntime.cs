@@ -32,6 +32,7 @@ public static class TorchRuntime
             {
                 // First native call: loads LibTorchSharp and libtorch.
                 _ = torch.cuda.is_available();
+                MklDispatch.Configure();
             }
             catch (Exception e) when (e is TypeInitializationException or NotSupportedException or DllNotFoundException)
             {
@@ -63,6 +64,7 @@ public static class TorchRuntime
     {
         EnsureLoaded();
         torch.set_num_threads(threads > 0 ? threads : Environment.ProcessorCount);
+        MklDispatch.OneThreadForBlas(); // ∂W's bits independent of the thread count (see MklDispatch)
     }
 
     public static string BackendDescription => torch.cuda.is_available() ? "CUDA" : "CPU";

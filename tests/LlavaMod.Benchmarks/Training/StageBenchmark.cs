@@ -156,7 +156,7 @@ public static class StageBenchmark
         {
             ["impl"] = "llavamod-torchsharp-0.107", ["stage"] = s.Stage, ["preset"] = preset, ["moe"] = model.Config.Text.Moe is not null,
             ["params"] = model.parameters().Sum(p => p.numel()), ["trainable_params"] = selection.TrainableElements,
-            ["sequences"] = batches[0].Sequences.Count, ["threads"] = s.Threads, ["malloc"] = LlavaMod.Models.Runtime.ProcessAllocator.Name, ["steps"] = s.Steps, ["warmup"] = s.Warmup, ["lr"] = lr,
+            ["sequences"] = batches[0].Sequences.Count, ["threads"] = s.Threads, ["malloc"] = LlavaMod.Models.Runtime.ProcessAllocator.Name, ["mkl"] = LlavaMod.Models.Runtime.MklDispatch.State, ["steps"] = s.Steps, ["warmup"] = s.Warmup, ["lr"] = lr,
             ["supervised_tokens_per_step"] = Math.Round(measured.Average(i => supervised[i]), 1),
             ["input_tokens_per_step"] = Math.Round(measured.Average(i => inputTokens[i]), 1),
             ["cpu_s_per_step"] = Math.Round(cpuPerStep, 4), ["cpu_s_per_step_median"] = Math.Round(Median(measured.Select(i => cpu[i])), 4),

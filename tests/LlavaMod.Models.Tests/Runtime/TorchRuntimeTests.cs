@@ -16,6 +16,32 @@ public class TorchRuntimeTests
     }
 
     [Fact]
+    public void A_weight_gradient_over_many_rows_has_the_same_bits_at_one_and_two_threads()
+    {
+        // ∂W = gᵀ · x sums over the rows; MKL's Intel code path (taken on AMD too, see MklDispatch) splits that sum
+        // across its threads for tall inputs, so SetThreads gives BLAS one thread and the bits stay the thread count's own.
+        TorchRuntime.EnsureLoaded();
+        int before = torch.get_num_threads();
+        using var generator = new torch.Generator(7);
+        using var g = torch.randn(8192, 96, generator: generator);
+        using var x = torch.randn(8192, 256, generator: generator);
+        float[] At(int threads)
+        {
+            TorchRuntime.SetThreads(threads);
+            using var w = g.t().matmul(x); // (96, 256)
+            return w.data<float>().ToArray();
+        }
+        try
+        {
+            Assert.Equal(At(1), At(2));
+        }
+        finally
+        {
+            TorchRuntime.SetThreads(before);
+        }
+    }
+
+    [Fact]
     public void Bf16_matmul_and_autograd_work()
     {
         TorchRuntime.EnsureLoaded();
