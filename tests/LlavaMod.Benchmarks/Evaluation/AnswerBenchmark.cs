@@ -97,7 +97,7 @@ public static class AnswerBenchmark
 
         var result = new Dictionary<string, object>
         {
-            ["impl"] = "llavamod-torchsharp-0.107", ["precision"] = s.Precision, ["threads"] = s.Threads, ["malloc"] = LlavaMod.Models.Runtime.ProcessAllocator.Name, ["questions"] = s.Questions,
+            ["impl"] = "llavamod-torchsharp-0.107", ["precision"] = s.Precision, ["threads"] = s.Threads, ["malloc"] = LlavaMod.Models.Runtime.ProcessAllocator.Name, ["mkl"] = LlavaMod.Models.Runtime.MklDispatch.State, ["questions"] = s.Questions,
             ["batch"] = s.Batch, ["max_new_tokens"] = s.MaxNewTokens, ["timed_answers"] = timedAnswers,
             ["answers_per_s"] = Math.Round(timedAnswers / wall, 2), ["cpu_s_per_answer"] = Math.Round(cpu / timedAnswers, 5),
             ["wall_s"] = Math.Round(wall, 3), ["cpu_s"] = Math.Round(cpu, 3),

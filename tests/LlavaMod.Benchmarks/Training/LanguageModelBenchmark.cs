@@ -79,7 +79,7 @@ public static class LanguageModelBenchmark
         var result = new Dictionary<string, object>
         {
             ["impl"] = "llavamod-torchsharp-0.107", ["precision"] = precision.Name(), ["moe"] = s.Moe, ["activation_checkpointing"] = s.ActivationCheckpointing, ["params"] = parameters,
-            ["batch"] = s.Batch, ["seq"] = s.Seq, ["threads"] = s.Threads, ["malloc"] = ProcessAllocator.Name,
+            ["batch"] = s.Batch, ["seq"] = s.Seq, ["threads"] = s.Threads, ["malloc"] = ProcessAllocator.Name, ["mkl"] = MklDispatch.State,
             ["train_tokens_per_s"] = Math.Round(trainTokensPerSecond, 1), ["step_s"] = times.Select(t => Math.Round(t, 3)).ToArray(),
             // CPU seconds per step (all threads): less sensitive than wall time to other processes on a shared machine
             ["step_cpu_s"] = cpuTimes.Select(t => Math.Round(t, 3)).ToArray(),
