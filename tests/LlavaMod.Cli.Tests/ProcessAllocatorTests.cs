@@ -61,6 +61,31 @@ public sealed class ProcessAllocatorTests : IDisposable
         Assert.Contains("malloc: glibc (LLAVAMOD_ALLOCATOR=glibc)", output);
     }
 
+    [Fact]
+    public void Version_names_mkls_code_path_and_the_variable_keeps_mkls_own_choice()
+    {
+        string cpu = MklDispatch.CpuVendor();
+        Assert.True(cpu is "GenuineIntel" or "AuthenticAMD", $"a test for Intel and AMD CPUs, not {cpu}");
+        bool intel = cpu == "GenuineIntel";
+        var plain = Llavamod("glibc", "version");
+        plain.Environment.Remove(MklDispatch.Variable);
+        var (code, output, _) = Run(plain);
+        Assert.Equal(0, code);
+        Assert.Contains(intel ? "mkl: MKL's Intel code path (Intel CPU)" : "mkl: MKL's Intel code path (AMD CPU, vendor check answered)", output);
+
+        var vendor = Llavamod("glibc", "version");
+        vendor.Environment[MklDispatch.Variable] = "vendor";
+        (code, output, _) = Run(vendor);
+        Assert.Equal(0, code);
+        Assert.Contains(intel ? "mkl: MKL's Intel code path (Intel CPU)" : "mkl: MKL's generic code path (LLAVAMOD_MKL_CODE_PATH=vendor)", output);
+
+        var typo = Llavamod("glibc", "version");
+        typo.Environment[MklDispatch.Variable] = "vendr";
+        var (failed, _, error) = Run(typo);
+        Assert.Equal(1, failed);
+        Assert.Contains("LLAVAMOD_MKL_CODE_PATH=vendr: the only value is 'vendor'", error);
+    }
+
     [JemallocFact]
     public void A_users_own_preload_is_kept_as_given()
     {
