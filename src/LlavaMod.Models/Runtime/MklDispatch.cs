@@ -7,7 +7,7 @@ namespace LlavaMod.Models.Runtime;
 /// How libtorch's bundled MKL runs the fp32 products it is given (every weight gradient ∂W = gᵀ · x, which
 /// <see cref="OneDnnLinear"/> and autograd leave to BLAS, and the fp32 products oneDNN does not take):
 /// <list type="bullet">
-/// <item><b>One MKL thread on every torch thread</b> (<c>mkl_set_num_threads_local(1)</c>, set by
+/// <item><b>One MKL thread on every torch thread</b> (<c>mkl_set_num_threads_local(1)</c>, exported as <c>MKL_Set_Num_Threads_Local</c>, set by
 /// <see cref="TorchRuntime.SetThreads"/>). ∂W sums over the rows, and MKL's Intel code path splits that sum across its
 /// threads for tall inputs, so two threads gave other bits than one (the embeddings of
 /// <c>TrainingEndToEndTests.Sft_trains_the_same_weights_at_one_and_two_threads</c>); on one thread the bits no longer
@@ -17,8 +17,8 @@ namespace LlavaMod.Models.Runtime;
 /// whatever the CPU supports. It asks <c>mkl_serv_intel_cpu_true</c>, which caches its answer in a static int
 /// (-1 until asked); <see cref="Configure"/> stores 1 there before MKL's first call, the in-process form of the
 /// well-known <c>LD_PRELOAD</c> shim that defines that function to return 1. MKL then dispatches on the CPU's
-/// features (AVX-512 on Zen 4, AVX2 on Zen 2/3), as it does on Intel processors. The demo's pd step: 0.050 against
-/// 0.064 CPU s (docs/benchmarks.md, "MKL's code path on AMD (session 13)"). Only done where the function's first
+/// features as it does on Intel processors (AVX-512 on this Zen 4 machine; only Zen 4 was measured). The demo's pd
+/// step, same build back to back: 0.0505 against 0.0596 CPU s (docs/benchmarks.md, "MKL's code path on AMD (session 13)"). Only done where the function's first
 /// instructions are the expected load of that static (libtorch 2.10's MKL); otherwise MKL is left alone.
 /// <c>LLAVAMOD_MKL_CODE_PATH=vendor</c> leaves it alone everywhere.</item>
 /// </list>
@@ -29,7 +29,7 @@ public static class MklDispatch
     public const string Variable = "LLAVAMOD_MKL_CODE_PATH";
     const string TorchCpuLibrary = "libtorch_cpu.so";
 
-    /// <summary>What <see cref="Configure"/> did, for benchmark lines and <c>llavamod doctor</c>-style reports.</summary>
+    /// <summary>What <see cref="Configure"/> did, printed by <c>llavamod version</c> and in every benchmark line.</summary>
     public static string State { get; private set; } = "not configured";
 
     static unsafe delegate* unmanaged<int, int> _setNumThreadsLocal;
