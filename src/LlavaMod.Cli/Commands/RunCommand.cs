@@ -12,14 +12,16 @@ public static class RunCommand
         var set = new Option<string[]>("--set") { Description = "Override a pipeline parameter: --set out=runs/x --set seed=4 (repeatable).", AllowMultipleArgumentsPerToken = false };
         var from = new Option<string?>("--from") { Description = "Start at this step; earlier steps are skipped even if not done." };
         var until = new Option<string?>("--until") { Description = "Stop after this step (e.g. --until teacher-sft to train and inspect the teacher first)." };
-        var force = new Option<bool>("--force") { Description = "Rerun every step, even those recorded as done." };
+        var force = new Option<bool>("--force") { Description = "Rerun every step, even those recorded as done (with --from: that step and every later one). A train step with --resume continues from its checkpoints when they were trained from the same starting model, and stops with an error when that model was rewritten since." };
         var dryRun = new Option<bool>("--dry-run") { Description = "Check every step as a real run does, print the steps it would run (honouring --from/--until) and exit." };
         var merge = new Option<bool>("--merge") { Description = "With --workers n: join the workers' outputs of the shard-parallel steps (llavamod merge) and record those steps as done." };
 
         var command = new Command("run",
             "Run a declarative pipeline (the demo, or the LLaVA-MoD recipe on real data) step by step. " +
             "Every step (verb, options, parameters, a train step's stage config) is checked before the first one runs. " +
-            "Finished steps are recorded, so rerunning the same command resumes after the last finished step.\n\n" +
+            "Finished steps are recorded with their arguments, so rerunning the same command resumes after the last finished step. " +
+            "A step whose arguments change runs again, but later steps that read its output run again only when their own arguments change: " +
+            "after changing one step's settings, redo it and what follows with --from STEP --force.\n\n" +
             "Examples:\n  llavamod run pipelines/demo.json --set out=runs/demo --dry-run\n  llavamod run pipelines/demo.json --set out=runs/demo --until teacher-sft")
         {
             file, set, from, until, force, dryRun, merge,
