@@ -19,8 +19,8 @@ public static class RunCommand
         var command = new Command("run",
             "Run a declarative pipeline (the demo, or the LLaVA-MoD recipe on real data) step by step. " +
             "Every step (verb, options, parameters, a train step's stage config) is checked before the first one runs. " +
-            "Finished steps are recorded with their arguments, so rerunning the same command resumes after the last finished step. " +
-            "A step whose arguments change runs again, but later steps that read its output run again only when their own arguments change: " +
+            "Finished steps are recorded, so rerunning the same command resumes after the last finished step.\n\n" +
+            "A step is recorded with its arguments: one whose arguments change runs again, but later steps that read its output run again only when their own arguments change: " +
             "after changing one step's settings, redo it and what follows with --from STEP --force.\n\n" +
             "Examples:\n  llavamod run pipelines/demo.json --set out=runs/demo --dry-run\n  llavamod run pipelines/demo.json --set out=runs/demo --until teacher-sft")
         {
