@@ -13,8 +13,9 @@ public class VersionCommandTests
         Assert.Equal(0, result.ExitCode);
         var lines = result.Stdout.Trim().Split('\n');
         Assert.Equal($"llavamod {built}", lines[0]);
-        Assert.StartsWith("malloc: ", lines[1]); // which malloc: ProcessAllocatorTests
-        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("malloc: ", lines[1]); // which malloc and MKL code path: ProcessAllocatorTests
+        Assert.StartsWith("mkl: ", lines[2]);
+        Assert.Equal(3, lines.Length);
         Assert.Matches(@"^\d+\.\d+\.\d+", built);
         Assert.Equal("", result.Stderr);
     }
