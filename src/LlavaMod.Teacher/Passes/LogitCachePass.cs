@@ -2,6 +2,7 @@ using LlavaMod.Data.Text;
 using LlavaMod.Core;
 using LlavaMod.Data.Shards;
 using LlavaMod.Models;
+using LlavaMod.Models.IO;
 using LlavaMod.Models.Runtime;
 using LlavaMod.LogitCache;
 using TorchSharp;

@@ -3,6 +3,7 @@ using LlavaMod.Data.Shards;
 using LlavaMod.Data.Text;
 using LlavaMod.Models;
 using LlavaMod.Models.Generation;
+using LlavaMod.Models.IO;
 using LlavaMod.Models.Runtime;
 using LlavaMod.Teacher.Passes;
 using Parquet;

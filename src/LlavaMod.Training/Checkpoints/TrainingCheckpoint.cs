@@ -7,7 +7,7 @@ using TorchSharp.Modules;
 namespace LlavaMod.Training.Checkpoints;
 
 /// <summary>What a resumed run needs besides the weights and the optimizer state. <paramref name="StartingModel"/> is the
-/// content digest of the folder the run started from (<see cref="TrainingCheckpoint.StartingModelDigest"/>): a resume
+/// fingerprint of the folder the run started from (<see cref="Models.IO.ModelFingerprint"/>): a resume
 /// from another starting model (an upstream step rerun) is refused, not silently mixed.</summary>
 public sealed record TrainerState(long Step, TrainingPosition Position, string ConfigFingerprint, DateTimeOffset SavedAt, string? StartingModel = null);
 
@@ -52,17 +52,6 @@ public static class TrainingCheckpoint
     }
 
     public static string? Latest(string outDir) => Completed(outDir).LastOrDefault();
-
-    /// <summary>SHA-256 over the files that define a model folder's weights (config.json, the safetensors files and
-    /// their index, vocab_subset.json), so a resume notices when the folder a run started from was rewritten; reads
-    /// every weight byte once (a 14 GB 7B folder: seconds, once per training start).</summary>
-    public static string StartingModelDigest(string modelFolder)
-    {
-        var files = System.IO.Directory.GetFiles(modelFolder)
-            .Where(f => Path.GetFileName(f) is "config.json" or VocabSubset.FileName || f.EndsWith(".safetensors") || f.EndsWith(".safetensors.index.json"))
-            .OrderBy(f => Path.GetFileName(f), StringComparer.Ordinal);
-        return Hashing.Sha256OfFiles(files);
-    }
 
     public static TrainerState ReadState(string checkpointDir) => Json.ReadFile<TrainerState>(Path.Combine(checkpointDir, StateFile));
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using LlavaMod.Core;
 using LlavaMod.Data.Shards;
 using LlavaMod.Models;
+using LlavaMod.Models.IO;
 using LlavaMod.Models.Runtime;
 using LlavaMod.LogitCache;
 using LlavaMod.Training.Checkpoints;
@@ -40,7 +41,7 @@ public static class StageTrainer
         string? checkpoint = resume ? TrainingCheckpoint.Latest(config.Out) : null;
         if (!resume && TrainingCheckpoint.Latest(config.Out) is string stale)
             throw LlavaModException.ForFile(config.Out, $"already holds checkpoints ({Path.GetFileName(stale)}): pass --resume to continue that run, or choose another output folder");
-        string startingModel = TrainingCheckpoint.StartingModelDigest(config.Model);
+        string startingModel = ModelFingerprint.OfWeights(config.Model);
         if (checkpoint is not null && TrainingCheckpoint.ReadState(checkpoint).StartingModel != startingModel)
             throw LlavaModException.ForFile(checkpoint, $"was trained from another {config.Model} than the one there now (rewritten since, e.g. by " +
                 $"rerunning the step that makes it): resuming would mix the two. Delete {TrainingCheckpoint.Directory(config.Out)} to train from the new model.");

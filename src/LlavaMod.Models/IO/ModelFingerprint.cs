@@ -1,8 +1,9 @@
 using LlavaMod.Core;
 
-namespace LlavaMod.Teacher.Passes;
+namespace LlavaMod.Models.IO;
 
-/// <summary>The identity of a model folder's weights, recorded with every cache and pair.</summary>
+/// <summary>The identity of a model folder's weights, recorded with every cache, sample and pair, and in every training
+/// checkpoint (the model the run started from: a resume from a rewritten one is refused).</summary>
 public static class ModelFingerprint
 {
     /// <summary>sha256 over the folder's config and safetensors files (by name and content).</summary>
