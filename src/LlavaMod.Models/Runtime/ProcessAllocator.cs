@@ -50,20 +50,7 @@ public static class ProcessAllocator
         LibraryDirectories.Select(directory => Path.Combine(directory, Library)).FirstOrDefault(File.Exists);
 
     /// <summary>The jemalloc library mapped into this process, or null when malloc is glibc's.</summary>
-    public static string? LoadedJemalloc()
-    {
-        if (!OperatingSystem.IsLinux()) return null;
-        try
-        {
-            foreach (var line in File.ReadLines("/proc/self/maps"))
-            {
-                int path = line.IndexOf('/');
-                if (path >= 0 && line.AsSpan(path).Contains("libjemalloc", StringComparison.Ordinal)) return line[path..];
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // no /proc (a bare container): glibc it is
-        return null;
-    }
+    public static string? LoadedJemalloc() => MappedLibraries.Find("libjemalloc"); // no /proc (a bare container): glibc it is
 
     /// <summary>The malloc serving this process in one word, for benchmark records: jemalloc, glibc or platform.</summary>
     public static string Name => LoadedJemalloc() is not null ? "jemalloc" : OperatingSystem.IsLinux() ? "glibc" : "platform";

@@ -71,23 +71,9 @@ public static class TorchRuntime
 
     static bool HostLibStdCxxHas(string version)
     {
-        string? path = FindLoadedLibStdCxx() ?? FindSystemLibStdCxx();
+        string? path = MappedLibraries.Find("libstdc++.so") ?? FindSystemLibStdCxx();
         if (path is null) return true; // nothing to compare with: leave the library alone
         return ElfVersionPatch.Mentions(File.ReadAllBytes(path), version);
-    }
-
-    static string? FindLoadedLibStdCxx()
-    {
-        try
-        {
-            foreach (var line in File.ReadLines("/proc/self/maps"))
-            {
-                int slash = line.IndexOf('/');
-                if (slash >= 0 && line.Contains("libstdc++.so")) return line[slash..].Trim();
-            }
-        }
-        catch (IOException) { }
-        return null;
     }
 
     static string? FindSystemLibStdCxx()
