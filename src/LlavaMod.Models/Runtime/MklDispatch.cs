@@ -37,16 +37,20 @@ public static class MklDispatch
     /// <summary>Called once, after libtorch is loaded and before any tensor work (<see cref="TorchRuntime.EnsureLoaded"/>).</summary>
     internal static unsafe void Configure()
     {
-        if (Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } value && value != "vendor")
-            throw new LlavaMod.Core.LlavaModException($"{Variable}={value}: the only value is 'vendor' (keep MKL's own choice of kernels on AMD CPUs); unset it for the default");
+        bool keepVendorChoice = Environment.GetEnvironmentVariable(Variable) switch
+        {
+            null or "" => false,
+            "vendor" => true,
+            var value => throw new LlavaMod.Core.LlavaModException($"{Variable}={value}: the only value is 'vendor' (keep MKL's own choice of kernels on AMD CPUs); unset it for the default"),
+        };
         if (!OperatingSystem.IsLinux() || !X86Base.IsSupported) { State = "MKL as shipped (not x86-64 Linux)"; return; }
-        if (TorchCpuPath() is not { } path || !NativeLibrary.TryLoad(path, out var library)) { State = "MKL not found"; return; }
+        if (MappedLibraries.Find(TorchCpuLibrary) is not { } path || !NativeLibrary.TryLoad(path, out var library)) { State = "MKL not found"; return; }
         if (NativeLibrary.TryGetExport(library, "MKL_Set_Num_Threads_Local", out var setLocal))
             _setNumThreadsLocal = (delegate* unmanaged<int, int>)setLocal;
         string vendor = CpuVendor();
         if (vendor == "GenuineIntel") { State = "MKL's Intel code path (Intel CPU)"; return; }
         if (vendor != "AuthenticAMD") { State = $"MKL as shipped ({vendor} CPU)"; return; }
-        if (Environment.GetEnvironmentVariable(Variable) == "vendor") { State = $"MKL's generic code path ({Variable}=vendor)"; return; }
+        if (keepVendorChoice) { State = $"MKL's generic code path ({Variable}=vendor)"; return; }
         if (!NativeLibrary.TryGetExport(library, "mkl_serv_intel_cpu_true", out var function))
         {
             State = "MKL as shipped (mkl_serv_intel_cpu_true not found)";
@@ -77,16 +81,5 @@ public static class MklDispatch
         var (_, ebx, ecx, edx) = X86Base.CpuId(0, 0);
         Span<int> vendor = [ebx, edx, ecx];
         return System.Text.Encoding.ASCII.GetString(MemoryMarshal.AsBytes(vendor));
-    }
-
-    /// <summary>The libtorch_cpu.so this process loaded (TorchSharp's package puts it in the application folder).</summary>
-    static string? TorchCpuPath()
-    {
-        foreach (var line in File.ReadLines("/proc/self/maps"))
-        {
-            int slash = line.IndexOf('/');
-            if (slash >= 0 && line.EndsWith("/" + TorchCpuLibrary)) return line[slash..].Trim();
-        }
-        return null;
     }
 }
