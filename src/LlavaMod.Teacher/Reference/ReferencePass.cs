@@ -6,7 +6,6 @@ using LlavaMod.Models.Generation;
 using LlavaMod.Models.IO;
 using LlavaMod.Models.Runtime;
 using LlavaMod.Preferences;
-using LlavaMod.Teacher.Passes;
 using TorchSharp;
 
 namespace LlavaMod.Teacher.Reference;

@@ -5,7 +5,6 @@ using LlavaMod.Models;
 using LlavaMod.Models.Generation;
 using LlavaMod.Models.IO;
 using LlavaMod.Models.Runtime;
-using LlavaMod.Teacher.Passes;
 using Parquet;
 using Parquet.Serialization;
 using TorchSharp;
